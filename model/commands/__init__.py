@@ -1,0 +1,1 @@
+"""One module per ``tuopin`` subcommand (``add_parser`` registers it, ``main`` runs it)."""

@@ -1,0 +1,107 @@
+"""Money: the year's budget by source, batches drawing on it in priority order, carry-over.
+
+Rules (stated once, here):
+
+* Each source's amount for the year, times ``funding.multiplier`` (and the simulation scale),
+  goes into a pool: the batch it is earmarked to, or the general pool.
+* A batch spends its own earmarked pool first, then the general pool. Spending never exceeds
+  what is in the pools: a household is funded only if its whole cost fits.
+* In priority order (lowest number first), batches first pay the recurring costs of households
+  already under support (commitments), then enrol new households, in the batch's targeting
+  order, until capacity (people) or money runs out. A household is funded whole or not at all,
+  and the queue stops at the first household that does not fit.
+* At year end a share ``carryover_share`` of what is left in each pool is carried into the same
+  pool next year; the rest lapses (returned to the treasury).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import SimpleNamespace
+
+import numpy as np
+
+GENERAL = "general"
+
+
+class Ledger:
+    """Pools of money for one year, what was spent from them, and what carries over."""
+
+    def __init__(self, funding: SimpleNamespace, scale: float) -> None:
+        self.funding = funding
+        self.scale = scale
+        self.carried: dict[str, float] = defaultdict(float)
+        self.pools: dict[str, float] = {}
+        self.spent: dict[str, float] = defaultdict(float)
+        self.budget = 0.0
+
+    def open_year(self, year: int) -> None:
+        """Fill the pools with this year's appropriations plus last year's carry-over."""
+        pools: dict[str, float] = defaultdict(float, self.carried)
+        for source in self.funding.sources.values():
+            amount = source.amount.get(year, 0.0) * self.funding.multiplier * self.scale
+            pools[source.earmark or GENERAL] += amount
+        self.pools = pools
+        self.budget = float(sum(pools.values()))
+        self.spent = defaultdict(float)
+
+    def available(self, item: str) -> float:
+        """Money an item can still draw: its earmarked pool plus the general pool."""
+        return self.pools.get(item, 0.0) + self.pools.get(GENERAL, 0.0)
+
+    def spend(self, item: str, amount: float) -> None:
+        """Take ``amount`` for ``item``: earmarked pool first, then the general pool."""
+        own = min(self.pools.get(item, 0.0), amount)
+        if own:
+            self.pools[item] -= own
+        rest = amount - own
+        if rest > self.pools.get(GENERAL, 0.0) * (1 + 1e-12) + 1e-6:
+            raise RuntimeError(f"{item}: spending {amount:.0f} exceeds the pools")  # a bug, not user input
+        if rest:
+            self.pools[GENERAL] = max(self.pools[GENERAL] - rest, 0.0)
+        self.spent[item] += amount
+
+    def fund_queue(self, item: str, costs: np.ndarray, people: np.ndarray | None = None,
+                   capacity: float = np.inf) -> int:
+        """Fund a queue in order: how many from the front fit both the money and the capacity.
+
+        Args:
+            item: the batch (or ``infrastructure``) paying.
+            costs: yuan per queued unit, in queue order.
+            people: people per queued unit, counted against ``capacity`` (None: no capacity).
+            capacity: people this item may newly take this year.
+        """
+        if len(costs) == 0:
+            return 0
+        total = np.cumsum(costs)
+        n = int(np.searchsorted(total, self.available(item) * (1 + 1e-12), side="right"))
+        if people is not None:
+            n = min(n, int(np.searchsorted(np.cumsum(people), capacity + 1e-9, side="right")))
+        if n:
+            self.spend(item, float(total[n - 1]))
+        return n
+
+    @property
+    def total_spent(self) -> float:
+        """Yuan spent from the pools this year."""
+        return float(sum(self.spent.values()))
+
+    def close_year(self) -> tuple[float, float]:
+        """End the year: returns (unspent, carried over) in yuan."""
+        unspent = float(sum(self.pools.values()))
+        share = self.funding.carryover_share
+        self.carried = defaultdict(float, {k: v * share for k, v in self.pools.items() if v > 0})
+        return unspent, unspent * share
+
+
+def queue_order(key: str, net: np.ndarray, line: float, u: np.ndarray) -> np.ndarray:
+    """Order in which eligible households are served.
+
+    ``need``: lowest income first; ``near_line``: closest to the line first (what quota pressure
+    favours); ``random``: a lottery.
+    """
+    if key == "need":
+        return np.argsort(net, kind="stable")
+    if key == "near_line":
+        return np.argsort(np.abs(line - net), kind="stable")
+    return np.argsort(u, kind="stable")

@@ -1,0 +1,81 @@
+"""Running replicates: independent random streams from one seed, one or many processes.
+
+Replicate ``i`` of a run with seed ``S`` always uses ``SeedSequence(S).spawn(n)[i]``, so the
+result does not depend on how many workers share the work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .model import PovertyModel
+from .scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    """Every replicate's yearly rows: ``annual`` (the city) and ``counties``."""
+
+    scenario: Scenario
+    seed: int
+    replicates: int
+    annual: pd.DataFrame
+    counties: pd.DataFrame
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """One independent SeedSequence per replicate, spawned from ``seed``."""
+    return np.random.SeedSequence(seed).spawn(replicates)
+
+
+def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run one replicate to the end; returns its annual and county tables."""
+    model = PovertyModel(scenario, rng=seq)
+    model.run()
+    annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    annual.insert(0, "replicate", replicate)
+    first = ["replicate", "year", "target_exits"]
+    annual = annual[first + [c for c in annual.columns if c not in first]]
+    counties = pd.DataFrame(model.county_records)
+    counties.insert(0, "replicate", replicate)
+    return annual, counties
+
+
+def _run_chunk(args: tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]]]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Run some replicates in a worker (the scenario travels as plain data and is re-validated)."""
+    raw, jobs = args
+    scenario = Scenario.model_validate(raw)
+    return [run_replicate(scenario, seq, i) for i, seq in jobs]
+
+
+def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
+                   workers: int = 1) -> RunResult:
+    """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
+
+    Args:
+        scenario: a validated scenario.
+        replicates: how many runs; default ``scenario.replicates``.
+        seed: the root seed; default ``scenario.seed``.
+        workers: processes to use; the numbers are the same for any value.
+    """
+    replicates = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    jobs = list(enumerate(replicate_seeds(seed, replicates)))
+    raw = scenario.model_dump()
+    if workers <= 1 or replicates == 1:
+        parts = _run_chunk((raw, jobs))
+    else:
+        chunks = [(raw, jobs[i::workers]) for i in range(workers)]
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            parts = [p for chunk in pool.map(_run_chunk, chunks) for p in chunk]
+    parts.sort(key=lambda p: int(p[0]["replicate"].iloc[0]))
+    annual = pd.concat([a for a, _ in parts], ignore_index=True)
+    counties = pd.concat([c for _, c in parts], ignore_index=True)
+    return RunResult(scenario, seed, replicates, annual, counties)

@@ -1,0 +1,65 @@
+"""Replicates reduced to medians, 5-95% bands and the chance of meeting the plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BANDED = [
+    "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
+    "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
+    "cost_per_sustained_exit",
+]
+"""Quantities summarised with median and band, per year."""
+
+LOW, HIGH = 0.05, 0.95
+
+
+def _band(group: pd.DataFrame, column: str) -> dict[str, float]:
+    values = group[column].to_numpy(dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return {f"{column}_median": np.nan, f"{column}_q05": np.nan, f"{column}_q95": np.nan}
+    lo, mid, hi = np.quantile(values, [LOW, 0.5, HIGH])
+    return {f"{column}_median": mid, f"{column}_q05": lo, f"{column}_q95": hi}
+
+
+def with_cumulative(annual: pd.DataFrame) -> pd.DataFrame:
+    """Add cumulative exits and cumulative plan targets per replicate."""
+    out = annual.sort_values(["replicate", "year"]).copy()
+    out["exits_cum"] = out.groupby("replicate")["exits"].cumsum()
+    out["target_exits_cum"] = out.groupby("replicate")["target_exits"].cumsum()
+    return out
+
+
+def summarize(annual: pd.DataFrame) -> pd.DataFrame:
+    """Per year: target, median and 5-95% band of each quantity, and P(exits >= target)."""
+    annual = with_cumulative(annual)
+    rows = []
+    for year, group in annual.groupby("year", sort=True):
+        target = float(group["target_exits"].iloc[0])
+        target_cum = float(group["target_exits_cum"].iloc[0])
+        row: dict[str, float] = {"year": int(year), "replicates": len(group), "target_exits": target,
+                                 "target_exits_cum": target_cum}
+        for column in BANDED:
+            row.update(_band(group, column))
+        row["p_meet_target"] = float((group["exits"] >= target).mean()) if target > 0 else np.nan
+        row["p_meet_cum_target"] = float((group["exits_cum"] >= target_cum).mean()) if target_cum > 0 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
+    """Per county and year: remaining poor (median, band), P(exited by then) and the planned year."""
+    rows = []
+    for (county, year), group in counties.groupby(["county", "year"], sort=False):
+        exit_year = group["county_exit_year"].astype(float)
+        row = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
+               "planned_exit_year": planned.get(county)}
+        row.update(_band(group, "poor_end"))
+        row.update(_band(group, "incidence"))
+        row["p_exited"] = float((exit_year <= year).mean())
+        row["behind_plan"] = bool(planned.get(county) is not None and year >= planned[county]
+                                  and row["p_exited"] < 0.5)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,74 @@
+"""Villages and counties: infrastructure, incidence, and taking off the hat (摘帽).
+
+* A poor village exits when its incidence (registered poor still poor / residents) is below
+  ``village_incidence_threshold`` (3% in western provinces) and its basic infrastructure is done.
+* A county exits when its incidence (poor / rural population) is below
+  ``county_incidence_threshold`` and at least ``county_min_village_exit_share`` of its poor
+  villages have exited.
+* Exits are recorded once, with their year; a hat taken off stays off.
+* Infrastructure is built village by village, lowest incidence first, within the year's
+  capacity (villages) and the money it can draw.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .agents import NOT_YET, POOR
+from .funding import Ledger
+
+if TYPE_CHECKING:
+    from .model import PovertyModel
+
+
+def poor_people_by(m: PovertyModel, index: np.ndarray, n: int) -> np.ndarray:
+    """Registered poor people grouped by a household index (village or county)."""
+    hh = m.hh
+    return np.bincount(index, weights=hh.size * (hh.status == POOR), minlength=n)
+
+
+def village_incidence(m: PovertyModel) -> np.ndarray:
+    """Share of each village's residents who are registered poor."""
+    v = m.villages
+    return poor_people_by(m, m.hh.village, len(v)) / v.population
+
+
+def county_incidence(m: PovertyModel) -> np.ndarray:
+    """Share of each county's rural population who are registered poor."""
+    c = m.counties
+    return poor_people_by(m, m.hh.county, len(c)) / c.rural_population
+
+
+def build_infrastructure(m: PovertyModel, ledger: Ledger) -> int:
+    """Fund this year's village infrastructure; returns the number of villages completed."""
+    v, infra = m.villages, m.p.exit_rules.infrastructure
+    idx = np.flatnonzero(v.poor_village & ~v.infra_done)
+    idx = idx[np.argsort(village_incidence(m)[idx], kind="stable")]
+    costs = np.full(len(idx), infra.cost_per_village * m.p.scale)
+    n = ledger.fund_queue("infrastructure", costs, people=np.ones(len(idx)),
+                          capacity=infra.capacity.get(m.year, 0.0))
+    v.infra_done[idx[:n]] = True
+    return n
+
+
+def exit_villages(m: PovertyModel) -> int:
+    """Take the hat off every poor village that now qualifies; returns how many did."""
+    v = m.villages
+    ok = v.poor_village & (v.exit_year == NOT_YET) & v.infra_done
+    ok &= village_incidence(m) < m.p.exit_rules.village_incidence_threshold
+    v.exit_year[ok] = m.year
+    return int(ok.sum())
+
+
+def exit_counties(m: PovertyModel) -> list[str]:
+    """Take the hat off every county that now qualifies; returns their names."""
+    v, c, rules = m.villages, m.counties, m.p.exit_rules
+    poor_v = np.bincount(v.county, weights=v.poor_village, minlength=len(c))
+    exited_v = np.bincount(v.county, weights=v.poor_village & (v.exit_year != NOT_YET), minlength=len(c))
+    share = np.divide(exited_v, poor_v, out=np.ones(len(c)), where=poor_v > 0)
+    ok = (c.exit_year == NOT_YET) & (county_incidence(m) < rules.county_incidence_threshold)
+    ok &= share >= rules.county_min_village_exit_share
+    c.exit_year[ok] = m.year
+    return [c.name[i] for i in np.flatnonzero(ok)]
