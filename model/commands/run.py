@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", type=Path, help="scenario or variant YAML file")
     p.add_argument("--replicates", type=int, metavar="N", help="number of replicates (default: the file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed (default: the file's)")
+    p.add_argument("--scale", type=float, metavar="X",
+                   help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
+                        "file's); results are still reported in real people and yuan")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
@@ -77,7 +80,7 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin run``."""
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
     started = datetime.now(UTC)
