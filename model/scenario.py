@@ -92,6 +92,20 @@ class CountyRow(Strict):
     poor_villages: Count
     other_villages: Count
     rural_population: Annotated[int, Field(gt=0)]
+    village_names: list[str] | None = None
+    """Optional: the county's villages by name, its poor villages first, so that a household
+    register (``tuopin run --households``) can name them; otherwise villages are numbered."""
+
+    @model_validator(mode="after")
+    def _check(self) -> CountyRow:
+        if self.village_names is not None:
+            n = self.poor_villages + self.other_villages
+            if len(self.village_names) != n:
+                raise ValueError(f"county {self.name}: village_names lists {len(self.village_names)} "
+                                 f"villages, expected poor_villages + other_villages = {n}")
+            if len(set(self.village_names)) != n or not all(v.strip() for v in self.village_names):
+                raise ValueError(f"county {self.name}: village_names must be unique and non-empty")
+        return self
 
 
 class CountyTable(Strict):
