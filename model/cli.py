@@ -12,7 +12,7 @@ import sys
 
 from .errors import UserError
 
-COMMANDS = ("run",)
+COMMANDS = ("run", "compare")
 """Subcommand modules under ``tuopin.commands``; each has ``add_parser`` and ``main``."""
 
 DESCRIPTION = """\
@@ -21,6 +21,7 @@ year: who leaves poverty, who falls back, which villages and counties take off t
 what it costs, compared with the plan's targets.
 
 Start with:  tuopin run scenarios/shangluo.yaml
+What if:     tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cut_20.yaml
 """
 
 

@@ -35,3 +35,31 @@ def exits_vs_target(summary: pd.DataFrame, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def differences(summary: pd.DataFrame, path: Path, title: str) -> None:
+    """One panel per compared quantity: each variant's median difference from the base (line) with
+    its 5-95% band (shaded), against a zero line; the panel says which direction is better."""
+    quantities = list(dict.fromkeys(summary["quantity"]))
+    fig, axes = plt.subplots(1, len(quantities), figsize=(3.4 * len(quantities), 3.6), dpi=110, squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, quantity in zip(axes[0], quantities):
+        rows = summary[summary["quantity"] == quantity]
+        scale, unit = (1e6, "million") if rows["base_median"].abs().max() >= 1e6 else (1e3, "thousand")
+        if quantity == "cost_per_sustained_exit":
+            scale, unit = 1.0, "yuan"
+        for i, (variant, g) in enumerate(rows.groupby("variant", sort=False)):
+            colour = colours[i % len(colours)]
+            ax.fill_between(g["year"], g["difference_q05"] / scale, g["difference_q95"] / scale, color=colour, alpha=0.2)
+            ax.plot(g["year"], g["difference_median"] / scale, "o-", color=colour, lw=1.8, label=variant)
+        ax.axhline(0, color="#222f3e", lw=0.8)
+        ax.set_title(f"{quantity.replace('_', ' ')}\n(variant - base, {rows['better_if'].iloc[0]} is better)", fontsize=9)
+        ax.set_ylabel(unit if unit == "yuan" else f"{unit} {'yuan' if quantity == 'spending' else 'people'}", fontsize=8)
+        ax.set_xticks(sorted(rows["year"].unique()))
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

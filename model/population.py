@@ -77,6 +77,12 @@ def build_counties(p: SimpleNamespace, scale: float) -> Counties:
     )
 
 
+def fit_village_population(villages: Villages, village: np.ndarray, size: np.ndarray) -> None:
+    """Make room: a village holds at least 1.25 times the people the register puts in it."""
+    residents = np.bincount(village, weights=size, minlength=len(villages))
+    villages.population = np.maximum(villages.population, residents * 1.25)
+
+
 def _assign_villages(
     rng: np.random.Generator, villages: Villages, county: np.ndarray, in_poor_village: np.ndarray
 ) -> np.ndarray:
@@ -119,8 +125,7 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     counties = build_counties(p, scale)
     in_poor_village = (rng.random(n) < pop.share_in_poor_villages) & ~near
     village = _assign_villages(rng, villages, county_arr, in_poor_village)
-    residents = np.bincount(village, weights=size, minlength=len(villages))
-    villages.population = np.maximum(villages.population, residents * 1.25)
+    fit_village_population(villages, village, size)
 
     no_labour = rng.random(n) < pop.no_labour_share
     labour = np.maximum(rng.binomial(size, pop.labour_per_member), 1).astype(np.int16)

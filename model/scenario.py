@@ -91,6 +91,20 @@ class CountyRow(Strict):
     poor_villages: Count
     other_villages: Count
     rural_population: Annotated[int, Field(gt=0)]
+    village_names: list[str] | None = None
+    """Optional: the county's villages by name, its poor villages first, so that a household
+    register (``tuopin run --households``) can name them; otherwise villages are numbered."""
+
+    @model_validator(mode="after")
+    def _check(self) -> CountyRow:
+        if self.village_names is not None:
+            n = self.poor_villages + self.other_villages
+            if len(self.village_names) != n:
+                raise ValueError(f"county {self.name}: village_names lists {len(self.village_names)} "
+                                 f"villages, expected poor_villages + other_villages = {n}")
+            if len(set(self.village_names)) != n or not all(v.strip() for v in self.village_names):
+                raise ValueError(f"county {self.name}: village_names must be unique and non-empty")
+        return self
 
 
 class CountyTable(Strict):
@@ -254,11 +268,35 @@ class Infrastructure(Strict):
     initial_done_share: P[Share]
 
 
+VillageRule = Literal["incidence", "mean_income"]
+
+
 class ExitRules(Strict):
+    """When poor villages and counties take off the hat.
+
+    ``village_rule`` ``incidence`` (the default): a village exits when its poverty incidence is
+    below ``village_incidence_threshold``. ``mean_income`` (Guangdong's relative standard): when
+    its residents' mean per-capita income reaches ``village_income_threshold`` for the year;
+    residents outside the simulated register are counted at ``resident_income_ratio`` times the
+    year's poverty line. Either way its basic infrastructure must be in place.
+    """
+
+    village_rule: P[VillageRule] = P[VillageRule](
+        value="incidence", unit="rule", source="default: poverty incidence (DOMAIN.md)")
     village_incidence_threshold: P[Share]
+    village_income_threshold: P[dict[Year, Pos]] | None = None
+    resident_income_ratio: P[Pos] | None = None
     county_incidence_threshold: P[Share]
     county_min_village_exit_share: P[Share]
     infrastructure: Infrastructure
+
+    @model_validator(mode="after")
+    def _check(self) -> ExitRules:
+        if self.village_rule.value == "mean_income":
+            for key in ("village_income_threshold", "resident_income_ratio"):
+                if getattr(self, key) is None:
+                    raise ValueError(f"{key} is required when village_rule is mean_income")
+        return self
 
 
 class Targets(Strict):
@@ -307,6 +345,10 @@ class Scenario(Strict):
         for year, listed in self.targets.counties.value.items():
             if unknown := sorted(set(listed) - names):
                 raise ValueError(f"targets.counties: {year}: unknown county {unknown}")
+        if (threshold := self.exit_rules.village_income_threshold) is not None and \
+                self.exit_rules.village_rule.value == "mean_income":
+            if missing := sorted(horizon - set(threshold.value)):
+                raise ValueError(f"exit_rules.village_income_threshold: no value for year(s) {missing}")
         for name, src in self.funding.sources.items():
             if outside := sorted(set(src.amount.value) - horizon):
                 raise ValueError(f"funding.sources.{name}: year(s) {outside} outside the horizon")

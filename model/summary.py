@@ -1,4 +1,5 @@
-"""Replicates reduced to medians, 5-95% bands and the chance of meeting the plan."""
+"""Replicates reduced to medians, 5-95% bands and the chance of meeting the plan; paired
+differences between a base scenario and a variant run on the same replicate seeds."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ BANDED = [
 """Quantities summarised with median and band, per year."""
 
 LOW, HIGH = 0.05, 0.95
+
+COMPARED: dict[str, int] = {
+    "exits": +1, "relapses": -1, "poor_end": -1, "spending": -1, "cost_per_sustained_exit": -1,
+}
+"""Quantities compared between scenarios, with the direction that is better (+1: more is better)."""
 
 
 def _band(group: pd.DataFrame, column: str) -> dict[str, float]:
@@ -62,4 +68,39 @@ def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.Da
         row["behind_plan"] = bool(planned.get(county) is not None and year >= planned[county]
                                   and row["p_exited"] < 0.5)
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_differences(base: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
+    """Per replicate and year: base and variant values of each compared quantity, and their
+    difference (variant - base). Rows are matched on replicate and year, so replicate ``i`` of the
+    variant is set against replicate ``i`` of the base (same seed: common random numbers)."""
+    keys = ["replicate", "year"]
+    cols = list(COMPARED)
+    paired = base[keys + cols].merge(variant[keys + cols], on=keys, suffixes=("_base", "_variant"),
+                                     validate="one_to_one")
+    for c in cols:
+        paired[f"{c}_diff"] = paired[f"{c}_variant"] - paired[f"{c}_base"]
+    return paired
+
+
+def summarize_differences(paired: pd.DataFrame) -> pd.DataFrame:
+    """Per year and quantity: base and variant medians, the difference's median and 5-95% band,
+    and P(variant better): the share of replicates where the variant beats its paired base."""
+    rows = []
+    for year, group in paired.groupby("year", sort=True):
+        for quantity, sign in COMPARED.items():
+            diff = group[f"{quantity}_diff"].to_numpy(dtype=float)
+            diff = diff[~np.isnan(diff)]
+            band = _band(group, f"{quantity}_diff")
+            rows.append({
+                "year": int(year), "quantity": quantity, "better_if": "higher" if sign > 0 else "lower",
+                "base_median": _band(group, f"{quantity}_base")[f"{quantity}_base_median"],
+                "variant_median": _band(group, f"{quantity}_variant")[f"{quantity}_variant_median"],
+                "difference_median": band[f"{quantity}_diff_median"],
+                "difference_q05": band[f"{quantity}_diff_q05"],
+                "difference_q95": band[f"{quantity}_diff_q95"],
+                "p_variant_better": float((sign * diff > 0).mean()) if len(diff) else np.nan,
+                "replicates": len(diff),
+            })
     return pd.DataFrame(rows)

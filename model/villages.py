@@ -1,7 +1,11 @@
 """Villages and counties: infrastructure, incidence, and taking off the hat (摘帽).
 
-* A poor village exits when its incidence (registered poor still poor / residents) is below
-  ``village_incidence_threshold`` (3% in western provinces) and its basic infrastructure is done.
+* A poor village exits when its basic infrastructure is done and, under ``village_rule``
+  ``incidence`` (the default), its incidence (registered poor still poor / residents) is below
+  ``village_incidence_threshold`` (3% in western provinces); under ``mean_income`` (Guangdong's
+  relative standard), when its residents' mean per-capita income reaches the year's
+  ``village_income_threshold``. Residents outside the simulated register (neither registered
+  nor near-poor) are counted at ``resident_income_ratio`` times the year's poverty line.
 * A county exits when its incidence (poor / rural population) is below
   ``county_incidence_threshold`` and at least ``county_min_village_exit_share`` of its poor
   villages have exited.
@@ -41,6 +45,27 @@ def county_incidence(m: PovertyModel) -> np.ndarray:
     return poor_people_by(m, m.hh.county, len(c)) / c.rural_population
 
 
+def village_mean_income(m: PovertyModel) -> np.ndarray:
+    """Mean per-capita income of each village's residents (yuan), simulated households at their
+    net income and everyone else at ``resident_income_ratio`` times the year's line."""
+    hh, v = m.hh, m.villages
+    n = len(v)
+    people = np.bincount(hh.village, weights=hh.size, minlength=n)
+    income = np.bincount(hh.village, weights=hh.net * hh.size, minlength=n)
+    others = np.maximum(v.population - people, 0.0)
+    residents = people + others
+    total = income + others * m.p.exit_rules.resident_income_ratio * m.line
+    return np.divide(total, residents, out=np.zeros(n), where=residents > 0)
+
+
+def village_qualifies(m: PovertyModel) -> np.ndarray:
+    """Villages meeting the scenario's village exit rule this year (infrastructure aside)."""
+    rules = m.p.exit_rules
+    if rules.village_rule == "mean_income":
+        return village_mean_income(m) >= rules.village_income_threshold[m.year]
+    return village_incidence(m) < rules.village_incidence_threshold
+
+
 def build_infrastructure(m: PovertyModel, ledger: Ledger) -> int:
     """Fund this year's village infrastructure; returns the number of villages completed."""
     v, infra = m.villages, m.p.exit_rules.infrastructure
@@ -56,8 +81,7 @@ def build_infrastructure(m: PovertyModel, ledger: Ledger) -> int:
 def exit_villages(m: PovertyModel) -> int:
     """Take the hat off every poor village that now qualifies; returns how many did."""
     v = m.villages
-    ok = v.poor_village & (v.exit_year == NOT_YET) & v.infra_done
-    ok &= village_incidence(m) < m.p.exit_rules.village_incidence_threshold
+    ok = v.poor_village & (v.exit_year == NOT_YET) & v.infra_done & village_qualifies(m)
     v.exit_year[ok] = m.year
     return int(ok.sum())
 

@@ -1,0 +1,82 @@
+"""Comparing scenarios: common random numbers make paired differences sharper than independent runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+
+from conftest import ROOT, SMALL_SCALE
+from tuopin import load_scenario
+from tuopin.commands.compare import compare, same_population
+from tuopin.run import run_replicates
+from tuopin.summary import paired_differences
+
+VARIANTS = ROOT / "scenarios" / "variants"
+
+
+def _band_width(diff: pd.Series) -> float:
+    lo, hi = np.quantile(diff.to_numpy(dtype=float), [0.05, 0.95])
+    return float(hi - lo)
+
+
+def test_paired_band_is_narrower_than_independent_seeds():
+    base = load_scenario(ROOT / "scenarios" / "shangluo.yaml", overrides={"scale": 0.01})
+    variant = load_scenario(VARIANTS / "budget_cut_20.yaml", overrides={"scale": 0.01})
+    n = 30
+    b = run_replicates(base, replicates=n, seed=1).annual
+    v_same = run_replicates(variant, replicates=n, seed=1).annual
+    v_other = run_replicates(variant, replicates=n, seed=2).annual
+    total = lambda df: df.groupby("replicate")["exits"].sum()  # noqa: E731  exits over 2016-2020
+    paired = _band_width(total(v_same) - total(b))
+    independent = _band_width(total(v_other) - total(b))
+    assert paired < 0.5 * independent, (paired, independent)
+
+
+def test_a_variant_equal_to_its_base_differs_by_exactly_zero(small):
+    paired, summary = compare(small, [small.model_copy(update={"name": "same"})], replicates=3, seed=4)
+    assert (paired.filter(like="_diff").fillna(0) == 0).all().all()
+    assert (summary["p_variant_better"] == 0).all()
+    assert set(summary["quantity"]) == {"exits", "relapses", "poor_end", "spending", "cost_per_sustained_exit"}
+
+
+def test_budget_cut_is_worse_and_cheaper(small):
+    cut = load_scenario(VARIANTS / "budget_cut_20.yaml", overrides={"scale": SMALL_SCALE})
+    assert same_population(small, cut)
+    _, summary = compare(small, [cut], replicates=4, seed=9)
+    spending = summary[summary.quantity == "spending"]
+    assert (spending["difference_median"] < 0).all() and (spending["p_variant_better"] == 1).all()
+    poor = summary[(summary.quantity == "poor_end") & (summary.year == 2020)]
+    assert float(poor["difference_median"].iloc[0]) > 0
+
+
+def test_compare_cli_writes_tables_and_figure(tmp_path):
+    out = tmp_path / "cmp"
+    r = subprocess.run(
+        [sys.executable, "-m", "tuopin.cli", "compare", str(ROOT / "scenarios" / "shangluo.yaml"),
+         str(VARIANTS / "no_support_continuation.yaml"), str(VARIANTS / "high_target_pressure.yaml"),
+         "--replicates", "2", "--scale", str(SMALL_SCALE), "--out", str(out)],
+        capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    summary = pd.read_csv(out / "differences.csv")
+    assert set(summary["variant"]) == {"shangluo_no_continuation", "shangluo_high_pressure"}
+    assert summary["p_variant_better"].between(0, 1).all()
+    assert (summary["difference_q05"] <= summary["difference_q95"] + 1e-9).all()
+    assert (out / "differences.png").stat().st_size > 0
+    meta = json.loads((out / "run.json").read_text())
+    assert all(v["common_random_numbers"] for v in meta["variants"])
+    assert "P(more)" in r.stdout
+
+
+def test_compare_rejects_a_bad_variant_before_running(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {ROOT / 'scenarios' / 'shangluo.yaml'}\noverrides:\n  funding.multipler: 0.5\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "tuopin.cli", "compare", str(ROOT / "scenarios" / "shangluo.yaml"),
+                        str(bad), "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "bad.yaml" in r.stderr and "funding.multipler" in r.stderr
+    assert not out.exists()
