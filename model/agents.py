@@ -7,7 +7,7 @@ hundreds, held the same way so that incidence is one ``bincount``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -46,11 +46,7 @@ class Households:
     registered_year: np.ndarray  # int16, year registered as poor (-1 never)
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
-    net: np.ndarray = field(default=None)  # float64, net income per capita this year
-
-    def __post_init__(self) -> None:
-        if self.net is None:
-            self.net = np.zeros(len(self.size))
+    net: np.ndarray  # float64, net income per capita this year (market income before the first)
 
     def __len__(self) -> int:
         return len(self.size)

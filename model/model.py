@@ -105,7 +105,6 @@ class PovertyModel(mesa.Model):
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
-        self.hh.net = self.hh.market.copy()
         self.inflate = 1.0 / self.p.scale
         self.batches: list[Intervention] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
         self.batch_names = BATCHES

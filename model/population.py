@@ -183,5 +183,6 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
         registered_year=np.where(near, NOT_YET, first_year - 1).astype(np.int16),
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
         paper_exit=np.zeros(n, dtype=bool),
+        net=market.astype(np.float64),
     )
     return hh, villages, counties

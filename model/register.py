@@ -186,6 +186,7 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
         enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
         registered_year=np.where(status == NEAR, NOT_YET, scenario.years.value[0] - 1).astype(np.int16),
         exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
+        net=income.to_numpy(dtype=np.float64),
     )
     return hh, villages, counties
 

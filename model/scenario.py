@@ -12,7 +12,6 @@ dotted-path overrides; it is applied all or nothing: the merged result is valida
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -425,11 +424,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def _format_validation(exc: ValidationError) -> tuple[str, str]:
-    """(dotted key, message) of the first pydantic error, in a planner's words."""
+    """(dotted key, message) of the first pydantic error, in a planner's words.
+
+    Whole-scenario checks have no key of their own; their message names the keys.
+    """
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
     loc = [p for p in loc if not p.startswith(("P[", "tuple[", "dict["))]
-    key = ".".join(loc) or "(top level)"
+    key = ".".join(loc)
     kind = err["type"]
     if kind == "extra_forbidden":
         msg = "unknown key; check the spelling against scenarios/README.md"
@@ -453,7 +455,7 @@ def validate(raw: dict[str, Any], source: str) -> Scenario:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
         key, msg = _format_validation(exc)
-        raise UserError(msg, source=source, key=key) from None
+        raise UserError(msg, source=source, key=key or None) from None
 
 
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
@@ -544,7 +546,3 @@ def file_hash(path: str | Path) -> str:
         digest.update(Path(f).read_bytes())
     return digest.hexdigest()
 
-
-def is_finite_number(x: Any) -> bool:
-    """True for an int or float that is neither NaN nor infinite."""
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
