@@ -80,3 +80,17 @@ def test_compare_rejects_a_bad_variant_before_running(tmp_path):
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "bad.yaml" in r.stderr and "funding.multipler" in r.stderr
     assert not out.exists()
+
+
+def test_compare_on_a_household_register(tmp_path):
+    cut = tmp_path / "cut.yaml"
+    cut.write_text(f"base: {ROOT / 'scenarios' / 'township.yaml'}\nname: township_cut\noverrides:\n  funding.multiplier: 0.5\n",
+                   encoding="utf-8")
+    out = tmp_path / "cmp"
+    r = subprocess.run(
+        [sys.executable, "-m", "tuopin.cli", "compare", str(ROOT / "scenarios" / "township.yaml"), str(cut),
+         "--households", str(ROOT / "scenarios" / "data" / "township_register.csv"), "--replicates", "3",
+         "--out", str(out), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    paired = pd.read_csv(out / "paired_annual.csv")
+    assert (paired[paired.year == 2016]["spending_diff"] < 0).all()

@@ -12,6 +12,7 @@ import pandas as pd
 from ..errors import UserError
 from ..outputs import check_output_dir, command_line, environment, write_results
 from ..plots import differences
+from ..register import Population, households_from_register
 from ..run import run_replicates
 from ..scenario import Scenario, file_hash, load_scenario
 from ..summary import paired_differences, summarize_differences
@@ -52,6 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario (default: the base file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed shared by all (default: the base file's)")
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
+    p.add_argument("--households", type=Path, metavar="FILE.csv",
+                   help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
@@ -64,17 +67,17 @@ def same_population(base: Scenario, variant: Scenario) -> bool:
 
 
 def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int,
-            workers: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the base and every variant on the same replicate seeds.
+            workers: int = 1, population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the base and every variant on the same replicate seeds (and ``population``, if given).
 
     Returns ``(paired, summary)``: per replicate and year the base value, variant value and
     difference of each compared quantity, and per year the medians, bands and P(variant better);
     both with a ``variant`` column naming the variant.
     """
-    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers)
+    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population)
     paired, summary = [], []
     for variant in variants:
-        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers)
+        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population)
         pairs = paired_differences(base_run.annual, run.annual)
         pairs.insert(0, "variant", variant.name)
         table = summarize_differences(pairs)
@@ -108,6 +111,12 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"two scenarios are both named '{dup}'; give each variant its own name:", source="compare")
     if args.replicates is not None and args.replicates < 1:
         raise UserError("--replicates must be at least 1", source="compare")
+    population = None
+    if args.households:
+        if changed := [v.name for v in variants if v.counties != base.counties]:
+            raise UserError(f"variant {changed[0]} changes the county table, so the register's villages would not "
+                            "match; compare variants that keep the base's counties", source=str(args.households))
+        population = households_from_register(args.households, base)
     out = args.out or Path("results") / f"compare_{base.name}"
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
@@ -115,7 +124,7 @@ def main(args: argparse.Namespace) -> int:
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    paired, summary = compare(base, variants, replicates, seed, workers=args.workers)
+    paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population)
     title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
     writers = {
         "differences.csv": lambda path: summary.to_csv(path, index=False),
@@ -131,6 +140,7 @@ def main(args: argparse.Namespace) -> int:
         "seed": seed,
         "replicates": replicates,
         "scale": base.scale.value,
+        "households": str(args.households) if args.households else None,
         "workers": args.workers,
         "started_utc": started.isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - t0, 3),
