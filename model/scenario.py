@@ -222,7 +222,7 @@ class SocialFloor(Strict):
     """低保 raised to the line: an entitlement, outside the discretionary budget and capacity."""
 
     start_year: P[Year]
-    top_up_to: P[Annotated[float, Field(ge=0, le=3)]]
+    top_up_to: P[Annotated[float, Field(ge=0, le=3)] | dict[Year, Annotated[float, Field(ge=0, le=3)]]]
     annual_cost_per_household: P[NonNeg]
 
 
