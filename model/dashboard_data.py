@@ -31,7 +31,7 @@ from .agents import Villages  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .model import PovertyModel  # noqa: E402
 from .run import RunResult, replicate_seeds, run_replicate  # noqa: E402
-from .scenario import Scenario, apply_overrides, load_raw, validate  # noqa: E402
+from .scenario import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
 from .summary import summarize  # noqa: E402
 
 MAX_REPLICATES = 200
@@ -135,26 +135,34 @@ def build_overrides(raw: dict[str, Any], controls: Controls) -> dict[str, Any]:
     """Dotted-path overrides (for ``scenario.apply_overrides``) that the controls ask of ``raw``.
 
     Multipliers scale the file's values (the budget multiplies ``funding.multiplier``; the batch
-    mix multiplies each year's capacity of its batches); the others replace them.
+    mix multiplies each year's capacity of its batches); the others replace them. Only what
+    differs from the file is overridden, so a parameter the file declares uncertain stays
+    uncertain until its control is moved.
     """
     for name in ("budget", "relocation", "industry_employment"):
         if _number(getattr(controls, name), name) < 0:
             raise UserError(f"a multiplier cannot be negative (got {getattr(controls, name)})", key=name)
-    overrides: dict[str, Any] = {
-        "funding.multiplier": float(_value(raw, "funding.multiplier")) * controls.budget,
-    }
+    overrides: dict[str, Any] = {}
+    if controls.budget != 1:
+        overrides["funding.multiplier"] = float(_value(raw, "funding.multiplier")) * controls.budget
     for control, batches in CAPACITY_GROUPS.items():
         factor = float(getattr(controls, control))
+        if factor == 1:
+            continue
         for batch in batches:
             capacity = _value(raw, f"batches.{batch}.capacity")
             overrides[f"batches.{batch}.capacity"] = {year: float(v) * factor for year, v in capacity.items()}
     if controls.support_years is not None:
         _number(controls.support_years, "support_years", integer=True)
-        overrides["relapse.support_continuation_years"] = int(controls.support_years)
+        if controls.support_years != _value(raw, "relapse.support_continuation_years"):
+            overrides["relapse.support_continuation_years"] = int(controls.support_years)
     if controls.target_pressure is not None:
-        overrides["assessment.target_pressure"] = _number(controls.target_pressure, "target_pressure")
+        pressure = _number(controls.target_pressure, "target_pressure")
+        if pressure != _value(raw, "assessment.target_pressure"):
+            overrides["assessment.target_pressure"] = pressure
     scale = default_scale(raw) if controls.scale is None else _number(controls.scale, "scale")
-    overrides["scale"] = scale
+    if scale != _value(raw, "scale"):
+        overrides["scale"] = scale
     return overrides
 
 
@@ -170,7 +178,9 @@ def prepare(controls: Controls) -> Scenario:
         _number(controls.seed, "seed", integer=True)
         if not 0 <= controls.seed < 2**63:
             raise UserError(f"the seed must be a whole number from 0 (got {controls.seed})", key="seed")
-    scenario = validate(apply_overrides(raw, build_overrides(raw, controls), "dashboard"), str(path))
+    raw = apply_overrides(raw, build_overrides(raw, controls), "dashboard")
+    scenario = validate(raw, str(path))
+    check_uncertainty(raw, scenario, str(path))
     simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale.value
     if simulated > MAX_SIMULATED_PEOPLE:
         raise UserError(f"scale {scenario.scale.value:g} simulates {simulated:,.0f} poor people; the page "
@@ -205,19 +215,20 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
     village map is the final state of replicate 0. Returns None if ``cancelled()`` turns true.
     """
     seed = scenario.seed if seed is None else seed
-    seqs = replicate_seeds(seed, replicates)
     total = replicates + 1
-    model = PovertyModel(scenario, rng=seqs[0])
-    model.run()
-    if progress:
-        progress(1, total)
     parts = []
-    for i, seq in enumerate(seqs):
+    for i, seq in enumerate(replicate_seeds(seed, replicates)):
         if cancelled and cancelled():
             return None
         parts.append(run_replicate(scenario, seq, i))
         if progress:
-            progress(i + 2, total)
+            progress(i + 1, total)
+    # replicate 0 again for its villages' final state, from a fresh SeedSequence (spawning
+    # advances a SeedSequence, so the one used above would give other streams)
+    model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0])
+    model.run()
+    if progress:
+        progress(total, total)
     annual = pd.concat([a for a, _ in parts], ignore_index=True)
     counties = pd.concat([c for _, c in parts], ignore_index=True)
     run = RunResult(scenario, seed, replicates, annual, counties)
@@ -448,7 +459,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
 MAX_SQUARES_PER_COUNTY = 400
 
 
-def village_grid(outcome: Outcome, columns: int = 40) -> tuple[np.ndarray, list[tuple[float, str]], int, list[int]]:
+def village_grid(outcome: Outcome, columns: int = 60) -> tuple[np.ndarray, list[tuple[float, str]], int, list[int]]:
     """The village chart's cells: one row block per county, one cell per poor village (or per
     group of ``k`` villages when a county has more than :data:`MAX_SQUARES_PER_COUNTY`).
 
