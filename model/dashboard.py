@@ -18,7 +18,7 @@ import solara.lab
 from .dashboard_data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline,
                              outcome_figure, prepare, scenario_dir, scenario_files, simulate, village_figure)
 from .errors import UserError
-from .scenario import load_raw, read_yaml
+from .scenario import Scenario, load_raw, read_yaml
 
 CSS = """
 .tuopin-table { border-collapse: collapse; font-size: 15px; margin: 4px 0 12px 0; }
@@ -55,7 +55,6 @@ replicates = solara.reactive(_start["replicates"])
 scale = solara.reactive(_start["scale"])
 seed = solara.reactive(_start["seed"])
 problem = solara.reactive("")
-caption = solara.reactive("")
 progress_count = solara.reactive((0, 1))
 
 LANGUAGES = {"English": "en", "中文": "zh"}
@@ -81,31 +80,27 @@ def _controls() -> Controls:
 
 
 @solara.lab.task
-def run_task(controls: Controls) -> Outcome | None:
-    """Run the replicates in a worker thread, updating the progress bar."""
-    prepared = prepare(controls)
+def run_task(scenario: Scenario, replicates: int, seed: int | None) -> Outcome | None:
+    """Run the replicates in a worker thread, updating the progress bar; None if superseded."""
 
     def progress(done: int, total: int) -> None:
         run_task.progress = 100.0 * done / total
         progress_count.value = (done, total)
 
-    return simulate(prepared, controls.replicates, controls.seed, progress=progress,
-                    cancelled=lambda: not run_task.is_current())
+    progress_count.value = (0, replicates + 1)
+    return simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current())
 
 
 def start_run() -> None:
     """The Run button: check the controls now (a message on the page), then run in the background."""
     controls = _controls()
     try:
-        prepared = prepare(controls)
+        scenario = prepare(controls)
     except UserError as exc:
         problem.value = str(exc)
         return
     problem.value = ""
-    t = LABELS["en"]
-    caption.value = t["results_for"].format(title=prepared.title.get("en", prepared.name), replicates=controls.replicates,
-                                            scale=prepared.scale.value, seed=controls.seed)
-    run_task(controls)
+    run_task(scenario, controls.replicates, controls.seed)
 
 
 def _label(key: str) -> str:
@@ -185,7 +180,10 @@ def ResultView(outcome: Outcome) -> None:
     villages = solara.use_memo(lambda: village_figure(outcome, lang.value), dependencies=[outcome, lang.value])
     table = county_table(outcome, lang.value)
     t = LABELS[lang.value]
-    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(caption.value)}</b>")
+    run = outcome.run
+    text = t["results_for"].format(title=run.scenario.title.get(lang.value, run.scenario.name),
+                                   replicates=run.replicates, scale=run.scenario.scale.value, seed=run.seed)
+    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>")
     solara.HTML(tag="div", unsafe_innerHTML=html.escape(headline(outcome, lang.value)), classes=["tuopin-headline"])
     with solara.Div(classes=["tuopin-chart"]):
         solara.FigureMatplotlib(figure, dependencies=[outcome, lang.value], format="png")
