@@ -15,7 +15,7 @@ from pathlib import Path
 import solara
 import solara.lab
 
-from .dashboard_data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline,
+from .dashboard_data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline, moved_levers,
                              outcome_figure, prepare, scenario_dir, scenario_files, simulate, village_figure)
 from .errors import UserError
 from .scenario import Scenario, load_raw, read_yaml
@@ -80,7 +80,7 @@ def _controls() -> Controls:
 
 
 @solara.lab.task
-def run_task(scenario: Scenario, replicates: int, seed: int | None) -> Outcome | None:
+def run_task(scenario: Scenario, replicates: int, seed: int | None, levers: dict[str, float]) -> Outcome | None:
     """Run the replicates in a worker thread, updating the progress bar; None if superseded."""
 
     def progress(done: int, total: int) -> None:
@@ -88,7 +88,10 @@ def run_task(scenario: Scenario, replicates: int, seed: int | None) -> Outcome |
         progress_count.value = (done, total)
 
     progress_count.value = (0, replicates + 1)
-    return simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current())
+    outcome = simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current())
+    if outcome is not None:
+        outcome.levers = levers
+    return outcome
 
 
 def start_run() -> None:
@@ -96,11 +99,12 @@ def start_run() -> None:
     controls = _controls()
     try:
         scenario = prepare(controls)
+        levers = moved_levers(load_raw(Path(controls.scenario))[0], controls)
     except UserError as exc:
         problem.value = str(exc)
         return
     problem.value = ""
-    run_task(scenario, controls.replicates, controls.seed)
+    run_task(scenario, controls.replicates, controls.seed, levers)
 
 
 def _label(key: str) -> str:
@@ -184,6 +188,9 @@ def ResultView(outcome: Outcome) -> None:
     text = t["results_for"].format(title=run.scenario.title.get(lang.value, run.scenario.name),
                                    replicates=run.replicates, scale=run.scenario.scale.value, seed=run.seed)
     solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>")
+    moved = "; ".join(f"{t[k].split(' (')[0].split('（')[0]} = {v:g}" for k, v in outcome.levers.items())
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(t["moved"].format(levers=moved) if moved else t["as_planned"]),
+                classes=["tuopin-levers"])
     solara.HTML(tag="div", unsafe_innerHTML=html.escape(headline(outcome, lang.value)), classes=["tuopin-headline"])
     with solara.Div(classes=["tuopin-chart"]):
         solara.FigureMatplotlib(figure, dependencies=[outcome, lang.value], format="png")

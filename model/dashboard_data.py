@@ -166,6 +166,20 @@ def build_overrides(raw: dict[str, Any], controls: Controls) -> dict[str, Any]:
     return overrides
 
 
+LEVER_PATHS = {
+    "funding.multiplier": "budget", "batches.relocation.capacity": "relocation",
+    "batches.industry.capacity": "industry_employment", "relapse.support_continuation_years": "support_years",
+    "assessment.target_pressure": "target_pressure",
+}
+"""Override path -> the control that sets it (for saying which levers a run moved)."""
+
+
+def moved_levers(raw: dict[str, Any], controls: Controls) -> dict[str, float]:
+    """The controls whose values differ from the scenario file's, with their values."""
+    overrides = build_overrides(raw, controls)
+    return {lever: float(getattr(controls, lever)) for path, lever in LEVER_PATHS.items() if path in overrides}
+
+
 def prepare(controls: Controls) -> Scenario:
     """The scenario the controls describe, validated; a bad value raises a one-line UserError."""
     path = Path(controls.scenario)
@@ -200,6 +214,7 @@ class Outcome:
     villages: Villages
     county_names: list[str]
     county_names_en: list[str]
+    levers: dict[str, float] = field(default_factory=dict)
     summary: pd.DataFrame = field(init=False)
 
     def __post_init__(self) -> None:
@@ -284,6 +299,8 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "Cannot run: {msg}",
         "failed": "The run failed: {msg}",
         "results_for": "Results: {title}, {replicates} replicates, scale {scale:g}, seed {seed}",
+        "moved": "Levers moved from the plan: {levers}",
+        "as_planned": "All levers as in the plan.",
     },
     "zh": {
         "title": "脱贫规划模拟看板",
@@ -331,6 +348,8 @@ LABELS: dict[str, dict[str, str]] = {
         "error": "无法运行：{msg}",
         "failed": "运行失败：{msg}",
         "results_for": "结果：{title}，{replicates} 次重复，抽样比例 {scale:g}，种子 {seed}",
+        "moved": "与规划不同的参数：{levers}",
+        "as_planned": "所有参数均与规划相同。",
     },
 }
 """Every word on the page and in its figures, in English and Chinese."""
@@ -497,7 +516,7 @@ def village_figure(outcome: Outcome, lang: str = "en") -> Figure:
     colours = [greens[i % len(greens)] for i in range(len(years))] + ["#c0392b"]
     names = dict(zip(outcome.county_names, outcome.county_names_en))
     with matplotlib.rc_context(_rc(lang)):
-        fig = Figure(figsize=(13, max(2.5, 0.22 * grid.shape[0] + 1.2)), dpi=100)
+        fig = Figure(figsize=(13, max(2.0, grid.shape[0] * 10.0 / grid.shape[1] + 1.0)), dpi=100)
         ax = fig.subplots()
         ax.pcolormesh(np.ma.masked_invalid(grid), cmap=ListedColormap(colours), vmin=-0.5, vmax=len(years) + 0.5,
                       edgecolors="white", linewidth=0.6)

@@ -114,7 +114,7 @@ def test_dashboard_runs_changes_and_explains(page) -> None:
     page.locator(".tuopin-scenario").click()
     page.get_by_role("option", name="shangluo.yaml").first.click()
     page.wait_for_function("() => document.querySelector('.tuopin-scenario').innerText.includes('shangluo.yaml')")
-    set_field(page, ".tuopin-replicates", "5")
+    set_field(page, ".tuopin-replicates", "4")
 
     first = run_and_wait(page, None)
     assert "Shangzhou" in first and "Zhashui" in first, first
@@ -123,7 +123,7 @@ def test_dashboard_runs_changes_and_explains(page) -> None:
 
     # a 20% budget cut: fewer exits, more people left poor, in the chart and the table
     set_field(page, ".tuopin-budget", "0.8")
-    set_field(page, ".tuopin-replicates", "12")
+    set_field(page, ".tuopin-replicates", "8")
     page.locator(".tuopin-run").click()
     page.wait_for_selector(".tuopin-progress", timeout=RUN_TIMEOUT_MS)  # the progress bar shows while running
     page.wait_for_function(
@@ -134,6 +134,7 @@ def test_dashboard_runs_changes_and_explains(page) -> None:
     second = page.locator(".tuopin-counties table").inner_text()
     assert second != first
     assert page.locator(".tuopin-headline").inner_text() != headline_before
+    assert "Budget = 0.8" in page.locator(".tuopin-levers").inner_text()
     page.wait_for_timeout(500)  # let the new figure's image load before comparing pixels
     assert page.locator(".tuopin-chart img").first.screenshot() != chart_before
     assert page.locator(".tuopin-villages img").count() == 1

@@ -154,3 +154,14 @@ def test_app_help_names_every_control() -> None:
     text = sub.choices["app"].format_help()
     for word in ("Budget", "Relocation", "Support after exit", "Target pressure", "Replicates", "Scale", "--port"):
         assert word in text
+
+
+def test_moved_levers_name_only_what_differs_from_the_plan(raw) -> None:
+    from tuopin.dashboard_data import moved_levers
+
+    as_file = base_values(raw)
+    same = Controls(scenario=str(SHANGLUO), support_years=as_file["support_years"],
+                    target_pressure=as_file["target_pressure"])
+    assert moved_levers(raw, same) == {}
+    moved = Controls(scenario=str(SHANGLUO), budget=0.8, relocation=0.5, support_years=0, target_pressure=0.0)
+    assert moved_levers(raw, moved) == {"budget": 0.8, "relocation": 0.5, "support_years": 0.0}
