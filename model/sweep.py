@@ -131,6 +131,8 @@ def prepare(plan: SweepPlan, out: Path) -> list[int]:
                         source=str(out))
     else:
         _create(plan, out, digest)
+    for stale in (out / RUNS_DIR).glob(".part-*.tmp"):  # left by a killed run
+        stale.unlink(missing_ok=True)
     return [i for i in range(len(plan.chunks)) if not part_path(out, i).exists()]
 
 

@@ -261,9 +261,7 @@ def _check(raw: dict[str, Any], overrides: dict[str, Any], src: str, key: str) -
         detail = str(exc).removeprefix(prefix)
         if exc.key and not key.endswith(exc.key):
             detail = f"{exc.key}: {detail}"
-        values = ", ".join(f"{v!r}" for v in overrides.values()) if key != "overrides" else ""
-        raise UserError(f"{detail}" + (f" (with value {values})" if values and "no such key" not in detail
-                                        and "no key" not in detail else ""), source=src, key=key) from None
+        raise UserError(detail, source=src, key=key) from None
     return merged
 
 
