@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..outputs import check_output_dir
 from ..sweep import Backend, run_sweep
-from ..sweep_spec import load_spec
+from ..sweep_spec import SweepPlan, load_spec
 
 HELP = """\
 Run a scenario many times over a design of parameter values (a parameter sweep).
@@ -60,9 +60,9 @@ def backend(args: argparse.Namespace) -> Backend:
     return Backend(workers=args.workers, dask=args.dask, scheduler=args.scheduler)
 
 
-def run_or_resume(args: argparse.Namespace):
-    """Validate the spec, then run or resume the sweep; Ctrl-C says how to resume."""
-    plan = load_spec(args.spec)
+def run_or_resume(args: argparse.Namespace, plan: SweepPlan | None = None) -> SweepPlan:
+    """Validate the spec (unless given its plan), then run or resume the sweep; Ctrl-C says how to resume."""
+    plan = plan or load_spec(args.spec)
     how = backend(args)
     check_output_dir(args.out)
     try:
