@@ -124,7 +124,11 @@ def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
                     label="mu*")
             ax.set_xlabel("Morris mu* (output units, 95% CI)")
         ax.set_yticks(y, [p if len(p) < 38 else "…" + p[-37:] for p in part["parameter"]], fontsize=8)
-        note = " (constant)" if (part["note"] == "constant").all() else ""
+        note = ""
+        if (part["note"] == "constant").all():
+            note = " (constant)"
+            ax.text(0.5, 0.5, "the same value at every point:\nno index", transform=ax.transAxes, ha="center",
+                    va="center", fontsize=9, color="grey")
         ax.set_title(output.replace("_", " ") + note, fontsize=10)
         ax.axvline(0, color="grey", lw=0.5)
     axes.flat[0].legend(fontsize=8, loc="lower right")

@@ -24,6 +24,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -253,6 +254,7 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     from tqdm import tqdm
 
     todo = prepare(plan, out)
+    t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
@@ -261,13 +263,17 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])
-    _mark_complete(out)
+    _mark_complete(out, sum(per_chunk[i] for i in todo), time.perf_counter() - t0, backend)
     return out
 
 
-def _mark_complete(out: Path) -> None:
+def _mark_complete(out: Path, runs: int, seconds: float, backend: Backend) -> None:
+    """Record that every chunk is in, and how fast this session ran (runs per second)."""
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     manifest["complete"] = True
+    manifest.setdefault("sessions", []).append({
+        "runs": runs, "wall_time_s": round(seconds, 2), "runs_per_second": round(runs / seconds, 3) if seconds else None,
+        "workers": backend.workers, "dask": backend.dask or bool(backend.scheduler)})
     write_atomic(out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
 
 
