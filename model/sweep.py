@@ -271,9 +271,10 @@ def _mark_complete(out: Path, runs: int, seconds: float, backend: Backend) -> No
     """Record that every chunk is in, and how fast this session ran (runs per second)."""
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     manifest["complete"] = True
-    manifest.setdefault("sessions", []).append({
-        "runs": runs, "wall_time_s": round(seconds, 2), "runs_per_second": round(runs / seconds, 3) if seconds else None,
-        "workers": backend.workers, "dask": backend.dask or bool(backend.scheduler)})
+    if runs:
+        manifest.setdefault("sessions", []).append({
+            "runs": runs, "wall_time_s": round(seconds, 2), "runs_per_second": round(runs / seconds, 3),
+            "workers": backend.workers, "dask": backend.dask or bool(backend.scheduler)})
     write_atomic(out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
 
 
