@@ -132,3 +132,15 @@ def test_exits_counted_in_people(small):
     exited_people = hh.size[hh.exit_year == 2016].sum() / small.scale.value
     assert df["exits"].iloc[0] == pytest.approx(exited_people)
     assert len(hh) < exited_people * small.scale.value  # households are fewer than people
+
+
+def test_floor_schedule_phases_in_and_holds_its_last_level(small):
+    from tuopin.interventions.social_floor import floor_level
+
+    schedule = {2017: 0.8, 2019: 1.0}
+    assert [floor_level(schedule, y) for y in (2016, 2017, 2018, 2019, 2020)] == [0.0, 0.8, 0.8, 1.0, 1.0]
+    m = PovertyModel(small, rng=7, overrides={"batches.social_floor.top_up_to": {2016: 0.5}})
+    m.step()
+    covered = (m.hh.status != 0) & (m.hh.labour == 0) & (m.hh.registered_year < m.year)
+    assert (m.hh.net[covered] >= 0.5 * m.line - 1e-9).all()
+    assert (m.hh.net[covered] < m.line).any()  # a floor at half the line leaves some below it

@@ -2,6 +2,8 @@
 
 An entitlement, not a funded batch: every household without able-bodied labour whose income
 falls short of ``top_up_to`` times the line is topped up to it, every year, whatever the budget.
+``top_up_to`` is one number or a schedule by year (低保 raised to the line step by step); a
+year missing from a schedule takes the latest earlier one.
 Its cost is the gap plus ``annual_cost_per_household`` of administration, paid from civil-affairs
 funds outside the poverty budget and reported as ``spending_floor``.
 """
@@ -27,12 +29,20 @@ def eligible(m: PovertyModel) -> np.ndarray:
     return (m.hh.status != NEAR) & (m.hh.labour == 0)
 
 
+def floor_level(top_up_to: float | dict[int, float], year: int) -> float:
+    """The floor as a multiple of the line in ``year`` (0 before a schedule's first year)."""
+    if not isinstance(top_up_to, dict):
+        return top_up_to
+    earlier = [y for y in top_up_to if y <= year]
+    return top_up_to[max(earlier)] if earlier else 0.0
+
+
 def top_up(m: PovertyModel) -> float:
     """Raise eligible households' net income to the floor; return the year's cost in yuan."""
     p = m.p.batches.social_floor
     hh = m.hh
     cover = eligible(m)
-    floor = p.top_up_to * m.line
+    floor = floor_level(p.top_up_to, m.year) * m.line
     gap = np.where(cover, np.maximum(floor - hh.net, 0.0), 0.0)
     receives = cover & (gap > 0)
     hh.net += gap
