@@ -77,16 +77,13 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
 
 
 def _value_at(raw: dict[str, Any], path: str, key: str) -> Any:
-    node: Any = raw
-    for part in path.split("."):
-        if isinstance(node, dict) and part.isdigit() and int(part) in node:
-            part = int(part)  # type: ignore[assignment]
-        if not isinstance(node, dict) or part not in node:
-            raise UserError("no such parameter in the scenario", key=key)
-        node = node[part]
-    if isinstance(node, dict) and "value" in node and "unit" in node:
-        node = node["value"]
-    return node
+    """The current value of a fitted parameter; UserError naming ``--fit`` when there is none."""
+    from .scenario import get_path
+
+    try:
+        return get_path(raw, path, key)
+    except UserError:
+        raise UserError("no such parameter in the scenario", key=key) from None
 
 
 def read_observed(path: Path, scenario: Scenario) -> pd.DataFrame:

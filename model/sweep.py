@@ -72,6 +72,8 @@ def run_chunk(job: ChunkJob) -> pd.DataFrame:
                               "year": annual["year"].astype(np.int64)})
         for name in names:
             table[name] = overrides[name]
+        for path, value in model.drawn.items():  # the scenario's other uncertain parameters, as drawn
+            table[f"param.{path}"] = value
         for col in outputs:
             values = annual[col]
             table[col] = values.astype(np.float64) if col != "counties_exited_names" else values.astype(str)
