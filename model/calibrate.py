@@ -275,7 +275,7 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
                  for r in est.itertuples()}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
-           "description": "posterior medians from tuopin calibrate; 5-95% ranges in estimates.csv",
+           "description": "medians of the accepted parameter sets from tuopin calibrate; intervals in estimates.csv",
            "overrides": overrides}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
