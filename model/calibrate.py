@@ -72,7 +72,8 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
         try:
             validate(apply_overrides(raw, {path: round(value) if integer else value}, key), key)
         except UserError as exc:
-            raise UserError(f"value {value:g} gives an invalid scenario: {exc}", key=key) from None
+            detail = str(exc).removeprefix(f"{key}: ")
+            raise UserError(f"value {value:g} gives an invalid scenario: {detail}", key=key) from None
     return Fit(path, low, high, integer)
 
 

@@ -101,11 +101,11 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
     assert not list((out / "runs").glob(".part-*"))
 
 
-CASES = sorted(p for p in BAD.glob("sweep_*") if (p / "case.yaml").exists())
+CASES = sorted(p for p in [*BAD.glob("sweep_*"), *BAD.glob("calibrate_*")] if (p / "case.yaml").exists())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_spec_exits_2_with_one_line_and_writes_nothing(case, tmp_path, capsys):
+def test_bad_sweep_or_calibration_input_exits_2_with_one_line_and_writes_nothing(case, tmp_path, capsys):
     work = tmp_path / case.name
     shutil.copytree(case, work)
     out = tmp_path / "out"
