@@ -72,7 +72,8 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
         try:
             validate(apply_overrides(raw, {path: round(value) if integer else value}, key), key)
         except UserError as exc:
-            raise UserError(f"value {value:g} gives an invalid scenario: {exc}", key=key) from None
+            detail = str(exc).removeprefix(f"{key}: ")
+            raise UserError(f"value {value:g} gives an invalid scenario: {detail}", key=key) from None
     return Fit(path, low, high, integer)
 
 
@@ -275,7 +276,7 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
                  for r in est.itertuples()}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
-           "description": "posterior medians from tuopin calibrate; 5-95% ranges in estimates.csv",
+           "description": "medians of the accepted parameter sets from tuopin calibrate; intervals in estimates.csv",
            "overrides": overrides}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 

@@ -101,11 +101,11 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
     assert not list((out / "runs").glob(".part-*"))
 
 
-CASES = sorted(p for p in BAD.glob("sweep_*") if (p / "case.yaml").exists())
+CASES = sorted(p for p in [*BAD.glob("sweep_*"), *BAD.glob("calibrate_*")] if (p / "case.yaml").exists())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_spec_exits_2_with_one_line_and_writes_nothing(case, tmp_path, capsys):
+def test_bad_sweep_or_calibration_input_exits_2_with_one_line_and_writes_nothing(case, tmp_path, capsys):
     work = tmp_path / case.name
     shutil.copytree(case, work)
     out = tmp_path / "out"
@@ -116,3 +116,18 @@ def test_bad_spec_exits_2_with_one_line_and_writes_nothing(case, tmp_path, capsy
     assert len(err) == 1 and meta["expect"] in err[0], err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([case.name])
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    spec = write_spec(tmp_path, points=24, replicates=1, chunk_runs=2, scale=0.02)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "tuopin.cli", "sweep", str(spec), "--out", str(out), "--quiet"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "runs").glob("part-*.parquet")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "rerun the same command" in err
+    assert not json.loads((out / "manifest.json").read_text()).get("complete")
