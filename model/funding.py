@@ -94,14 +94,34 @@ class Ledger:
         return unspent, unspent * share
 
 
-def queue_order(key: str, net: np.ndarray, line: float, u: np.ndarray) -> np.ndarray:
+def queue_order(key: str, net: np.ndarray, line: float, u: np.ndarray | None,
+                first: int | None = None) -> np.ndarray:
     """Order in which eligible households are served.
 
     ``need``: lowest income first; ``near_line``: closest to the line first (what quota pressure
-    favours); ``random``: a lottery.
+    favours); ``random``: a lottery (``u``, one uniform draw per household). Ties keep register
+    order. With ``first``, only the front of the queue is returned: its first ``first`` places,
+    exactly as in the full order (a partial selection instead of a sort of everyone).
     """
     if key == "need":
-        return np.argsort(net, kind="stable")
-    if key == "near_line":
-        return np.argsort(np.abs(line - net), kind="stable")
-    return np.argsort(u, kind="stable")
+        keys = net
+    elif key == "near_line":
+        keys = np.abs(line - net)
+    else:
+        keys = u
+    return smallest_first(keys, first)
+
+
+def smallest_first(keys: np.ndarray, first: int | None = None) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, or just its first ``first`` entries (same values)."""
+    if first is None or first >= len(keys):
+        return np.argsort(keys, kind="stable")
+    if first <= 0:
+        return np.zeros(0, dtype=np.intp)
+    kth = np.partition(keys, first - 1)[first - 1]
+    if np.isnan(kth):
+        return np.argsort(keys, kind="stable")[:first]
+    below = np.flatnonzero(keys < kth)
+    ties = np.flatnonzero(keys == kth)[: first - len(below)]  # a stable sort keeps the earliest
+    front = np.sort(np.concatenate([below, ties]))
+    return front[np.argsort(keys[front], kind="stable")]
