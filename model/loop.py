@@ -18,7 +18,7 @@ import numpy as np
 
 from . import assessment, income, relapse, villages
 from .agents import EXITED, POOR
-from .funding import queue_order
+from .funding import queue_keys
 from .interventions import social_floor
 
 if TYPE_CHECKING:
@@ -150,20 +150,11 @@ def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) ->
     """Pay this year's recurring cost for households already supported; returns who is active."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.supported(m))
-    costs = batch.annual_cost(m, idx)
     u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
-    if len(idx) and (costs == costs[0]).all():
-        # Equal costs: the running total, and so how many are funded, does not depend on the
-        # order; only who is funded does, when not everyone is.
-        n = m.ledger.fund_queue(batch.name, costs)
-        if n < len(idx):
-            idx = idx[queue_order(key, hh.net[idx], m.line, u, first=n)]
-    else:
-        order = queue_order(key, hh.net[idx], m.line, u)
-        idx = idx[order]
-        n = m.ledger.fund_queue(batch.name, costs[order])
+    keys = queue_keys(key, hh.net[idx], m.line, u)
+    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx))
     active = np.zeros(len(hh), dtype=bool)
-    active[idx[:n]] = True
+    active[idx[funded]] = True
     return active
 
 
@@ -171,21 +162,11 @@ def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.nda
     """Enrol new households, in targeting order, within capacity and money; returns their indices."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.candidates(m))
-    capacity = batch.capacity(m)
     u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
-    # Only the front of the queue can fit the capacity: order just that far.
-    idx = idx[queue_order(key, hh.net[idx], m.line, u, first=most_that_fit(hh.size[idx], capacity))]
+    keys = queue_keys(key, hh.net[idx], m.line, u)
     costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
-    n = m.ledger.fund_queue(batch.name, costs, people=hh.size[idx], capacity=capacity)
-    chosen = idx[:n]
+    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
+    chosen = idx[funded]
     hh.enrolled[batch.row, chosen] = m.year
     batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])
     return chosen
-
-
-def most_that_fit(sizes: np.ndarray, capacity: float) -> int | None:
-    """An upper bound on how many households fit ``capacity`` people (None: no bound)."""
-    smallest = int(sizes.min()) if len(sizes) else 1
-    if smallest <= 0 or not np.isfinite(capacity):
-        return None
-    return int((capacity + 1e-9) // smallest) + 1
