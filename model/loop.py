@@ -107,7 +107,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
     """The year's people flows and stocks per county (simulated units)."""
     hh, n = m.hh, len(m.counties)
-    by = lambda mask: np.bincount(hh.county, weights=hh.size * mask, minlength=n)  # noqa: E731
+    by = lambda mask: np.bincount(hh.county[mask], weights=hh.size[mask], minlength=n)  # noqa: E731
     v = m.villages
     return {
         "exits": by(exited),

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 def poor_people_by(m: PovertyModel, index: np.ndarray, n: int) -> np.ndarray:
     """Registered poor people grouped by a household index (village or county)."""
     hh = m.hh
-    return np.bincount(index, weights=hh.size * (hh.status == POOR), minlength=n)
+    poor = hh.status == POOR
+    return np.bincount(index[poor], weights=hh.size[poor], minlength=n)
 
 
 def village_incidence(m: PovertyModel) -> np.ndarray:
