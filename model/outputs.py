@@ -14,7 +14,9 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Callable
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -75,3 +77,16 @@ def write_results(out: Path, writers: dict[str, Callable[[Path], None]], meta: d
 def command_line() -> str:
     """The command that was run, for the record."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def provenance(started: datetime, t0: float) -> dict[str, str | float]:
+    """What every ``run.json`` records of how it was made: start time, wall time, command, versions.
+
+    ``started`` is the UTC start and ``t0`` the ``time.perf_counter()`` reading at the start.
+    """
+    return {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+        "command": command_line(),
+        "versions": environment(),
+    }
