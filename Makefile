@@ -25,6 +25,9 @@ test: $(STAMP) browser  ## the test suite
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
+bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py
+
 # Debian's Chromium for the dashboard's browser test (tests/test_app_browser.py); Playwright drives
 # it at /usr/bin/chromium, so no browser is ever downloaded. fonts-wqy-zenhei draws the page's
 # Chinese labels (and the figures', when no other Chinese font is found). Installed only when missing.
