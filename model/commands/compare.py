@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..outputs import check_output_dir, command_line, environment, write_results
 from ..plots import differences
 from ..register import Population, households_from_register
+from ..resources import check_run
 from ..run import run_replicates
 from ..scenario import Scenario, file_hash, load_scenario
 from ..summary import paired_differences, summarize_differences
@@ -109,8 +110,6 @@ def main(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise UserError(f"two scenarios are both named '{dup}'; give each variant its own name:", source="compare")
-    if args.replicates is not None and args.replicates < 1:
-        raise UserError("--replicates must be at least 1", source="compare")
     population = None
     if args.households:
         if changed := [v.name for v in variants if v.counties != base.counties]:
@@ -121,6 +120,8 @@ def main(args: argparse.Namespace) -> int:
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
+    for scenario, path in zip([base, *variants], [args.base, *args.variants]):
+        check_run(scenario, replicates, seed, args.workers, str(path), population)
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()

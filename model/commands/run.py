@@ -12,6 +12,7 @@ import pandas as pd
 from ..outputs import check_output_dir, command_line, environment, sha256, write_results
 from ..plots import exits_vs_target
 from ..register import describe, households_from_register
+from ..resources import check_run
 from ..run import RunResult, run_replicates
 from ..scenario import Scenario, file_hash, load_scenario
 from ..summary import summarize, summarize_counties
@@ -94,6 +95,8 @@ def main(args: argparse.Namespace) -> int:
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
+    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
+              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
