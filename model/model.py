@@ -14,9 +14,10 @@ from .funding import Ledger
 from .interventions import FUNDED, Intervention
 from .loop import INFRASTRUCTURE, simulate_year
 from .population import synthesize
+from . import uncertainty
 from .scenario import BATCHES, Scenario, apply_overrides, load_scenario, plain, validate
 
-STREAMS = ("population", "shocks", "interventions", "relapse")
+STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 """Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
 
 PEOPLE = {
@@ -79,7 +80,8 @@ class PovertyModel(mesa.Model):
         population: households, villages and counties to use instead of the synthetic register.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year; ``hh``, ``villages`` and ``counties`` hold the final state.
+    has one row per year; ``hh``, ``villages`` and ``counties`` hold the final state, and
+    ``drawn`` this replicate's values of the scenario's uncertain parameters.
     """
 
     def __init__(
@@ -98,10 +100,13 @@ class PovertyModel(mesa.Model):
         seq = seed_sequence(rng)
         mesa_seq, *named = seq.spawn(1 + len(STREAMS))
         super().__init__(rng=np.random.default_rng(mesa_seq))
+        self.streams = SimpleNamespace(**{n: np.random.default_rng(s) for n, s in zip(STREAMS, named)})
+        self.drawn = uncertainty.draw(config, self.streams.parameters)
+        if self.drawn:
+            config = validate(apply_overrides(config.model_dump(), self.drawn, "uncertainty"), "uncertainty")
         self.config = config
         self.p: SimpleNamespace = plain(config)
         self.seed_seq = seq
-        self.streams = SimpleNamespace(**{n: np.random.default_rng(s) for n, s in zip(STREAMS, named)})
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share

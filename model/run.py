@@ -48,6 +48,8 @@ def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: in
     annual.insert(0, "replicate", replicate)
     first = ["replicate", "year", "target_exits"]
     annual = annual[first + [c for c in annual.columns if c not in first]]
+    for path, value in model.drawn.items():
+        annual[f"param.{path}"] = value
     counties = pd.DataFrame(model.county_records)
     counties.insert(0, "replicate", replicate)
     return annual, counties

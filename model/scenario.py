@@ -305,6 +305,25 @@ class Targets(Strict):
     counties: P[dict[Year, list[str]]]
 
 
+class Uncertain(Strict):
+    """A parameter drawn afresh for each replicate: uniform on [low, high], or triangular with
+    its peak at ``mode``. Replicates then carry parameter uncertainty, not only chance."""
+
+    low: float
+    high: float
+    mode: float | None = None
+    unit: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Uncertain:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.mode is not None and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode ({self.mode}) must lie between low and high")
+        return self
+
+
 class Scenario(Strict):
     """A whole scenario: population, economy, batches, funding and the plan's targets."""
 
@@ -325,6 +344,7 @@ class Scenario(Strict):
     relapse: Relapse
     exit_rules: ExitRules
     targets: Targets
+    uncertainty: dict[str, Uncertain] = {}
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -483,6 +503,26 @@ def validate(raw: dict[str, Any], source: str) -> Scenario:
         raise UserError(msg, source=source, key=key or None) from None
 
 
+def check_uncertainty(raw: dict[str, Any], scenario: Scenario, source: str) -> None:
+    """Each ``uncertainty`` entry must name a number in the scenario, and both ends of its range
+    must be valid values there (checked by validating the scenario at each end)."""
+    for path, u in scenario.uncertainty.items():
+        key = f"uncertainty.{path}"
+        try:
+            value = get_path(raw, path, source)
+        except UserError:
+            raise UserError("names no parameter of the scenario", source=source, key=key) from None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise UserError("must name a single number in the scenario", source=source, key=key)
+        for end in ("low", "high"):
+            try:
+                Scenario.model_validate(apply_overrides(raw, {path: getattr(u, end)}, source))
+            except ValidationError as exc:
+                _, msg = _format_validation(exc)
+                raise UserError(f"{end} end of the range is not a valid value: {msg}", source=source,
+                                key=key) from None
+
+
 def _is_parameter(node: Any) -> bool:
     """A ``{value, unit, source}`` mapping."""
     return isinstance(node, dict) and "value" in node and "unit" in node
@@ -497,12 +537,11 @@ def _child_key(node: Any, part: str) -> Any:
     return part if part in node else None
 
 
-def set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
-    """Set a dotted-path key in a raw scenario; a parameter's ``value`` is set through it.
+def _locate(raw: dict[str, Any], path: str, source: str) -> tuple[dict[Any, Any], Any]:
+    """The mapping holding a dotted path's last key, and that key (which must exist).
 
-    ``batches.relocation.start_year`` and ``batches.relocation.start_year.value`` both work, and
-    so does one entry of a parameter's mapping: ``poverty_line.2017``.
-    The path must already exist in the base scenario.
+    A path passes through a parameter's ``value`` when the next part is not one of the
+    parameter's own keys: ``poverty_line.2017`` is the 2017 entry of the line's value.
     """
     parts = path.split(".")
     node: Any = raw
@@ -512,25 +551,45 @@ def set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
             node = node["value"]
             key = _child_key(node, part)
         if key is None:
-            missing = ".".join(parts[: i + 1])
-            raise UserError("no such key in the base scenario" if i == len(parts) - 1
-                            else f"no key '{missing}' in the base scenario", source=source, key=path)
+            raise UserError("no such key in the base scenario" if i == len(parts) - 1 else
+                            f"no key '{'.'.join(parts[: i + 1])}' in the base scenario", source=source, key=path)
         if i == len(parts) - 1:
-            if _is_parameter(node[key]):
-                node[key]["value"] = value
-            else:
-                node[key] = value
-            return
+            return (node[key], "value") if _is_parameter(node[key]) else (node, key)
         node = node[key]
+    raise UserError("empty key", source=source, key=path)
+
+
+def get_path(raw: dict[str, Any], path: str, source: str) -> Any:
+    """The value at a dotted path of a raw scenario (a parameter's ``value``)."""
+    node, key = _locate(raw, path, source)
+    return node[key]
+
+
+def set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
+    """Set a dotted-path key in a raw scenario; a parameter's ``value`` is set through it.
+
+    ``batches.relocation.start_year`` and ``batches.relocation.start_year.value`` both work, and
+    so does one entry of a parameter's mapping: ``poverty_line.2017``.
+    The path must already exist in the base scenario.
+    """
+    node, key = _locate(raw, path, source)
+    node[key] = value
 
 
 def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], source: str) -> dict[str, Any]:
-    """Return a deep copy of ``raw`` with dotted-path overrides applied (nothing changed on error)."""
+    """Return a deep copy of ``raw`` with dotted-path overrides applied (nothing changed on error).
+
+    A parameter given a value here is fixed: its ``uncertainty`` entry, if any, is dropped.
+    """
     import copy
 
     merged = copy.deepcopy(raw)
+    uncertain = merged.get("uncertainty")
     for path, value in overrides.items():
-        set_path(merged, str(path), value, source)
+        path = str(path)
+        set_path(merged, path, value, source)
+        if isinstance(uncertain, dict):
+            uncertain.pop(path.removesuffix(".value"), None)
     return merged
 
 
@@ -579,7 +638,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     raw, _ = load_raw(path)
     if overrides:
         raw = apply_overrides(raw, overrides, "override")
-    return validate(raw, str(path))
+    scenario = validate(raw, str(path))
+    check_uncertainty(raw, scenario, str(path))
+    return scenario
 
 
 def file_hash(path: str | Path) -> str:

@@ -13,7 +13,6 @@ from conftest import ROOT, SMALL_SCALE
 from tuopin import load_scenario
 from tuopin.commands.compare import compare, same_population
 from tuopin.run import run_replicates
-from tuopin.summary import paired_differences
 
 VARIANTS = ROOT / "scenarios" / "variants"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UserError
-from ..outputs import check_output_dir, command_line, environment, write_results
+from ..outputs import check_output_dir, provenance, write_results
 from ..plots import differences
 from ..register import Population, households_from_register
 from ..resources import check_run
@@ -143,10 +143,7 @@ def main(args: argparse.Namespace) -> int:
         "scale": base.scale.value,
         "households": str(args.households) if args.households else None,
         "workers": args.workers,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "wall_time_s": round(time.perf_counter() - t0, 3),
-        "command": command_line(),
-        "versions": environment(),
+        **provenance(started, t0),
     }
     write_results(out, writers, meta)
     if not args.quiet:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..outputs import check_output_dir, command_line, environment, sha256, write_results
+from ..outputs import check_output_dir, provenance, sha256, write_results
 from ..plots import exits_vs_target
 from ..register import describe, households_from_register
 from ..resources import check_run
@@ -112,10 +112,7 @@ def main(args: argparse.Namespace) -> int:
         "seed": result.seed,
         "replicates": result.replicates,
         "workers": args.workers,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "wall_time_s": round(time.perf_counter() - t0, 3),
-        "command": command_line(),
-        "versions": environment(),
+        **provenance(started, t0),
     }
     write_results(out, writers, meta)
     if not args.quiet:
