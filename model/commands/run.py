@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,7 +91,19 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``."""
+    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        where = f"{args.out}/" if args.out else "the results directory"
+        print(f"tuopin: interrupted; nothing half-written: {where} holds complete results (the previous ones if "
+              "the new ones were not finished) or none. Run the same command again to redo the run.",
+              file=sys.stderr)
+        return 130
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Check everything, simulate, write the results whole, print the table."""
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
