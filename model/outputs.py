@@ -171,6 +171,14 @@ def _move_into(staging: Path, out: Path, names: list[str]) -> None:
         os.replace(staging / name, out / name)
 
 
+def interrupted(out: Path | None) -> int:
+    """After Ctrl-C: say in one line what was kept and how to go on; returns exit code 130."""
+    where = f"{out}/" if out else "the results directory"
+    print(f"tuopin: interrupted; nothing half-written: {where} holds complete results (the previous ones if "
+          "the new ones were not finished) or none. Run the same command again to redo the run.", file=sys.stderr)
+    return 130
+
+
 def command_line() -> str:
     """The command that was run, for the record."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])

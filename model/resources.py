@@ -16,8 +16,9 @@ from .errors import UserError
 from .register import Population
 from .scenario import MAX_REPLICATES, Scenario
 
-BYTES_PER_HOUSEHOLD = 450
-"""Peak bytes per simulated household in one replicate (measured: about 390 on Shangluo)."""
+BYTES_PER_HOUSEHOLD = 300
+"""Peak bytes per simulated household in one replicate (measured with tracemalloc: about 220 on
+Shangluo at 1:20 and 1:5; the rest is margin)."""
 BYTES_PER_WORKER = 200_000_000
 """A worker process's own footprint (interpreter and libraries)."""
 MEMORY_SHARE = 0.8

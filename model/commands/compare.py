@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UserError
-from ..outputs import check_output_dir, provenance, write_results
+from ..outputs import check_output_dir, interrupted, provenance, write_results
 from ..plots import differences
 from ..register import Population, households_from_register
 from ..resources import check_run
@@ -102,7 +102,15 @@ def print_table(summary: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin compare``."""
+    """Run ``tuopin compare``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return interrupted(args.out)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Check everything, run base and variants, write the results whole, print the table."""
     overrides = {"scale": args.scale} if args.scale is not None else None
     base = load_scenario(args.base, overrides)
     variants = [load_scenario(path, overrides) for path in args.variants]  # all valid before any run

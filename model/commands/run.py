@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from ..outputs import check_output_dir, provenance, sha256, write_results
+from ..outputs import check_output_dir, interrupted, provenance, sha256, write_results
 from ..plots import exits_vs_target
 from ..register import describe, households_from_register
 from ..resources import check_run
@@ -95,11 +94,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return _main(args)
     except KeyboardInterrupt:
-        where = f"{args.out}/" if args.out else "the results directory"
-        print(f"tuopin: interrupted; nothing half-written: {where} holds complete results (the previous ones if "
-              "the new ones were not finished) or none. Run the same command again to redo the run.",
-              file=sys.stderr)
-        return 130
+        return interrupted(args.out)
 
 
 def _main(args: argparse.Namespace) -> int:
