@@ -1,4 +1,6 @@
-"""Figures for reports: exits against the plan, with uncertainty bands."""
+"""Figures for reports: exits against the plan, with uncertainty bands.
+
+Importing this module registers the CJK font shipped with tuopin (see :mod:`tuopin.fonts`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from . import fonts  # noqa: E402,F401  (registers the CJK font)
 
 
 def exits_vs_target(summary: pd.DataFrame, path: Path, title: str) -> None:
