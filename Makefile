@@ -22,5 +22,12 @@ run: $(STAMP)  ## Shangluo baseline against its plan -> results/shangluo/
 test: $(STAMP)  ## the test suite
 	$(BIN)/python -m pytest -q
 
+figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ that has a run.json
+	@for dir in results/*/; do \
+	  if [ -f "$$dir/run.json" ]; then \
+	    for lang in zh en; do $(BIN)/tuopin figures "$${dir%/}" --lang $$lang || exit 1; done; \
+	  fi; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

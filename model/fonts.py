@@ -48,7 +48,7 @@ def families(lang: Lang) -> list[str]:
 @contextmanager
 def style(lang: Lang) -> Iterator[None]:
     """Matplotlib settings for one figure language, restored on exit."""
-    with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": families(lang)}):
+    with matplotlib.rc_context({"font.family": families(lang)}):
         yield
 
 
