@@ -29,7 +29,7 @@ from .scenario import BATCHES, file_hash, load_scenario
 from .summary import summarize
 
 FORMATS = ("png", "pdf", "svg")
-PLAN = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4)
+PLAN = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4, zorder=3)
 SIM = "#c0392b"
 SIM2 = "#2e86de"
 WHITE = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5)
@@ -107,8 +107,11 @@ def load_results(path: Path) -> Results:
     return Results(path, meta, annual, summarize(annual), counties, title, villages, county_targets)
 
 
-def _title(results: Results, key: str, lang: Lang) -> str:
-    return textwrap.fill(text(key, lang, title=results.title.get(lang, results.title.get("en", ""))), 85)
+def _title(results: Results, key: str, lang: Lang, width_in: float = 8.0) -> str:
+    """The figure's title, wrapped to fit a figure ``width_in`` inches wide (Chinese characters are
+    about twice as wide as Latin letters)."""
+    title = text(key, lang, title=results.title.get(lang, results.title.get("en", "")))
+    return textwrap.fill(title, int(width_in * (5.2 if lang == "zh" else 10.5)))
 
 
 def _years(ax: Axes, years: np.ndarray, lang: Lang) -> None:
@@ -181,12 +184,12 @@ def villages_counties(results: Results, lang: Lang) -> Figure:
         _band(ax, years, s, column, 1.0, SIM, text("median_band", lang))
         if column == "counties_exited_total" and targets is not None and sum(targets.values()) == 0:
             ax.text(0.5, 0.5, text("no_county_plan", lang), transform=ax.transAxes, ha="center", color="#576574")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         _years(ax, years, lang)
         ax.set_ylabel(text(axis_key, lang))
         ax.legend(frameon=False, fontsize=9, loc="best")
-    fig.suptitle(_title(results, "hats_title", lang), fontsize=11)
+    fig.suptitle(_title(results, "hats_title", lang, 10), fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -214,7 +217,7 @@ def spending_cost(results: Results, lang: Lang) -> Figure:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"))
         _years(ax, years, lang)
         ax.legend(frameon=False, fontsize=9, loc="lower right")
-    fig.suptitle(_title(results, "spending_title", lang), fontsize=11)
+    fig.suptitle(_title(results, "spending_title", lang, 10), fontsize=11)
     fig.tight_layout()
     return fig
 
@@ -236,7 +239,7 @@ def exits_by_batch(results: Results, lang: Lang) -> Figure:
     _years(ax, years, lang)
     n = int(results.summary["replicates"].iloc[0])
     ax.set_ylabel(with_unit(text("batch_axis", lang, n=n), unit, lang))
-    ax.set_title(_title(results, "batch_title", lang), fontsize=11)
+    ax.set_title(_title(results, "batch_title", lang, 7), fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
@@ -251,7 +254,8 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
     names = list(dict.fromkeys(c["county"]))
     ncols = min(4, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.7 * nrows + 0.6), dpi=120, squeeze=False,
+    width = max(3.0 * ncols, 7.0)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.7 * nrows + 0.8), dpi=120, squeeze=False,
                              sharex=True)
     scale, unit = people_unit(c["poor_end_q95"].max(), lang)
     for ax, name in zip(axes.flat, names):
@@ -280,7 +284,7 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(with_unit(text("people", lang), unit, lang), fontsize=8)
-    fig.suptitle(_title(results, "county_title", lang) + "\n" + _sim_label(results, lang)
+    fig.suptitle(_title(results, "county_title", lang, width * 1.1) + "\n" + _sim_label(results, lang)
                  + ("；" if lang == "zh" else "; ") + text("dashed_planned", lang), fontsize=10)
     fig.tight_layout()
     return fig
