@@ -22,7 +22,7 @@ run: $(STAMP)  ## Shangluo baseline against its plan -> results/shangluo/
 test: $(STAMP)  ## the test suite
 	$(BIN)/python -m pytest -q
 
-figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ that has a run.json
+figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ written by tuopin run
 	@for dir in results/*/; do \
 	  if [ -f "$$dir/run.json" ]; then \
 	    for lang in zh en; do $(BIN)/tuopin figures "$${dir%/}" --lang $$lang || exit 1; done; \
@@ -31,3 +31,6 @@ figures: $(STAMP)  ## report figures, Chinese and English, of every results/<sce
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py

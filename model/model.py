@@ -78,6 +78,10 @@ class PovertyModel(mesa.Model):
             draws fresh entropy (pass ``scenario.seed`` for the scenario's fixed result).
         overrides: ``{"dotted.path": value}`` changes, validated with the whole scenario.
         population: households, villages and counties to use instead of the synthetic register.
+        **parameters: more dotted-path overrides as keywords, so that ``mesa.batch_run`` can vary
+            them: ``batch_run(PovertyModel, parameters={"scenario": "scenarios/shangluo.yaml",
+            "relapse.support_continuation_years": [0, 3]}, rng=[1, 2, 3])``. Pass ``rng`` seeds
+            (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
     has one row per year; ``hh``, ``villages`` and ``counties`` hold the final state, and
@@ -91,7 +95,9 @@ class PovertyModel(mesa.Model):
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
         population: tuple[Households, Villages, Counties] | None = None,
+        **parameters: Any,
     ) -> None:
+        overrides = {**(overrides or {}), **parameters}
         if isinstance(scenario, Scenario):
             config = validate(apply_overrides(scenario.model_dump(), overrides, "override"), "override") \
                 if overrides else scenario
