@@ -24,7 +24,7 @@ test: $(STAMP)  ## the test suite
 
 figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ written by tuopin run
 	@for dir in results/*/; do \
-	  if [ -f "$$dir/run.json" ]; then \
+	  if [ -f "$$dir/run.json" ] && [ -f "$$dir/annual.csv" ]; then \
 	    for lang in zh en; do $(BIN)/tuopin figures "$${dir%/}" --lang $$lang || exit 1; done; \
 	  fi; \
 	done
