@@ -10,8 +10,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "plan_target": ("Plan target", "规划目标"),
     "plan": ("Plan", "规划"),
     "simulated_band": ("Simulated median, 5-95% band ({n} replicates)", "模拟中位数，5%–95%区间（{n}次重复）"),
-    "median": ("Median", "中位数"),
-    "band": ("5-95% band", "5%–95%区间"),
     "median_band": ("Simulated median and 5-95% band", "模拟中位数与5%–95%区间"),
     "dashed_planned": ("dashed line: planned exit year", "虚线：计划摘帽年份"),
     "p_meet": ("P(meet)={p:.0%}", "达标概率{p:.0%}"),
