@@ -22,6 +22,13 @@ run: $(STAMP)  ## Shangluo baseline against its plan -> results/shangluo/
 test: $(STAMP) browser  ## the test suite
 	$(BIN)/python -m pytest -q
 
+figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ written by tuopin run
+	@for dir in results/*/; do \
+	  if [ -f "$$dir/run.json" ] && [ -f "$$dir/annual.csv" ]; then \
+	    for lang in zh en; do $(BIN)/tuopin figures "$${dir%/}" --lang $$lang || exit 1; done; \
+	  fi; \
+	done
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
