@@ -24,3 +24,6 @@ test: $(STAMP)  ## the test suite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see benchmarks/README.md)
+	$(BIN)/python benchmarks/run.py

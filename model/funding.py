@@ -71,15 +71,52 @@ class Ledger:
             people: people per queued unit, counted against ``capacity`` (None: no capacity).
             capacity: people this item may newly take this year.
         """
+        n, total = self._fit(item, costs, people, capacity)
+        if n:
+            self.spend(item, total)
+        return n
+
+    def _fit(self, item: str, costs: np.ndarray, people: np.ndarray | None, capacity: float) -> tuple[int, float]:
+        """How many units from the front fit, and what they cost together."""
         if len(costs) == 0:
-            return 0
+            return 0, 0.0
         total = np.cumsum(costs)
         n = int(np.searchsorted(total, self.available(item) * (1 + 1e-12), side="right"))
         if people is not None:
             n = min(n, int(np.searchsorted(np.cumsum(people), capacity + 1e-9, side="right")))
-        if n:
-            self.spend(item, float(total[n - 1]))
-        return n
+        return n, float(total[n - 1]) if n else 0.0
+
+    def fund_in_order(self, item: str, keys: np.ndarray, costs: np.ndarray, people: np.ndarray | None = None,
+                      capacity: float = np.inf) -> np.ndarray:
+        """Fund a queue served in ascending ``keys`` (ties in the given order); returns the
+        positions funded, in queue order.
+
+        The same as ordering the whole queue and calling ``fund_queue``, but it orders only as far
+        as money and capacity reach: nothing when everyone fits and every cost is whole yuan (the
+        total is then exact in any order), else a front sized to the expected reach, widened until
+        the queue stops inside it.
+        """
+        m = len(keys)
+        if m == 0:
+            return np.zeros(0, dtype=np.intp)
+        money = self.available(item) * (1 + 1e-12)
+        total = float(costs.sum())
+        exact = total < 2**53 and bool(np.all((costs >= 0) & (costs == np.floor(costs))))
+        if exact and total <= money and (people is None or people.sum() <= capacity + 1e-9):
+            self.spend(item, total)
+            return np.arange(m)
+        reach = money / max(float(costs.mean()), 1e-300)
+        if people is not None:
+            reach = min(reach, capacity / max(float(people.mean()), 1e-300))
+        k = int(min(reach, m) * 1.25) + 64
+        while True:
+            front = smallest_first(keys, k)
+            n, spent = self._fit(item, costs[front], None if people is None else people[front], capacity)
+            if n < len(front) or len(front) == m:
+                if n:
+                    self.spend(item, spent)
+                return front[:n]
+            k *= 4
 
     @property
     def total_spent(self) -> float:
@@ -94,14 +131,29 @@ class Ledger:
         return unspent, unspent * share
 
 
-def queue_order(key: str, net: np.ndarray, line: float, u: np.ndarray) -> np.ndarray:
-    """Order in which eligible households are served.
+def queue_keys(key: str, net: np.ndarray, line: float, u: np.ndarray | None) -> np.ndarray:
+    """What eligible households are served by, smallest first (ties keep register order).
 
     ``need``: lowest income first; ``near_line``: closest to the line first (what quota pressure
-    favours); ``random``: a lottery.
+    favours); ``random``: a lottery (``u``, one uniform draw per household).
     """
     if key == "need":
-        return np.argsort(net, kind="stable")
+        return net
     if key == "near_line":
-        return np.argsort(np.abs(line - net), kind="stable")
-    return np.argsort(u, kind="stable")
+        return np.abs(line - net)
+    return u
+
+
+def smallest_first(keys: np.ndarray, first: int | None = None) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, or just its first ``first`` entries (same values)."""
+    if first is None or first >= len(keys):
+        return np.argsort(keys, kind="stable")
+    if first <= 0:
+        return np.zeros(0, dtype=np.intp)
+    kth = np.partition(keys, first - 1)[first - 1]
+    if np.isnan(kth):
+        return np.argsort(keys, kind="stable")[:first]
+    below = np.flatnonzero(keys < kth)
+    ties = np.flatnonzero(keys == kth)[: first - len(below)]  # a stable sort keeps the earliest
+    front = np.sort(np.concatenate([below, ties]))
+    return front[np.argsort(keys[front], kind="stable")]

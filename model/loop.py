@@ -18,7 +18,7 @@ import numpy as np
 
 from . import assessment, income, relapse, villages
 from .agents import EXITED, POOR
-from .funding import queue_order
+from .funding import queue_keys
 from .interventions import social_floor
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .model import PovertyModel
 
 INFRASTRUCTURE = "infrastructure"
+RANDOM = "random"
 
 
 def simulate_year(m: PovertyModel) -> dict[str, float | str]:
@@ -38,15 +39,15 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 2. Interventions, funded in priority order.
     ledger.open_year(m.year)
-    draws = {b.name: m.streams.interventions.random((4, len(hh))) for b in m.batches}
-    active = {b.name: fund_commitments(m, b, draws[b.name][0]) for b in m.batches}
+    draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
+    active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
     new_people: dict[str, int] = {}
     villages_built = 0
     for item in m.funding_order:
         if item == INFRASTRUCTURE:
             villages_built = villages.build_infrastructure(m, ledger)
             continue
-        chosen = enrol_new(m, item, draws[item.name])
+        chosen = enrol_new(m, item, draws)
         active[item.name][chosen] = True
         new_people[item.name] = int(hh.size[chosen].sum())
     support = np.zeros(len(hh))
@@ -106,7 +107,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
     """The year's people flows and stocks per county (simulated units)."""
     hh, n = m.hh, len(m.counties)
-    by = lambda mask: np.bincount(hh.county, weights=hh.size * mask, minlength=n)  # noqa: E731
+    by = lambda mask: np.bincount(hh.county[mask], weights=hh.size[mask], minlength=n)  # noqa: E731
     v = m.villages
     return {
         "exits": by(exited),
@@ -118,24 +119,54 @@ def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, ente
     }
 
 
-def fund_commitments(m: PovertyModel, batch: Intervention, u: np.ndarray) -> np.ndarray:
+class BatchDraws:
+    """This year's uniform draws for the batches: ``ROWS`` rows, one number per household, for
+    each batch in turn, from the ``interventions`` stream. Row 0 orders a lottery queue of
+    commitments, row 1 one of new households, rows 2 and 3 are the enrolment draws.
+
+    A row is generated only when it is read, by jumping a copy of the stream to its place, so the
+    numbers are those of drawing every row at once while only the rows in use are ever held.
+    """
+
+    ROWS = 4
+
+    def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
+        bits = rng.bit_generator
+        self.kind, self.state, self.n = type(bits), bits.state, n
+        self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
+        bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows
+
+    def rows(self, name: str, first: int, count: int = 1) -> np.ndarray:
+        """Rows ``first .. first + count - 1`` of a batch's draws, shape (count, households)."""
+        if count == 0:
+            return np.empty((0, self.n))
+        bits = self.kind()
+        bits.state = self.state
+        bits.advance(self.offset[name] + first * self.n)
+        return np.random.Generator(bits).random((count, self.n))
+
+
+def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
     """Pay this year's recurring cost for households already supported; returns who is active."""
+    hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.supported(m))
-    idx = idx[queue_order(batch.p.targeting, m.hh.net[idx], m.line, u[idx])]
-    n = m.ledger.fund_queue(batch.name, batch.annual_cost(m, idx))
-    active = np.zeros(len(m.hh), dtype=bool)
-    active[idx[:n]] = True
+    u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
+    keys = queue_keys(key, hh.net[idx], m.line, u)
+    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx))
+    active = np.zeros(len(hh), dtype=bool)
+    active[idx[funded]] = True
     return active
 
 
-def enrol_new(m: PovertyModel, batch: Intervention, u: np.ndarray) -> np.ndarray:
+def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
     """Enrol new households, in targeting order, within capacity and money; returns their indices."""
-    hh = m.hh
+    hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.candidates(m))
-    idx = idx[queue_order(batch.p.targeting, hh.net[idx], m.line, u[1, idx])]
+    u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
+    keys = queue_keys(key, hh.net[idx], m.line, u)
     costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
-    n = m.ledger.fund_queue(batch.name, costs, people=hh.size[idx], capacity=batch.capacity(m))
-    chosen = idx[:n]
+    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
+    chosen = idx[funded]
     hh.enrolled[batch.row, chosen] = m.year
-    batch.enrol(m, chosen, u[2:, chosen])
+    batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])
     return chosen

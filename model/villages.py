@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 def poor_people_by(m: PovertyModel, index: np.ndarray, n: int) -> np.ndarray:
     """Registered poor people grouped by a household index (village or county)."""
     hh = m.hh
-    return np.bincount(index, weights=hh.size * (hh.status == POOR), minlength=n)
+    poor = hh.status == POOR
+    return np.bincount(index[poor], weights=hh.size[poor], minlength=n)
 
 
 def village_incidence(m: PovertyModel) -> np.ndarray:
@@ -70,12 +71,11 @@ def build_infrastructure(m: PovertyModel, ledger: Ledger) -> int:
     """Fund this year's village infrastructure; returns the number of villages completed."""
     v, infra = m.villages, m.p.exit_rules.infrastructure
     idx = np.flatnonzero(v.poor_village & ~v.infra_done)
-    idx = idx[np.argsort(village_incidence(m)[idx], kind="stable")]
     costs = np.full(len(idx), infra.cost_per_village * m.p.scale)
-    n = ledger.fund_queue("infrastructure", costs, people=np.ones(len(idx)),
-                          capacity=infra.capacity.get(m.year, 0.0))
-    v.infra_done[idx[:n]] = True
-    return n
+    done = ledger.fund_in_order("infrastructure", village_incidence(m)[idx], costs, people=np.ones(len(idx)),
+                                capacity=infra.capacity.get(m.year, 0.0))
+    v.infra_done[idx[done]] = True
+    return len(done)
 
 
 def exit_villages(m: PovertyModel) -> int:

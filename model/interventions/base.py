@@ -30,6 +30,8 @@ class Intervention:
     name: ClassVar[str]
     permanent: ClassVar[bool] = False
     """Support goes on after the post-exit continuation period (eco payments)."""
+    draws: ClassVar[int] = 0
+    """Rows of uniform draws ``enrol`` reads (at most 2)."""
 
     def __init__(self, params: SimpleNamespace) -> None:
         self.p = params
@@ -76,7 +78,7 @@ class Intervention:
 
     # -- what it does --------------------------------------------------------
     def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:
-        """One-off effects at enrolment; ``u`` has two rows of uniform draws, a column per household."""
+        """One-off effects at enrolment; ``u`` has ``draws`` rows of uniform draws, a column per household."""
 
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         """Yearly effect on conditions (safe house, insurance, schooling)."""

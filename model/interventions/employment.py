@@ -14,6 +14,7 @@ from .base import Intervention
 
 class Employment(Intervention):
     name = "employment"
+    draws = 1
 
     def eligible(self, m):
         return m.hh.labour > 0

@@ -16,6 +16,7 @@ from .base import Intervention
 
 class Industry(Intervention):
     name = "industry"
+    draws = 2
 
     def eligible(self, m):
         return m.hh.labour > 0

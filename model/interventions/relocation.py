@@ -15,6 +15,7 @@ from .base import Intervention
 
 class Relocation(Intervention):
     name = "relocation"
+    draws = 1
 
     def eligible(self, m):
         return m.hh.harsh

@@ -1,0 +1,43 @@
+"""The fast funding queue orders only as far as it must, and funds exactly what a full sort would."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tuopin.funding import Ledger, smallest_first
+
+
+def ledger(money: float) -> Ledger:
+    src = SimpleNamespace(amount={2016: money}, earmark=None)
+    led = Ledger(SimpleNamespace(sources={"a": src}, multiplier=1.0, carryover_share=0.0), scale=1.0)
+    led.open_year(2016)
+    return led
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 400), ties=st.integers(1, 50), first=st.integers(0, 450), seed=st.integers(0, 2**32 - 1))
+def test_smallest_first_is_the_front_of_a_stable_sort(n, ties, first, seed):
+    keys = np.random.default_rng(seed).integers(0, ties, n).astype(float)  # many ties
+    assert np.array_equal(smallest_first(keys, first), np.argsort(keys, kind="stable")[:first])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 300), money=st.floats(0, 2e5), capacity=st.one_of(st.none(), st.floats(0, 900)),
+       whole=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_fund_in_order_funds_what_a_full_sort_funds(n, money, capacity, whole, seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 20, n).astype(float)
+    costs = rng.integers(0, 3000, n).astype(float) + (0 if whole else rng.random(n))
+    people = rng.integers(1, 8, n).astype(np.int16)
+    cap = np.inf if capacity is None else capacity
+    full, fast = ledger(money), ledger(money)
+    order = np.argsort(keys, kind="stable")
+    k = full.fund_queue("x", costs[order], people=None if capacity is None else people[order], capacity=cap)
+    got = fast.fund_in_order("x", keys, costs, people=None if capacity is None else people, capacity=cap)
+    assert sorted(got) == sorted(order[:k])
+    assert fast.spent["x"] == full.spent["x"]
+    assert fast.pools == full.pools
