@@ -36,8 +36,8 @@ bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see be
 	$(BIN)/python benchmarks/run.py
 
 # Debian's Chromium for the dashboard's browser test (tests/test_app_browser.py); Playwright drives
-# it at /usr/bin/chromium, so no browser is ever downloaded. fonts-wqy-zenhei draws the page's
-# Chinese labels (and the figures', when no other Chinese font is found). Installed only when missing.
+# it at /usr/bin/chromium, so no browser is ever downloaded. fonts-wqy-zenhei lets Chromium draw the
+# page's Chinese labels (the figures use the font from PyPI, see model/fonts.py). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 browser:  ## Debian's chromium, chromium-driver and a Chinese font, if missing

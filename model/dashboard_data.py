@@ -9,7 +9,6 @@ with :func:`prepare` (a bad value raises ``UserError``, shown on the page), runs
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 from collections.abc import Callable
@@ -22,11 +21,11 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from . import fonts  # noqa: E402
 from .agents import Villages  # noqa: E402
 from .errors import UserError  # noqa: E402
 from .model import PovertyModel  # noqa: E402
@@ -48,12 +47,6 @@ CAPACITY_GROUPS: dict[str, tuple[str, ...]] = {
     "industry_employment": ("industry", "employment"),
 }
 """Batch-mix controls: each multiplies the yearly capacity of these batches."""
-
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Noto Serif CJK SC", "Source Han Sans SC",
-             "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
-             "Microsoft YaHei", "PingFang SC", "AR PL UMing CN", "Droid Sans Fallback")
-"""Fonts that draw Chinese, in order of preference, for the figures' Chinese labels."""
-
 
 # ------------------------------------------------------------------ scenarios and controls
 
@@ -355,51 +348,16 @@ LABELS: dict[str, dict[str, str]] = {
 """Every word on the page and in its figures, in English and Chinese."""
 
 
-CJK_FILES = ("wqy", "notosanscjk", "notoserifcjk", "notosanssc", "sourcehansans", "droidsansfallback")
-"""Parts of font file names that hold Chinese, for fonts installed after matplotlib's font cache."""
-
-
-@functools.cache
-def cjk_font() -> str | None:
-    """The name of an installed font that draws Chinese, or None.
-
-    Fonts installed after matplotlib built its font cache (e.g. by ``make browser``) are found on
-    disk and registered first.
-    """
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    if not any(n in names for n in CJK_FONTS):
-        for path in font_manager.findSystemFonts():
-            if any(part in Path(path).name.lower().replace("-", "").replace("_", "") for part in CJK_FILES):
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FONTS if n in names), None)
-
-
-def figure_language(lang: str) -> str:
-    """The figures' language: Chinese only when a Chinese font is installed, else English."""
-    return "zh" if lang == "zh" and cjk_font() else "en"
-
-
-def _rc(lang: str) -> dict[str, Any]:
-    font = cjk_font() if lang == "zh" else None
-    return {"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-            "axes.unicode_minus": False}
-
-
 # ------------------------------------------------------------------ tables and figures
 
 
 def outcome_figure(outcome: Outcome, lang: str = "en") -> Figure:
     """Three panels: exits against the plan's bars, people still poor, relapses; each with the
     median line and the 5-95% band across replicates."""
-    lang = figure_language(lang)
     t = LABELS[lang]
     s = outcome.summary
     years = s["year"].to_numpy()
-    with matplotlib.rc_context(_rc(lang)):
+    with fonts.style(lang):
         fig = Figure(figsize=(13, 3.9), dpi=100)
         axes = fig.subplots(1, 3)
         panels = (("exits", t["exits_title"], True), ("poor_end", t["poor_title"], False),
@@ -509,13 +467,12 @@ def village_grid(outcome: Outcome, columns: int = 60) -> tuple[np.ndarray, list[
 
 def village_figure(outcome: Outcome, lang: str = "en") -> Figure:
     """The poor villages as a grid of squares by county, coloured by exit year (grey: not exited)."""
-    lang = figure_language(lang)
     t = LABELS[lang]
     grid, ticks, k, years = village_grid(outcome)
     greens = ["#1b5e20", "#2e7d32", "#43a047", "#66bb6a", "#a5d6a7", "#c8e6c9", "#e8f5e9"]
     colours = [greens[i % len(greens)] for i in range(len(years))] + ["#c0392b"]
     names = dict(zip(outcome.county_names, outcome.county_names_en))
-    with matplotlib.rc_context(_rc(lang)):
+    with fonts.style(lang):
         fig = Figure(figsize=(13, max(2.0, grid.shape[0] * 10.0 / grid.shape[1] + 1.0)), dpi=100)
         ax = fig.subplots()
         ax.pcolormesh(np.ma.masked_invalid(grid), cmap=ListedColormap(colours), vmin=-0.5, vmax=len(years) + 0.5,

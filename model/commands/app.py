@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import warnings
 from pathlib import Path
 
 from ..errors import UserError
@@ -77,6 +78,9 @@ def main(args: argparse.Namespace) -> int:
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(args.port)
     import uvicorn
+
+    # plain http on loopback is intended; Solara's advice about https cookies is noise here
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
     print(f"tuopin dashboard: open http://{args.host}:{args.port} in a browser (Ctrl+C stops it)", flush=True)
     uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
