@@ -231,8 +231,7 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
         parts.append(run_replicate(scenario, seq, i))
         if progress:
             progress(i + 1, total)
-    # replicate 0 again for its villages' final state, from a fresh SeedSequence (spawning
-    # advances a SeedSequence, so the one used above would give other streams)
+    # replicate 0 again (same seed sequence) for its villages' final state
     model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0])
     model.run()
     if progress:

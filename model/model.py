@@ -32,9 +32,13 @@ MONEY = {
 
 def seed_sequence(rng: Any) -> np.random.SeedSequence:
     """A SeedSequence from what Mesa users pass as ``rng``: None (fresh entropy), an int, a
-    SeedSequence, or a Generator (a child of its seed sequence)."""
+    SeedSequence, or a Generator (a child of its seed sequence).
+
+    A SeedSequence is copied, not used, so the same one gives the same model every time (spawning
+    from the original would advance it).
+    """
     if isinstance(rng, np.random.SeedSequence):
-        return rng
+        return np.random.SeedSequence(rng.entropy, spawn_key=rng.spawn_key, pool_size=rng.pool_size)
     if isinstance(rng, np.random.Generator):
         return np.random.SeedSequence(int(rng.integers(2**63)))
     if rng is None or isinstance(rng, int | np.integer):

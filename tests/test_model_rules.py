@@ -144,3 +144,11 @@ def test_floor_schedule_phases_in_and_holds_its_last_level(small):
     covered = (m.hh.status != 0) & (m.hh.labour == 0) & (m.hh.registered_year < m.year)
     assert (m.hh.net[covered] >= 0.5 * m.line - 1e-9).all()
     assert (m.hh.net[covered] < m.line).any()  # a floor at half the line leaves some below it
+
+
+def test_the_same_seed_sequence_gives_the_same_model_twice(small):
+    seq = np.random.SeedSequence(42)
+    first, second = PovertyModel(small, rng=seq), PovertyModel(small, rng=seq)
+    first.step(), second.step()
+    assert first.flows == second.flows
+    assert (first.hh.net == second.hh.net).all()
