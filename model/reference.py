@@ -25,6 +25,7 @@ in the yearly draws.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -293,7 +294,8 @@ class ReferenceModel(mesa.Model):
         self.random.shuffle(agents)
         return agents
 
-    def fund(self, item: str, queue: list[Any], cost, people=None, capacity: float = math.inf) -> list[Any]:
+    def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
+             people: Callable[[Any], int] | None = None, capacity: float = math.inf) -> list[Any]:
         """Fund the queue from the front, whole units, until money or capacity runs out."""
         money = self.ledger.available(item) * (1 + 1e-12)
         total = taken = 0.0
