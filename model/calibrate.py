@@ -17,7 +17,9 @@ Method (approximate Bayesian computation with a tolerance set by the replicate n
    within its noise.
 4. Each further round draws a new hypercube in the box the accepted points span (widened by 10%
    of the prior range, within the prior). Accepted points of every round form the final set: the
-   estimate is their median, the interval their range (and 5-95% quantiles).
+   estimate is their median, the interval their range widened by one hypercube cell of the last
+   round on each side (the sample resolves the set's edge only that finely), within the prior;
+   their 5-95% quantiles are reported too.
 5. Years observed but not fitted are held out: the accepted runs predict them, and that error is
    the honest test of the fit.
 """
@@ -72,7 +74,8 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
         try:
             validate(apply_overrides(raw, {path: round(value) if integer else value}, key), key)
         except UserError as exc:
-            raise UserError(f"value {value:g} gives an invalid scenario: {exc}", key=key) from None
+            detail = str(exc).removeprefix(f"{key}: ")
+            raise UserError(f"value {value:g} gives an invalid scenario: {detail}", key=key) from None
     return Fit(path, low, high, integer)
 
 
@@ -217,13 +220,20 @@ def round_spec(scenario_path: Path, box: list[Fit], points: int, replicates: int
     return spec
 
 
-def estimates(fits: list[Fit], posterior: pd.DataFrame, best: pd.Series) -> pd.DataFrame:
-    """Per parameter: best point, median, interval (range of accepted points), quantiles, prior range."""
+def estimates(fits: list[Fit], posterior: pd.DataFrame, best: pd.Series, box: list[Fit],
+              points: int) -> pd.DataFrame:
+    """Per parameter: best point, median, interval, quantiles, prior range.
+
+    The interval is the range of the accepted points widened by one Latin-hypercube cell of the
+    last round (its box width / points) on each side, within the prior: the sample resolves the
+    edge of the accepted set only to one cell.
+    """
     rows = []
-    for f in fits:
+    for f, b in zip(fits, box):
         x = posterior[f.path].astype(float)
+        cell = (b.high - b.low) / points
         rows.append({"parameter": f.path, "best": best[f.path], "median": x.median(),
-                     "interval_low": x.min(), "interval_high": x.max(),
+                     "interval_low": max(f.low, x.min() - cell), "interval_high": min(f.high, x.max() + cell),
                      "q05": x.quantile(0.05), "q25": x.quantile(0.25), "q75": x.quantile(0.75),
                      "q95": x.quantile(0.95), "prior_low": f.low, "prior_high": f.high,
                      "accepted_points": len(x)})
@@ -275,7 +285,7 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
                  for r in est.itertuples()}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
-           "description": "posterior medians from tuopin calibrate; 5-95% ranges in estimates.csv",
+           "description": "medians of the accepted parameter sets from tuopin calibrate; intervals in estimates.csv",
            "overrides": overrides}
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 

@@ -401,7 +401,8 @@ def plain(node: Any) -> Any:
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML that also refuses anchors and aliases (no 'billion laughs')."""
+    """Safe YAML that also refuses anchors and aliases (no 'billion laughs'), tags that would
+    build Python objects, and a key given twice in one mapping (the second would silently win)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401
         if self.check_event(yaml.AliasEvent):
@@ -410,6 +411,26 @@ class _NoAliasLoader(yaml.SafeLoader):
                 None, None, "YAML aliases (*name) are not allowed", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a list or mapping cannot be a key", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}; give each key once", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_undefined(self, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed; scenario files are plain YAML", node.start_mark)
+
+
+_NoAliasLoader.add_constructor(None, _NoAliasLoader.construct_undefined)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -433,11 +454,15 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise UserError("empty file; expected a YAML mapping", source=src)
     try:
         raw = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - SafeLoader subclass
+    except RecursionError:
+        raise UserError("YAML nested too deeply to be a scenario", source=src) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{where}invalid YAML: {problem}", source=src) from None
+    if raw is None:
+        raise UserError("empty file (only comments); expected a YAML mapping", source=src)
     if not isinstance(raw, dict):
         raise UserError(f"expected a YAML mapping at top level, got {type(raw).__name__}", source=src)
     return raw
@@ -498,25 +523,40 @@ def check_uncertainty(raw: dict[str, Any], scenario: Scenario, source: str) -> N
                                 key=key) from None
 
 
+def _is_parameter(node: Any) -> bool:
+    """A ``{value, unit, source}`` mapping."""
+    return isinstance(node, dict) and "value" in node and "unit" in node
+
+
+def _child_key(node: Any, part: str) -> Any:
+    """The key ``part`` names in ``node`` (a year written as digits is an int key), or None."""
+    if not isinstance(node, dict):
+        return None
+    if part.isdigit() and int(part) in node:
+        return int(part)
+    return part if part in node else None
+
+
 def _locate(raw: dict[str, Any], path: str, source: str) -> tuple[dict[Any, Any], Any]:
-    """The mapping holding a dotted path's last key, and that key (which must exist)."""
+    """The mapping holding a dotted path's last key, and that key (which must exist).
+
+    A path passes through a parameter's ``value`` when the next part is not one of the
+    parameter's own keys: ``poverty_line.2017`` is the 2017 entry of the line's value.
+    """
     parts = path.split(".")
     node: Any = raw
-    for i, part in enumerate(parts[:-1]):
-        key: Any = int(part) if isinstance(node, dict) and part.isdigit() and int(part) in node else part
-        if not isinstance(node, dict) or key not in node:
-            raise UserError(
-                f"no key '{'.'.join(parts[: i + 1])}' in the base scenario", source=source, key=path
-            )
+    for i, part in enumerate(parts):
+        key = _child_key(node, part)
+        if key is None and _is_parameter(node):
+            node = node["value"]
+            key = _child_key(node, part)
+        if key is None:
+            raise UserError("no such key in the base scenario" if i == len(parts) - 1 else
+                            f"no key '{'.'.join(parts[: i + 1])}' in the base scenario", source=source, key=path)
+        if i == len(parts) - 1:
+            return (node[key], "value") if _is_parameter(node[key]) else (node, key)
         node = node[key]
-    last: Any = parts[-1]
-    if isinstance(node, dict) and last.isdigit() and int(last) in node:
-        last = int(last)
-    if not isinstance(node, dict) or last not in node:
-        raise UserError("no such key in the base scenario", source=source, key=path)
-    if isinstance(node[last], dict) and "value" in node[last] and "unit" in node[last]:
-        return node[last], "value"
-    return node, last
+    raise UserError("empty key", source=source, key=path)
 
 
 def get_path(raw: dict[str, Any], path: str, source: str) -> Any:
@@ -528,7 +568,8 @@ def get_path(raw: dict[str, Any], path: str, source: str) -> Any:
 def set_path(raw: dict[str, Any], path: str, value: Any, source: str) -> None:
     """Set a dotted-path key in a raw scenario; a parameter's ``value`` is set through it.
 
-    ``batches.relocation.start_year`` and ``batches.relocation.start_year.value`` both work.
+    ``batches.relocation.start_year`` and ``batches.relocation.start_year.value`` both work, and
+    so does one entry of a parameter's mapping: ``poverty_line.2017``.
     The path must already exist in the base scenario.
     """
     node, key = _locate(raw, path, source)
@@ -552,7 +593,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], source: str)
     return merged
 
 
-def load_raw(path: str | Path) -> tuple[dict[str, Any], list[Path]]:
+def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
     """Read a scenario or a variant file; returns the merged raw mapping and the files read.
 
     A variant file has ``base: other.yaml`` (relative to the variant), optional ``name`` and
@@ -569,7 +610,11 @@ def load_raw(path: str | Path) -> tuple[dict[str, Any], list[Path]]:
     base_path = (path.parent / str(raw["base"])).resolve()
     if base_path == path.resolve():
         raise UserError("a variant cannot be its own base", source=src, key="base")
-    base_raw, files = load_raw(base_path)
+    chain = (*_chain, path.resolve())
+    if base_path in chain:
+        raise UserError(f"variants form a cycle through {base_path.name}; a base must be a scenario or "
+                        "a variant of one", source=src, key="base")
+    base_raw, files = load_raw(base_path, chain)
     overrides = raw.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise UserError("expected a mapping of dotted.path: value", source=src, key="overrides")

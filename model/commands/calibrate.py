@@ -32,8 +32,9 @@ Method: approximate Bayesian computation. A Latin hypercube of --points paramete
 ranges, each run --replicates times on common random numbers; the points the data cannot reject
 (a chi-square test on the errors standardized by the replicate noise, at --level) are kept; the
 next round searches the box they span; the accepted points of all rounds give the estimate
-(median) and its interval (their range). Years in FILE.csv but not in --fit-years are held out
-and predicted: their error is the honest test of the fit.
+(median) and its interval (their range, widened by one hypercube cell of the last round). Years
+in FILE.csv but not in --fit-years are held out and predicted: their error is the honest test
+of the fit.
 
 Writes to DIR:
   estimates.csv          per parameter: best point, median, interval, quantiles, prior range
@@ -131,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
         posterior = posterior[posterior["distance"] <= limit].reset_index(drop=True)
     posterior = posterior[["round", "point", *[f.path for f in fits], "distance"]]
     best = posterior.iloc[0]
-    est = estimates(fits, posterior, best)
+    est = estimates(fits, posterior, best, box, args.points)
     keys = pd.MultiIndex.from_frame(posterior[["round", "point"]])
     fit = fit_table(runs, observed, keys, (int(best["round"]), int(best["point"])), fit_years)
     summary = {"method": "ABC: accept points whose mean squared standardized error is below the chi-square "

@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import UserError
-from ..outputs import check_output_dir, provenance, write_results
+from ..outputs import check_output_dir, interrupted, provenance, write_results
 from ..plots import differences
 from ..register import Population, households_from_register
+from ..resources import check_run
 from ..run import run_replicates
 from ..scenario import Scenario, file_hash, load_scenario
 from ..summary import paired_differences, summarize_differences
@@ -101,7 +102,15 @@ def print_table(summary: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin compare``."""
+    """Run ``tuopin compare``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return interrupted(args.out)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Check everything, run base and variants, write the results whole, print the table."""
     overrides = {"scale": args.scale} if args.scale is not None else None
     base = load_scenario(args.base, overrides)
     variants = [load_scenario(path, overrides) for path in args.variants]  # all valid before any run
@@ -109,8 +118,6 @@ def main(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise UserError(f"two scenarios are both named '{dup}'; give each variant its own name:", source="compare")
-    if args.replicates is not None and args.replicates < 1:
-        raise UserError("--replicates must be at least 1", source="compare")
     population = None
     if args.households:
         if changed := [v.name for v in variants if v.counties != base.counties]:
@@ -121,6 +128,8 @@ def main(args: argparse.Namespace) -> int:
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
+    for scenario, path in zip([base, *variants], [args.base, *args.variants]):
+        check_run(scenario, replicates, seed, args.workers, str(path), population)
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..outputs import check_output_dir, provenance, sha256, write_results
+from ..outputs import check_output_dir, interrupted, provenance, sha256, write_results
 from ..plots import exits_vs_target
 from ..register import describe, households_from_register
+from ..resources import check_run
 from ..run import RunResult, run_replicates
 from ..scenario import Scenario, file_hash, load_scenario
 from ..summary import summarize, summarize_counties
@@ -89,11 +90,21 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``."""
+    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return interrupted(args.out)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Check everything, simulate, write the results whole, print the table."""
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
+    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
+              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,

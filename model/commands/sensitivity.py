@@ -10,7 +10,7 @@ from ..outputs import command_line, environment, write_results
 from ..sensitivity import NEEDS, analyze, check_plan, point_outputs, tornado
 from ..sweep import read_runs
 from ..sweep_spec import load_spec
-from .sweep import add_backend_arguments, backend, run_or_resume
+from .sweep import add_backend_arguments, run_or_resume
 
 HELP = """\
 Global sensitivity analysis: run (or resume) the sweep of SPEC.yaml (design sobol or morris),

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..outputs import check_output_dir
+from ..resources import check_run
 from ..sweep import Backend, run_sweep
-from ..sweep_spec import SweepPlan, load_spec
+from ..sweep_spec import SweepPlan, base_scenario, load_spec
 
 HELP = """\
 Run a scenario many times over a design of parameter values (a parameter sweep).
@@ -64,6 +65,7 @@ def run_or_resume(args: argparse.Namespace, plan: SweepPlan | None = None) -> Sw
     """Validate the spec (unless given its plan), then run or resume the sweep; Ctrl-C says how to resume."""
     plan = plan or load_spec(args.spec)
     how = backend(args)
+    check_run(base_scenario(plan), plan.spec.replicates, plan.spec.seed, how.workers, str(args.spec))
     check_output_dir(args.out)
     try:
         run_sweep(plan, args.out, how, progress=not args.quiet)

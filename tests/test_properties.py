@@ -1,0 +1,171 @@
+"""Invariants of the model, property-tested over random valid scenarios (hypothesis).
+
+Each example draws overrides for a small base scenario (the township at full scale, or Shangluo
+at 1:200): budget, income growth and volatility, target pressure, support continuation,
+carry-over, batch capacities, the village threshold, and a seed. The model is stepped year by
+year and after every year:
+
+* stock and flow: poor_end = poor_start - exits + relapses + new_entrants;
+* no negative count or amount anywhere;
+* spending from the pools never above the year's budget (appropriations plus carry-over);
+* every household that exited honestly met the exit standard that year, checked here from its
+  definition (income at the line, safe house, insured, schooling), and a declared exit under
+  target pressure was within the pressure band and is counted in ``exits_paper``;
+* a village is marked exited only with its incidence below the threshold (and infrastructure
+  done), a county only below its threshold; a hat once off stays off;
+* cumulative exits never exceed the people ever in poverty (initial register, new entrants,
+  relapses), and households ever exited are a subset of those ever registered.
+
+And the same seed gives the same tables on 1 and 2 worker processes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, SHANGLUO
+import tuopin.loop as loop
+from tuopin import UserError, load_scenario
+from tuopin.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
+from tuopin.assessment import meets_standard
+from tuopin.model import MONEY, PEOPLE, PovertyModel
+from tuopin.run import run_replicates
+from tuopin.scenario import BATCHES
+
+TOWNSHIP = ROOT / "scenarios" / "township.yaml"
+BASES = {"township": (TOWNSHIP, 1.0), "shangluo": (SHANGLUO, 0.005)}
+FUNDED = [b for b in BATCHES if b != "social_floor"]
+
+
+CAPACITIES = {name: {b: getattr(load_scenario(path).batches, b).capacity.value for b in FUNDED}
+              for name, (path, _) in BASES.items()}
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[str, dict, int]:
+    """A valid scenario as (base name, overrides, seed): a small base with drawn overrides."""
+    name = draw(st.sampled_from(sorted(BASES)))
+    factor = draw(st.floats(0.0, 3.0))
+    overrides = {
+        "scale": BASES[name][1],
+        "funding.multiplier": draw(st.floats(0.0, 2.0)),
+        "funding.carryover_share": draw(st.floats(0.0, 1.0)),
+        "economy.income_growth": draw(st.floats(-0.1, 0.3)),
+        "economy.income_volatility": draw(st.floats(0.0, 0.6)),
+        "assessment.target_pressure": draw(st.floats(0.0, 1.0)),
+        "assessment.pressure_band": draw(st.floats(0.0, 0.5)),
+        "relapse.support_continuation_years": draw(st.integers(0, 6)),
+        "exit_rules.village_incidence_threshold": draw(st.floats(0.0, 0.3)),
+        **{f"batches.{b}.capacity": {year: v * factor for year, v in cap.items()}
+           for b, cap in CAPACITIES[name].items()},
+    }
+    return name, overrides, draw(st.integers(0, 2**32))
+
+
+def build(drawn: tuple[str, dict, int]):
+    """The drawn scenario, validated (every drawn value is allowed, so a refusal is a bug)."""
+    name, overrides, seed = drawn
+    try:
+        return load_scenario(BASES[name][0], overrides=overrides), seed
+    except UserError as exc:
+        raise AssertionError(f"drawn scenario refused: {exc}") from None
+
+
+def exit_standard(m: PovertyModel) -> np.ndarray:
+    """The exit standard from its definition (DOMAIN.md), independent of ``assessment``:
+    income at the line, a safe house, insurance, and no child out of school for cost."""
+    hh = m.hh
+    school_poor = (hh.causes & CAUSE_BIT["school"]) != 0
+    schooled = ~school_poor | (hh.students == 0) | (hh.enrolled[BATCH_INDEX["education"]] >= 0)
+    return (hh.net >= m.line) & hh.house_ok & hh.insured & schooled
+
+
+def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
+    """Every invariant for the year ``m`` has just simulated."""
+    f, hh, v, c, year = m.flows, m.hh, m.villages, m.counties, m.year
+    people = hh.size
+    # Stock and flow, in simulated people.
+    assert f["poor_end"] == f["poor_start"] - f["exits"] + f["relapses"] + f["new_entrants"]
+    assert f["poor_start"] == before["poor"]
+    assert f["poor_end"] == int(people[hh.status == POOR].sum())
+    # No negative counts or amounts.
+    for key in (PEOPLE | MONEY) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
+                                "counties_exited", "counties_exited_total"}:
+        assert f[key] >= 0, key
+    assert (people > 0).all() and np.isin(hh.status, [NEAR, POOR, EXITED]).all()
+    # Spending within the year's budget (appropriations times multiplier plus carry-over).
+    assert f["spending"] <= f["budget"] * (1 + 1e-9) + 1e-6
+    assert abs(f["budget"] - f["spending"] - f["unspent"]) <= 1e-6 * max(f["budget"], 1.0)
+    by_item = sum(f[f"spending_{b}"] for b in FUNDED) + f["spending_infrastructure"]
+    assert abs(by_item - f["spending"]) <= 1e-6 * max(f["spending"], 1.0)
+    # Exits: who left this year, honestly or declared under pressure.
+    exited = (hh.exit_year == year) & before["poor_mask"]
+    paper = exited & hh.paper_exit
+    honest = exited & ~hh.paper_exit
+    assert int(people[exited].sum()) == f["exits"]
+    assert int(people[paper].sum()) == f["exits_paper"]
+    assert before["standard"][honest].all(), "an honest exit did not meet the exit standard"
+    assert not before["standard"][paper].any(), "a declared exit met the standard (should be honest)"
+    band = 1 - m.p.assessment.pressure_band
+    assert (before["net"][paper] >= band * m.line - 1e-9).all()
+    if m.p.assessment.target_pressure == 0:
+        assert f["exits_paper"] == 0
+    # Villages and counties: exited only below the threshold, with infrastructure; never back.
+    poor_v = np.bincount(hh.village, weights=people * (hh.status == POOR), minlength=len(v))
+    new_v = v.exit_year == year
+    assert (v.exit_year[before["village_exit"] >= 0] == before["village_exit"][before["village_exit"] >= 0]).all()
+    assert (v.poor_village[new_v] & v.infra_done[new_v]).all()
+    if m.p.exit_rules.village_rule == "incidence":
+        assert (poor_v[new_v] / v.population[new_v] < m.p.exit_rules.village_incidence_threshold).all()
+    assert int(new_v.sum()) == f["villages_exited"]
+    poor_c = np.bincount(hh.county, weights=people * (hh.status == POOR), minlength=len(c))
+    new_c = c.exit_year == year
+    assert (c.exit_year[before["county_exit"] >= 0] == before["county_exit"][before["county_exit"] >= 0]).all()
+    assert (poor_c[new_c] / c.rural_population[new_c] < m.p.exit_rules.county_incidence_threshold).all()
+    # Cumulative exits against the people who were ever in poverty.
+    cumulative["exits"] += f["exits"]
+    cumulative["in"] += f["relapses"] + f["new_entrants"]
+    assert cumulative["exits"] <= cumulative["in"]
+    ever_exited = hh.exit_year >= 0
+    assert (hh.registered_year[ever_exited] >= 0).all()
+    assert int(people[ever_exited].sum()) <= int(people[hh.registered_year >= 0].sum())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_invariants_hold_every_year(drawn):
+    scenario, seed = build(drawn)
+    m = PovertyModel(scenario, rng=seed)
+    seen: dict[str, np.ndarray] = {}
+    real = loop.assessment.assess
+
+    def spy(model: PovertyModel):
+        """The standard and incomes as the assessment sees them, then the assessment itself."""
+        seen["standard"] = exit_standard(model)
+        assert np.array_equal(seen["standard"], meets_standard(model))
+        seen["net"] = model.hh.net.copy()
+        return real(model)
+
+    cumulative = {"exits": 0, "in": m.hh.people(m.hh.status == POOR)}
+    loop.assessment.assess = spy
+    try:
+        while m.running:
+            before = {"poor": m.hh.people(m.hh.status == POOR), "poor_mask": m.hh.status == POOR,
+                      "village_exit": m.villages.exit_year.copy(), "county_exit": m.counties.exit_year.copy()}
+            m.step()
+            check_year(m, {**before, **seen}, cumulative)
+    finally:
+        loop.assessment.assess = real
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_same_seed_same_result_on_one_or_two_workers(drawn):
+    scenario, seed = build(drawn)
+    one = run_replicates(scenario, replicates=3, seed=seed, workers=1)
+    two = run_replicates(scenario, replicates=3, seed=seed, workers=2)
+    pd.testing.assert_frame_equal(one.annual, two.annual)
+    pd.testing.assert_frame_equal(one.counties, two.counties)
