@@ -99,8 +99,9 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         flows[f"spending_{batch.name}"] = ledger.spent.get(batch.name, 0.0)
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
+    out = np.flatnonzero(exited)
     for row, name in enumerate(m.batch_names):
-        flows[f"exits_{name}"] = hh.people(exited & (hh.enrolled[row] >= 0))
+        flows[f"exits_{name}"] = int(hh.size[out[hh.enrolled[row, out] >= 0]].sum())
     return flows
 
 

@@ -17,13 +17,15 @@ The year, as in ``loop.py``:
    takes the social floor, and is assessed: exit, relapse or new registration.
 4. Target pressure (declared exits) at model level, then village and county exit.
 
-It starts from the same register as ``PovertyModel`` with the same seed (the ``population``
-stream is spawned the same way), so a paired comparison differs only in the yearly draws.
+With the same seed it starts from the same register and draws the same uncertain parameters as
+``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
+in the yearly draws.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -31,6 +33,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from . import uncertainty
 from .agents import CAUSE_BIT, EXITED, NEAR, POOR, Counties, Households, Villages
 from .funding import Ledger
 from .interventions.social_floor import floor_level
@@ -246,10 +249,15 @@ class ReferenceModel(mesa.Model):
         else:
             config = load_scenario(scenario, overrides)
         seq = seed_sequence(rng)
-        mesa_seq, population_seq, *_ = seq.spawn(1 + len(STREAMS))
+        mesa_seq, *named = seq.spawn(1 + len(STREAMS))
+        streams = dict(zip(STREAMS, named))
         super().__init__(rng=np.random.default_rng(mesa_seq))
+        # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
+        self.drawn = uncertainty.draw(config, np.random.default_rng(streams["parameters"]))
+        if self.drawn:
+            config = validate(apply_overrides(config.model_dump(), self.drawn, "uncertainty"), "uncertainty")
         self.p: SimpleNamespace = plain(config)
-        pop_rng = np.random.default_rng(population_seq)
+        pop_rng = np.random.default_rng(streams["population"])
         hh, villages, counties = population or synthesize(self.p, pop_rng)
         infra = self.p.exit_rules.infrastructure
         villages.infra_done |= pop_rng.random(len(villages)) < infra.initial_done_share
@@ -286,7 +294,8 @@ class ReferenceModel(mesa.Model):
         self.random.shuffle(agents)
         return agents
 
-    def fund(self, item: str, queue: list[Any], cost, people=None, capacity: float = math.inf) -> list[Any]:
+    def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
+             people: Callable[[Any], int] | None = None, capacity: float = math.inf) -> list[Any]:
         """Fund the queue from the front, whole units, until money or capacity runs out."""
         money = self.ledger.available(item) * (1 + 1e-12)
         total = taken = 0.0
