@@ -149,7 +149,7 @@ class HouseholdAgent(mesa.Agent):
     # -- 3. effects, income, floor, assessment -------------------------------
     def apply_batches(self) -> float:
         """Each batch's effect on conditions, then its income; returns the support per capita."""
-        m, p, year = self.model, self.model.p, self.model.year
+        p, year = self.model.p, self.model.year
         support = 0.0
         for batch in FUNDED:
             start = self.enrolled.get(batch, -1)
