@@ -15,7 +15,7 @@ from .interventions import FUNDED, Intervention
 from .loop import INFRASTRUCTURE, simulate_year
 from .population import synthesize
 from . import uncertainty
-from .scenario import BATCHES, Scenario, apply_overrides, load_scenario, plain, validate
+from .scenario import BATCHES, Scenario, plain, resolve
 
 STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 """Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
@@ -102,18 +102,12 @@ class PovertyModel(mesa.Model):
         **parameters: Any,
     ) -> None:
         overrides = {**(overrides or {}), **parameters}
-        if isinstance(scenario, Scenario):
-            config = validate(apply_overrides(scenario.model_dump(), overrides, "override"), "override") \
-                if overrides else scenario
-        else:
-            config = load_scenario(scenario, overrides)
+        config = resolve(scenario, overrides)
         seq = seed_sequence(rng)
         mesa_seq, *named = seq.spawn(1 + len(STREAMS))
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.streams = SimpleNamespace(**{n: np.random.default_rng(s) for n, s in zip(STREAMS, named)})
-        self.drawn = uncertainty.draw(config, self.streams.parameters)
-        if self.drawn:
-            config = validate(apply_overrides(config.model_dump(), self.drawn, "uncertainty"), "uncertainty")
+        config, self.drawn = uncertainty.fix(config, self.streams.parameters)
         self.config = config
         self.p: SimpleNamespace = plain(config)
         self.seed_seq = seq

@@ -39,7 +39,7 @@ from .funding import Ledger
 from .interventions.social_floor import floor_level
 from .model import STREAMS, seed_sequence
 from .population import synthesize
-from .scenario import Scenario, apply_overrides, load_scenario, plain, validate
+from .scenario import Scenario, plain, resolve
 
 FUNDED = ("industry", "employment", "relocation", "ecology", "education", "medical", "housing")
 """The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
@@ -243,19 +243,13 @@ class ReferenceModel(mesa.Model):
         overrides: dict[str, Any] | None = None,
         population: tuple[Households, Villages, Counties] | None = None,
     ) -> None:
-        if isinstance(scenario, Scenario):
-            config = validate(apply_overrides(scenario.model_dump(), overrides, "override"), "override") \
-                if overrides else scenario
-        else:
-            config = load_scenario(scenario, overrides)
+        config = resolve(scenario, overrides)
         seq = seed_sequence(rng)
         mesa_seq, *named = seq.spawn(1 + len(STREAMS))
         streams = dict(zip(STREAMS, named))
         super().__init__(rng=np.random.default_rng(mesa_seq))
         # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
-        self.drawn = uncertainty.draw(config, np.random.default_rng(streams["parameters"]))
-        if self.drawn:
-            config = validate(apply_overrides(config.model_dump(), self.drawn, "uncertainty"), "uncertainty")
+        config, self.drawn = uncertainty.fix(config, np.random.default_rng(streams["parameters"]))
         self.p: SimpleNamespace = plain(config)
         pop_rng = np.random.default_rng(streams["population"])
         hh, villages, counties = population or synthesize(self.p, pop_rng)

@@ -643,6 +643,15 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     return scenario
 
 
+def resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A validated scenario from a ``Scenario`` or a scenario / variant file, with overrides applied."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    if not overrides:
+        return scenario
+    return validate(apply_overrides(scenario.model_dump(), overrides, "override"), "override")
+
+
 def file_hash(path: str | Path) -> str:
     """SHA-256 of a scenario and every file it is built on (variant chains)."""
     _, files = load_raw(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario import Scenario, Uncertain, get_path
+from .scenario import Scenario, Uncertain, apply_overrides, get_path, validate
 
 
 def draw_one(u: Uncertain, r: np.random.Generator) -> float:
@@ -34,3 +34,11 @@ def draw(scenario: Scenario, rng: np.random.Generator) -> dict[str, float | int]
         value = draw_one(scenario.uncertainty[path], rng)
         values[path] = round(value) if isinstance(get_path(raw, path, "uncertainty"), int) else value
     return values
+
+
+def fix(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float | int]]:
+    """The scenario with this replicate's draws applied (no uncertainty left), and the draws."""
+    drawn = draw(scenario, rng)
+    if not drawn:
+        return scenario, drawn
+    return validate(apply_overrides(scenario.model_dump(), drawn, "uncertainty"), "uncertainty"), drawn
