@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench figures clean
+.PHONY: run test bench figures clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null || \
@@ -19,11 +19,29 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## Shangluo baseline against its plan -> results/shangluo/
 	$(BIN)/tuopin run scenarios/shangluo.yaml --out results/shangluo
 
-test: $(STAMP)  ## the test suite
+test: $(STAMP) browser  ## the test suite
 	$(BIN)/python -m pytest -q
+
+figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ written by tuopin run
+	@for dir in results/*/; do \
+	  if [ -f "$$dir/run.json" ] && [ -f "$$dir/annual.csv" ]; then \
+	    for lang in zh en; do $(BIN)/tuopin figures "$${dir%/}" --lang $$lang || exit 1; done; \
+	  fi; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
+
+# Debian's Chromium for the dashboard's browser test (tests/test_app_browser.py); Playwright drives
+# it at /usr/bin/chromium, so no browser is ever downloaded. fonts-wqy-zenhei draws the page's
+# Chinese labels (and the figures', when no other Chinese font is found). Installed only when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+browser:  ## Debian's chromium, chromium-driver and a Chinese font, if missing
+	@test -x /usr/bin/chromium -a -f $(CJK_FONT) || { \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    chromium chromium-driver fonts-wqy-zenhei; }

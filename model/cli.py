@@ -12,7 +12,7 @@ import sys
 
 from .errors import UserError
 
-COMMANDS = ("run", "compare", "sweep", "sensitivity", "calibrate")
+COMMANDS = ("run", "compare", "sweep", "sensitivity", "calibrate", "figures", "app")
 """Subcommand modules under ``tuopin.commands``; each has ``add_parser`` and ``main``."""
 
 DESCRIPTION = """\

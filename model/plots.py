@@ -1,4 +1,6 @@
-"""Figures for reports: exits against the plan, with uncertainty bands."""
+"""Figures for reports: exits against the plan, with uncertainty bands.
+
+Importing this module registers the CJK font shipped with tuopin (see :mod:`tuopin.fonts`)."""
 
 from __future__ import annotations
 
@@ -11,29 +13,59 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from matplotlib.figure import Figure  # noqa: E402
 
-def exits_vs_target(summary: pd.DataFrame, path: Path, title: str) -> None:
-    """Bars: the plan's exits per year; points and whiskers: simulated median and 5-95% band."""
+from . import fonts  # noqa: E402  (importing it registers the CJK font)
+from .fonts import Lang  # noqa: E402
+from .labels import text  # noqa: E402
+
+
+def people_unit(largest: float, lang: Lang) -> tuple[float, str]:
+    """Divisor and unit word for counts of people up to ``largest``: thousands in English,
+    万 in Chinese (plain people below ten thousand)."""
+    if lang == "zh":
+        return (1.0, "人") if largest < 1e4 else (1e4, "万人") if largest < 1e8 else (1e8, "亿人")
+    return (1.0, "") if largest < 1e4 else (1e3, "thousands") if largest < 1e7 else (1e6, "millions")
+
+
+def with_unit(label: str, unit: str, lang: Lang) -> str:
+    """``label (unit)`` in the language's brackets; just the label when there is no unit."""
+    if not unit:
+        return label
+    return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
+
+
+def exits_figure(summary: pd.DataFrame, title: str, lang: Lang = "en") -> Figure:
+    """Bars: the plan's exits per year; points and whiskers: simulated median and 5-95% band;
+    under each year the chance of meeting that year's target."""
     years = summary["year"].to_numpy()
+    scale, unit = people_unit(max(summary["target_exits"].max(), summary["exits_q95"].max()), lang)
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
-    ax.bar(years, summary["target_exits"] / 1e3, width=0.6, color="#c8d6e5", edgecolor="#576574",
-           label="Plan target")
-    med = summary["exits_median"] / 1e3
-    err = np.vstack([med - summary["exits_q05"] / 1e3, summary["exits_q95"] / 1e3 - med])
+    ax.bar(years, summary["target_exits"] / scale, width=0.6, color="#c8d6e5", edgecolor="#576574",
+           label=text("plan_target", lang))
+    med = summary["exits_median"] / scale
+    err = np.vstack([med - summary["exits_q05"] / scale, summary["exits_q95"] / scale - med])
     ax.errorbar(years, med, yerr=err, fmt="o-", color="#c0392b", capsize=5, lw=2,
-                label=f"Simulated median, 5-95% band ({int(summary['replicates'].iloc[0])} replicates)")
+                label=text("simulated_band", lang, n=int(summary["replicates"].iloc[0])))
     for x, p in zip(years, summary["p_meet_target"]):
         if not np.isnan(p):
-            ax.annotate(f"P(meet)={p:.0%}", (x, 0), xytext=(0, 4), textcoords="offset points",
+            ax.annotate(text("p_meet", lang, p=p), (x, 0), xytext=(0, 4), textcoords="offset points",
                         ha="center", fontsize=8, color="#222f3e")
     ax.set_xticks(years)
-    ax.set_xlabel("Year")
-    ax.set_ylabel("People exiting poverty (thousands)")
+    ax.set_xlabel(text("year", lang))
+    ax.set_ylabel(with_unit(text("exits_axis", lang), unit, lang))
     ax.set_title(title, fontsize=11)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(frameon=False, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    return fig
+
+
+def exits_vs_target(summary: pd.DataFrame, path: Path, title: str, lang: Lang = "en") -> None:
+    """Write :func:`exits_figure` to ``path``."""
+    with fonts.style(lang):
+        fig = exits_figure(summary, title, lang)
+        fig.savefig(path)
     plt.close(fig)
 
 
