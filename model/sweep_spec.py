@@ -128,6 +128,10 @@ class Spec(_Strict):
                 raise ValueError(f"outputs: unknown output {unknown}; known: {list(KNOWN_OUTPUTS)}")
         return self
 
+    def fixed_overrides(self) -> dict[str, Any]:
+        """The overrides every point shares: ``overrides``, and ``scale`` when given."""
+        return {**self.overrides, **({"scale": self.scale} if self.scale is not None else {})}
+
 
 class SweepPlan:
     """A spec bound to its base scenario: the points, their seeds and the chunks."""
@@ -159,11 +163,8 @@ class SweepPlan:
 
     def overrides(self, point: int) -> dict[str, Any]:
         """Every override of one point: the spec's fixed ones, then the point's values."""
-        fixed = dict(self.spec.overrides)
-        if self.spec.scale is not None:
-            fixed["scale"] = self.spec.scale
         row = self.points.iloc[point]
-        return {**fixed, **{name: _python(row[name]) for name in self.names}}
+        return {**self.spec.fixed_overrides(), **{name: _python(row[name]) for name in self.names}}
 
     def seed_key(self, point: int, replicate: int) -> tuple[int, ...]:
         """The spawn key of a run: (point, replicate), or (replicate,) with common random numbers."""
@@ -241,10 +242,7 @@ def load_spec(path: str | Path) -> SweepPlan:
         raise UserError(f"base scenario {spec.base} not found (paths are relative to the spec)", source=src,
                         key="base")
     base_raw, files = load_raw(base_path)
-    plan_overrides = dict(spec.overrides)
-    if spec.scale is not None:
-        plan_overrides["scale"] = spec.scale
-    checked = _check(base_raw, plan_overrides, src, "overrides")
+    checked = _check(base_raw, spec.fixed_overrides(), src, "overrides")
     for name, rng in spec.parameters.items():
         for value in rng.extremes():
             _check(checked, {name: _python(value)}, src, f"parameters.{name}")
@@ -267,8 +265,6 @@ def _check(raw: dict[str, Any], overrides: dict[str, Any], src: str, key: str) -
 
 def base_scenario(plan: SweepPlan) -> Scenario:
     """The base scenario with the spec's fixed overrides (no parameter changed)."""
-    fixed = dict(plan.spec.overrides)
-    if plan.spec.scale is not None:
-        fixed["scale"] = plan.spec.scale
-    return validate(apply_overrides(plan.base_raw, fixed, str(plan.spec_path)), str(plan.spec_path))
+    return validate(apply_overrides(plan.base_raw, plan.spec.fixed_overrides(), str(plan.spec_path)),
+                    str(plan.spec_path))
 
