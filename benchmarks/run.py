@@ -44,13 +44,13 @@ def child(task: dict) -> dict:
     import numpy as np
 
     from tuopin import PovertyModel, load_scenario
-    from tuopin.reference import ReferenceModel
+    from tuopin.sim.reference import ReferenceModel
 
     kind = task["kind"]
     if kind == "baseline":  # the interpreter and libraries alone
         return {"peak_rss": _peak_rss()}
     if kind == "sweep":
-        from tuopin.run import run_replicates
+        from tuopin.experiments.replicates import run_replicates
 
         scenario = load_scenario(task["scenario"])
         t0 = time.perf_counter()
@@ -267,7 +267,7 @@ def report(r: dict) -> str:
         "|---|---|---|---|---|---|---|",
         f"| vectorized (`PovertyModel`) | {vec['households']:,} | {med(vec['init']):.2f} | {med(vec['run']):.3f} "
         f"| {med(vec['cpu_run']):.3f} | {len(vec['run'])} | {_mib(vec['peak_rss'])} |",
-        f"| per-agent Mesa (`tuopin.reference`) | {ref['households']:,} | {med(ref['init']):.1f} | {med(ref['run']):.1f} "
+        f"| per-agent Mesa (`tuopin.sim.reference`) | {ref['households']:,} | {med(ref['init']):.1f} | {med(ref['run']):.1f} "
         f"| {med(ref['cpu_run']):.1f} | {len(ref['run'])} | {_mib(ref['peak_rss'])} |",
         "",
         f"Ratio of CPU times (run): {med(ref['cpu_run']) / med(vec['cpu_run']):.0f}×.",

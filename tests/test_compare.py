@@ -11,8 +11,8 @@ import pandas as pd
 
 from conftest import ROOT, SMALL_SCALE
 from tuopin import load_scenario
-from tuopin.commands.compare import compare, same_population
-from tuopin.run import run_replicates
+from tuopin.cli.compare import compare, same_population
+from tuopin.experiments.replicates import run_replicates
 
 VARIANTS = ROOT / "scenarios" / "variants"
 

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tuopin.commands.app import check_port
-from tuopin.dashboard_data import (LABELS, Controls, base_values, build_overrides, county_table, default_scale,
+from tuopin.cli.app import check_port
+from tuopin.app.data import (LABELS, Controls, base_values, build_overrides, county_table, default_scale,
                                    headline, outcome_figure, prepare, scenario_files, simulate, village_figure,
                                    village_grid)
 from tuopin.errors import UserError
-from tuopin.run import run_replicates
-from tuopin.scenario import load_raw
+from tuopin.experiments.replicates import run_replicates
+from tuopin.scenario.schema import load_raw
 
 from conftest import ROOT, SHANGLUO
 
@@ -157,7 +157,7 @@ def test_app_help_names_every_control() -> None:
 
 
 def test_moved_levers_name_only_what_differs_from_the_plan(raw) -> None:
-    from tuopin.dashboard_data import moved_levers
+    from tuopin.app.data import moved_levers
 
     as_file = base_values(raw)
     same = Controls(scenario=str(SHANGLUO), support_years=as_file["support_years"],

@@ -11,9 +11,9 @@ import pytest
 
 from conftest import SHANGLUO, SMALL_SCALE
 from tuopin.cli import main
-from tuopin.figures import load_results, report_figures
-from tuopin.fonts import style
-from tuopin.labels import LABELS
+from tuopin.report.figures import load_results, report_figures
+from tuopin.report.fonts import style
+from tuopin.report.labels import LABELS
 
 FIGURES = ["exits_vs_plan", "remaining_poor", "relapses_new_entrants", "villages_counties", "spending_cost",
            "exits_by_batch", "county_remaining"]

@@ -7,8 +7,8 @@ import warnings
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
-import tuopin.plots  # noqa: F401  (registers the font on import)
-from tuopin.fonts import CJK_FAMILY, cjk_font_path, style
+import tuopin.report.plots  # noqa: F401  (registers the font on import)
+from tuopin.report.fonts import CJK_FAMILY, cjk_font_path, style
 
 
 def test_cjk_font_resolves_to_the_shipped_file():

@@ -21,7 +21,7 @@ import pytest
 
 from conftest import ROOT
 from tuopin.cli import main
-from tuopin.outputs import recover, write_results
+from tuopin.experiments.outputs import recover, write_results
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 REPLICATES = "20"

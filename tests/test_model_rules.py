@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from tuopin import PovertyModel
-from tuopin.agents import EXITED, POOR
-from tuopin.assessment import assess, meets_standard
-from tuopin.run import run_replicates
+from tuopin.sim.agents import EXITED, POOR
+from tuopin.sim.assessment import assess, meets_standard
+from tuopin.experiments.replicates import run_replicates
 
 
 def test_exit_needs_every_condition_not_income_alone(small):
@@ -135,7 +135,7 @@ def test_exits_counted_in_people(small):
 
 
 def test_floor_schedule_phases_in_and_holds_its_last_level(small):
-    from tuopin.interventions.social_floor import floor_level
+    from tuopin.sim.interventions.social_floor import floor_level
 
     schedule = {2017: 0.8, 2019: 1.0}
     assert [floor_level(schedule, y) for y in (2016, 2017, 2018, 2019, 2020)] == [0.0, 0.8, 0.8, 1.0, 1.0]

@@ -27,13 +27,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, SHANGLUO
-import tuopin.loop as loop
+import tuopin.sim.loop as loop
 from tuopin import UserError, load_scenario
-from tuopin.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
-from tuopin.assessment import meets_standard
-from tuopin.model import MONEY, PEOPLE, PovertyModel
-from tuopin.run import run_replicates
-from tuopin.scenario import BATCHES
+from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
+from tuopin.sim.assessment import meets_standard
+from tuopin.sim.model import MONEY, PEOPLE, PovertyModel
+from tuopin.experiments.replicates import run_replicates
+from tuopin.scenario.schema import BATCHES
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 BASES = {"township": (TOWNSHIP, 1.0), "shangluo": (SHANGLUO, 0.005)}

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuopin.funding import Ledger, smallest_first
+from tuopin.sim.funding import Ledger, smallest_first
 
 
 def ledger(money: float) -> Ledger:

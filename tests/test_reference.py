@@ -17,7 +17,7 @@ import pytest
 from scipy import stats
 
 from tuopin import PovertyModel, load_scenario
-from tuopin.reference import ReferenceModel
+from tuopin.sim.reference import ReferenceModel
 
 from conftest import SHANGLUO
 

@@ -14,11 +14,11 @@ import pytest
 
 from conftest import ROOT, SHANGLUO
 from tuopin import UserError, load_scenario
-from tuopin.agents import CAUSE_BIT, NEAR, POOR
-from tuopin.population import synthesize
-from tuopin.register import households_from_register
-from tuopin.run import run_replicates
-from tuopin.scenario import plain
+from tuopin.sim.agents import CAUSE_BIT, NEAR, POOR
+from tuopin.sim.population import synthesize
+from tuopin.sim.register import households_from_register
+from tuopin.experiments.replicates import run_replicates
+from tuopin.scenario.schema import plain
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 REGISTER = ROOT / "scenarios" / "data" / "township_register.csv"

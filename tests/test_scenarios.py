@@ -11,9 +11,9 @@ import pytest
 
 from conftest import ROOT, SHANGLUO
 from tuopin import PovertyModel, UserError, load_scenario
-from tuopin.run import run_replicates
-from tuopin.scenario import read_yaml
-from tuopin.villages import exit_villages, village_mean_income
+from tuopin.experiments.replicates import run_replicates
+from tuopin.scenario.schema import read_yaml
+from tuopin.sim.villages import exit_villages, village_mean_income
 
 SCENARIOS = ROOT / "scenarios"
 PLANS = {  # file: (scale for a quick test, registered poor people, exit targets by year)

@@ -19,8 +19,8 @@ import yaml
 
 from conftest import SHANGLUO
 from tuopin.cli import main as cli
-from tuopin.sweep import Backend, read_runs, run_sweep
-from tuopin.sweep_spec import load_spec
+from tuopin.experiments.sweep import Backend, read_runs, run_sweep
+from tuopin.experiments.sweep_spec import load_spec
 
 
 def write_spec(tmp_path: Path, **extra) -> Path:

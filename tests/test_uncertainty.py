@@ -7,8 +7,8 @@ import pytest
 from conftest import SHANGLUO
 from tuopin import load_scenario
 from tuopin.errors import UserError
-from tuopin.model import PovertyModel
-from tuopin.run import run_replicates
+from tuopin.sim.model import PovertyModel
+from tuopin.experiments.replicates import run_replicates
 
 GROWTH = "economy.income_growth"
 
@@ -40,7 +40,7 @@ def test_whole_number_parameters_are_drawn_as_whole_numbers(small):
     extra = {"relapse.support_continuation_years": {"low": 0, "high": 5, "unit": "years", "source": "test"}}
     raw = small.model_dump()
     raw["uncertainty"] = {**raw["uncertainty"], **extra}
-    from tuopin.scenario import validate
+    from tuopin.scenario.schema import validate
 
     m = PovertyModel(validate(raw, "test"), rng=5)
     assert isinstance(m.p.relapse.support_continuation_years, int)

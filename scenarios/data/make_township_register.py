@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from tuopin import load_scenario
-from tuopin.agents import CAUSE_BIT, NEAR
-from tuopin.population import synthesize
-from tuopin.scenario import CAUSES, plain
+from tuopin.sim.agents import CAUSE_BIT, NEAR
+from tuopin.sim.population import synthesize
+from tuopin.scenario.schema import CAUSES, plain
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "township.yaml"

@@ -1,0 +1,87 @@
+"""``tuopin app``: the planner dashboard in the browser (a Solara page on this computer)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import warnings
+from pathlib import Path
+
+from tuopin.errors import UserError
+
+HELP = """\
+Open the planner dashboard: a page in your web browser where you pick a plan (scenario),
+move the levers and press Run. Nothing is sent anywhere; the page is served by this computer.
+
+Start it, then open the address it prints (default http://127.0.0.1:8765) in a browser:
+
+  tuopin app
+  tuopin app --port 8800          if 8765 is taken
+
+On the page (left column), from top to bottom:
+  language                 English or 中文 for every label and figure
+  Scenario                 a plan file from scenarios/ (or a variant from scenarios/variants/)
+  Budget                   multiple of the plan's funds, e.g. 0.8 for a 20% cut
+  Relocation capacity      multiple of the people relocated each year (易地搬迁)
+  Industry & employment    multiple of the people given industry or job support each year
+  Support after exit       years support continues after a household exits (脱贫不脱政策)
+  Target pressure          share of a year's shortfall declared exited anyway (raises relapse)
+  Replicates               independent runs; more give steadier bands but take longer
+  Scale                    simulated people per real person; the default keeps a run to seconds
+  Random seed              the same seed and levers give the same numbers
+
+Press Run. A progress bar shows the replicates as they finish; then the page shows exits
+against the plan (median and 5-95% band), people still poor, relapses, a table of counties
+(planned and simulated exit year, chance of exiting on time, who is behind) and the poor
+villages as squares coloured by the year they exited. A bad value shows a message on the page.
+
+Stop the dashboard with Ctrl+C. For files to keep (CSV, figures), use 'tuopin run'.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``tuopin app``."""
+    p = sub.add_parser("app", help="open the planner dashboard in a web browser", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=8765, metavar="P", help="port to serve on (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", metavar="H",
+                   help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--scenarios", type=Path, metavar="DIR",
+                   help="folder of scenario files to offer (default: the scenarios/ folder of tuopin)")
+    p.set_defaults(func=main)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise a UserError if ``host:port`` cannot be listened on (taken, or not a valid port)."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"expected a port from 1 to 65535, got {port}", source="app", key="--port")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port",
+                            source="app", key="--port") from None
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``tuopin app``: serve the dashboard until Ctrl+C."""
+    if args.scenarios is not None:
+        if not args.scenarios.is_dir():
+            raise UserError("not a folder", source=str(args.scenarios), key="--scenarios")
+        os.environ["TUOPIN_SCENARIOS"] = str(args.scenarios.resolve())
+    check_port(args.host, args.port)
+    # Solara reads these when it is imported: the page, production mode, and no calls home.
+    os.environ["SOLARA_APP"] = "tuopin.app.page"
+    os.environ.setdefault("SOLARA_MODE", "production")
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(args.port)
+    import uvicorn
+
+    # plain http on loopback is intended; Solara's advice about https cookies is noise here
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
+
+    print(f"tuopin dashboard: open http://{args.host}:{args.port} in a browser (Ctrl+C stops it)", flush=True)
+    uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
+    return 0

@@ -1,0 +1,129 @@
+"""``tuopin run``: simulate a scenario's replicates and write tables and a figure."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, sha256, write_results
+from tuopin.report.plots import exits_vs_target
+from tuopin.sim.register import describe, households_from_register
+from tuopin.experiments.resources import check_run
+from tuopin.experiments.replicates import RunResult, run_replicates
+from tuopin.scenario.schema import Scenario, file_hash, load_scenario
+from tuopin.experiments.summary import summarize, summarize_counties
+
+HELP = """\
+Simulate a scenario (or a variant file) and compare it with the plan.
+
+Writes to DIR (default results/<scenario name>):
+  annual.csv           one row per replicate and year, in people and yuan
+  county_annual.csv    the same per county
+  summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
+  county_summary.csv   per county and year: remaining poor, P(hat off), planned year
+  exits_vs_target.png  simulated exits against the plan's bars
+  run.json             scenario hash, seed, replicates, versions, wall time (written last)
+
+With --households FILE.csv the households come from a 建档立卡-style register (one row per
+household; format in scenarios/data/README.md) instead of being drawn from the county totals.
+The register is simulated whole (scale 1). Every row is checked first; a bad row stops the run
+with one line naming the file, row and column.
+
+Examples:  tuopin run scenarios/shangluo.yaml --replicates 50 --seed 7 --out results/try
+           tuopin run scenarios/national.yaml --scale 0.005
+           tuopin run scenarios/township.yaml --households scenarios/data/township_register.csv
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``tuopin run``."""
+    p = sub.add_parser("run", help="simulate a scenario and compare it with the plan", description=HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", type=Path, help="scenario or variant YAML file")
+    p.add_argument("--replicates", type=int, metavar="N", help="number of replicates (default: the file's)")
+    p.add_argument("--seed", type=int, metavar="S", help="root random seed (default: the file's)")
+    p.add_argument("--scale", type=float, metavar="X",
+                   help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
+                        "file's); results are still reported in real people and yuan")
+    p.add_argument("--households", type=Path, metavar="FILE.csv",
+                   help="household register (CSV) to simulate instead of the synthetic population")
+    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
+    p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
+    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.set_defaults(func=main)
+
+
+def planned_county_years(scenario: Scenario) -> dict[str, int]:
+    """County name -> the year the plan takes its hat off."""
+    return {name: year for year, names in scenario.targets.counties.value.items() for name in names}
+
+
+def result_writers(result: RunResult) -> dict:
+    """The files of a run, each with the function that writes it."""
+    summary = summarize(result.annual)
+    counties = summarize_counties(result.counties, planned_county_years(result.scenario))
+    title = f"{result.scenario.title.get('en', result.scenario.name)}: exits against plan"
+    return {
+        "annual.csv": lambda path: result.annual.to_csv(path, index=False),
+        "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
+        "summary.csv": lambda path: summary.to_csv(path, index=False),
+        "county_summary.csv": lambda path: counties.to_csv(path, index=False),
+        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title),
+    }, summary, counties
+
+
+def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
+    """The planner's table: exits against the plan, and counties behind schedule."""
+    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}")
+    for r in summary.itertuples():
+        band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
+        p = "" if pd.isna(r.p_meet_target) else f"{r.p_meet_target:.0%}"
+        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}")
+    behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
+    if len(behind):
+        names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
+        print(f"counties behind plan (P(hat off) < 50% by the planned year): {names}")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        return interrupted(args.out)
+
+
+def _main(args: argparse.Namespace) -> int:
+    """Check everything, simulate, write the results whole, print the table."""
+    scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
+    population = households_from_register(args.households, scenario) if args.households else None
+    out = args.out or Path("results") / scenario.name
+    check_output_dir(out)
+    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
+              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
+                            population=population)
+    writers, summary, counties = result_writers(result)
+    meta = {
+        "scenario": scenario.name,
+        "scenario_file": str(args.scenario),
+        "scenario_sha256": file_hash(args.scenario),
+        "scale": scenario.scale.value,
+        "households": None if population is None else
+        {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
+        "seed": result.seed,
+        "replicates": result.replicates,
+        "workers": args.workers,
+        **provenance(started, t0),
+    }
+    write_results(out, writers, meta)
+    if not args.quiet:
+        print_table(summary, counties)
+        print(f"results written to {out}/")
+    return 0

@@ -1,0 +1,94 @@
+"""Running replicates: independent random streams from one seed, one or many processes.
+
+Replicate ``i`` of a run with seed ``S`` always uses ``SeedSequence(S).spawn(n)[i]``, so the
+result does not depend on how many workers share the work.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tuopin.sim.model import PovertyModel
+from tuopin.sim.register import Population, fresh_copy
+from tuopin.scenario.schema import Scenario
+
+
+@dataclass
+class RunResult:
+    """Every replicate's yearly rows: ``annual`` (the city) and ``counties``."""
+
+    scenario: Scenario
+    seed: int
+    replicates: int
+    annual: pd.DataFrame
+    counties: pd.DataFrame
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """One independent SeedSequence per replicate, spawned from ``seed``."""
+    return np.random.SeedSequence(seed).spawn(replicates)
+
+
+def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,
+                  population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run one replicate to the end; returns its annual and county tables.
+
+    ``population`` (e.g. a household register) replaces the synthetic one; the run works on a
+    fresh copy of it, so it can be reused for every replicate.
+    """
+    model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None)
+    model.run()
+    annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    annual.insert(0, "replicate", replicate)
+    first = ["replicate", "year", "target_exits"]
+    annual = annual[first + [c for c in annual.columns if c not in first]]
+    for path, value in model.drawn.items():
+        annual[f"param.{path}"] = value
+    counties = pd.DataFrame(model.county_records)
+    counties.insert(0, "replicate", replicate)
+    return annual, counties
+
+
+Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None]
+
+
+def _run_chunk(args: Chunk) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Run some replicates in a worker (the scenario travels as plain data and is re-validated)."""
+    raw, jobs, population = args
+    scenario = Scenario.model_validate(raw)
+    return [run_replicate(scenario, seq, i, population) for i, seq in jobs]
+
+
+def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
+                   workers: int = 1, population: Population | None = None) -> RunResult:
+    """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
+
+    Args:
+        scenario: a validated scenario.
+        replicates: how many runs; default ``scenario.replicates``.
+        seed: the root seed; default ``scenario.seed``.
+        workers: processes to use; the numbers are the same for any value.
+        population: households, villages and counties to start every replicate from (a
+            household register, see ``register.py``) instead of the synthetic register.
+    """
+    replicates = scenario.replicates if replicates is None else replicates
+    seed = scenario.seed if seed is None else seed
+    jobs = list(enumerate(replicate_seeds(seed, replicates)))
+    raw = scenario.model_dump()
+    if workers <= 1 or replicates == 1:
+        parts = _run_chunk((raw, jobs, population))
+    else:
+        chunks = [(raw, jobs[i::workers], population) for i in range(workers)]
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+            parts = [p for chunk in pool.map(_run_chunk, chunks) for p in chunk]
+    parts.sort(key=lambda p: int(p[0]["replicate"].iloc[0]))
+    annual = pd.concat([a for a, _ in parts], ignore_index=True)
+    counties = pd.concat([c for _, c in parts], ignore_index=True)
+    return RunResult(scenario, seed, replicates, annual, counties)

@@ -1,0 +1,289 @@
+"""Running a sweep: chunks of runs on local processes or Dask, streamed to a Parquet dataset.
+
+Layout of a sweep directory::
+
+    DIR/manifest.json         spec hash, points, replicates, chunks (and ``complete`` at the end)
+    DIR/spec.yaml             a copy of the spec
+    DIR/points.parquet        one row per point: its parameter values
+    DIR/runs/part-00000.parquet  one file per finished chunk: a row per (point, replicate, year)
+
+Run ``(point, replicate)`` uses ``SeedSequence(seed, spawn_key=(point, replicate))`` (or
+``(replicate,)`` with common random numbers), so its numbers do not depend on chunking, on
+the number of workers or on the backend. A chunk file is written under a temporary name and
+renamed when complete, so a chunk file that exists is a finished chunk: rerunning the same
+command skips them (resume). Only the chunks in flight are held in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tuopin.errors import UserError
+from tuopin.sim.model import PovertyModel
+from tuopin.scenario.schema import apply_overrides, validate
+from tuopin.experiments.sweep_spec import SweepPlan
+
+RUNS_DIR = "runs"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where chunks run: ``workers`` local processes, or Dask (``dask=True``, optional ``scheduler``)."""
+
+    workers: int = 1
+    dask: bool = False
+    scheduler: str | None = None
+
+
+ChunkJob = tuple[dict[str, Any], list[tuple[int, int, dict[str, Any], tuple[int, ...]]], int, list[str], list[str]]
+
+
+def run_chunk(job: ChunkJob) -> pd.DataFrame:
+    """Run every (point, replicate) of one chunk; returns its rows (a worker's whole job)."""
+    base_raw, runs, seed, names, outputs = job
+    frames = []
+    scenarios: dict[int, Any] = {}
+    for point, replicate, overrides, key in runs:
+        if point not in scenarios:
+            scenarios[point] = validate(apply_overrides(base_raw, overrides, "sweep"), "sweep")
+        model = PovertyModel(scenarios[point], rng=np.random.SeedSequence(seed, spawn_key=key))
+        model.run()
+        annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        table = pd.DataFrame({"point": np.int64(point), "replicate": np.int64(replicate),
+                              "year": annual["year"].astype(np.int64)})
+        for name in names:
+            table[name] = overrides[name]
+        for path, value in model.drawn.items():  # the scenario's other uncertain parameters, as drawn
+            table[f"param.{path}"] = value
+        for col in outputs:
+            values = annual[col]
+            table[col] = values.astype(np.float64) if col != "counties_exited_names" else values.astype(str)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def chunk_job(plan: SweepPlan, index: int) -> ChunkJob:
+    """The self-contained job of chunk ``index``: plain data only, safe to send to any worker."""
+    start, stop = plan.chunks[index]
+    runs = [(p, r, plan.overrides(p), plan.seed_key(p, r))
+            for p in range(start, stop) for r in range(plan.spec.replicates)]
+    return plan.base_raw, runs, plan.spec.seed, plan.names, plan.outputs
+
+
+def part_path(out: Path, index: int) -> Path:
+    """The Parquet file of chunk ``index``."""
+    return out / RUNS_DIR / f"part-{index:05d}.parquet"
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through ``write`` to a temporary file next to ``path``, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_part(out: Path, index: int, frame: pd.DataFrame) -> None:
+    write_atomic(part_path(out, index), lambda p: frame.to_parquet(p, index=False, compression="zstd"))
+
+
+def prepare(plan: SweepPlan, out: Path) -> list[int]:
+    """Create or reopen the sweep directory; returns the chunks still to run.
+
+    A directory made by a different spec (or scenario) is refused rather than mixed.
+    """
+    manifest_path = out / MANIFEST
+    digest = plan.spec_hash()
+    if out.exists() and not out.is_dir():
+        raise UserError("output path exists and is not a directory", source=str(out))
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            raise UserError("unreadable manifest; use another --out or delete the directory",
+                            source=str(manifest_path)) from None
+        if old.get("spec_sha256") != digest:
+            raise UserError("this directory holds a sweep of a different spec or scenario; use another "
+                            "--out or delete the directory", source=str(manifest_path), key="spec_sha256")
+    elif out.exists() and any(out.iterdir()):
+        raise UserError("output directory is not empty and holds no sweep manifest; use another --out",
+                        source=str(out))
+    else:
+        _create(plan, out, digest)
+    for stale in (out / RUNS_DIR).glob(".part-*.tmp"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    return [i for i in range(len(plan.chunks)) if not part_path(out, i).exists()]
+
+
+def _create(plan: SweepPlan, out: Path, digest: str) -> None:
+    """Write points, spec copy and manifest, staged then renamed (the manifest last)."""
+    from tuopin import __version__
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    os.chmod(staging, 0o777 & ~_UMASK)
+    try:
+        (staging / RUNS_DIR).mkdir()
+        plan.points.to_parquet(staging / "points.parquet", index=False)
+        shutil.copyfile(plan.spec_path, staging / "spec.yaml")
+        manifest = {
+            "spec_file": str(plan.spec_path),
+            "spec_sha256": digest,
+            "tuopin": __version__,
+            "design": plan.spec.design,
+            "parameters": plan.names,
+            "points": len(plan.points),
+            "replicates": plan.spec.replicates,
+            "seed": plan.spec.seed,
+            "common_random_numbers": plan.spec.common_random_numbers,
+            "runs": plan.runs,
+            "outputs": plan.outputs,
+            "chunks": [{"file": f"{RUNS_DIR}/part-{i:05d}.parquet", "points": [a, b]}
+                       for i, (a, b) in enumerate(plan.chunks)],
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if out.exists():
+            _move_into(staging, out)
+        else:
+            os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_into(staging: Path, out: Path) -> None:
+    for name in (RUNS_DIR, "points.parquet", "spec.yaml", MANIFEST):
+        os.replace(staging / name, out / name)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the sweep cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Chunks on local processes, at most two per worker in flight (flat memory)."""
+    if workers <= 1:
+        for i in todo:
+            yield i, run_chunk(chunk_job(plan, i))
+        return
+    spawn = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=spawn, initializer=_ignore_sigint)
+    pending: dict[Any, int] = {}
+    queue = iter(todo)
+    try:
+        for i in queue:
+            pending[pool.submit(run_chunk, chunk_job(plan, i))] = i
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: pending[f]):
+                i = pending.pop(fut)
+                yield i, fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if backend.scheduler:
+        client = Client(backend.scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        window = 2 * max(1, sum(client.nthreads().values()))
+        queue = iter(todo)
+        futures = {}
+        for i in queue:
+            futures[client.submit(run_chunk, chunk_job(plan, i), pure=False)] = i
+            if len(futures) >= window:
+                break
+        pending = as_completed(list(futures))
+        for fut in pending:
+            i = futures.pop(fut)
+            frame = fut.result()
+            fut.release()
+            yield i, frame
+            nxt = next(queue, None)
+            if nxt is not None:
+                new = client.submit(run_chunk, chunk_job(plan, nxt), pure=False)
+                futures[new] = nxt
+                pending.add(new)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress: bool = True) -> Path:
+    """Run (or resume) a sweep into ``out``; returns ``out``.
+
+    Finished chunks are skipped; each newly finished chunk is written at once, so an
+    interrupted sweep loses only the chunks in flight.
+    """
+    from tqdm import tqdm
+
+    todo = prepare(plan, out)
+    t0 = time.perf_counter()
+    per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
+    done_runs = plan.runs - sum(per_chunk[i] for i in todo)
+    source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
+    with tqdm(total=plan.runs, initial=done_runs, unit="run", disable=not progress, file=sys.stderr,
+              desc="sweep", smoothing=0.1) as bar:
+        for index, frame in source:
+            _write_part(out, index, frame)
+            bar.update(per_chunk[index])
+    _mark_complete(out, sum(per_chunk[i] for i in todo), time.perf_counter() - t0, backend)
+    return out
+
+
+def _mark_complete(out: Path, runs: int, seconds: float, backend: Backend) -> None:
+    """Record that every chunk is in, and how fast this session ran (runs per second)."""
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest["complete"] = True
+    if runs:
+        manifest.setdefault("sessions", []).append({
+            "runs": runs, "wall_time_s": round(seconds, 2), "runs_per_second": round(runs / seconds, 3),
+            "workers": backend.workers, "dask": backend.dask or bool(backend.scheduler)})
+    write_atomic(out / MANIFEST, lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8"))
+
+
+def read_runs(out: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """The sweep's rows, sorted by point, replicate and year (reads only ``columns`` if given)."""
+    files = sorted((out / RUNS_DIR).glob("part-*.parquet"))
+    if not files:
+        return pd.DataFrame()
+    frame = pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
+    return frame.sort_values(["point", "replicate", "year"], ignore_index=True)

@@ -1,0 +1,44 @@
+"""Parameter uncertainty: each replicate draws its own values of the scenario's uncertain
+parameters (``uncertainty:`` in the scenario file), so the bands of a run show what is not known
+about behaviour as well as chance.
+
+Draws come from the replicate's own ``parameters`` stream: the same seed gives the same values
+on any number of workers, and a variant run on the same seeds draws the same quantiles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuopin.scenario.schema import Scenario, Uncertain, apply_overrides, get_path, validate
+
+
+def draw_one(u: Uncertain, r: np.random.Generator) -> float:
+    """One value: uniform on [low, high], or triangular peaking at ``mode``."""
+    if u.mode is None:
+        return float(r.uniform(u.low, u.high))
+    return float(r.triangular(u.low, u.mode, u.high))
+
+
+def draw(scenario: Scenario, rng: np.random.Generator) -> dict[str, float | int]:
+    """This replicate's values of every uncertain parameter, ``{dotted.path: value}``.
+
+    Paths are drawn in sorted order (one number each), so adding a parameter to the end of the
+    file does not change how the others are drawn. Whole-number parameters are rounded.
+    """
+    if not scenario.uncertainty:
+        return {}
+    raw = scenario.model_dump()
+    values: dict[str, float | int] = {}
+    for path in sorted(scenario.uncertainty):
+        value = draw_one(scenario.uncertainty[path], rng)
+        values[path] = round(value) if isinstance(get_path(raw, path, "uncertainty"), int) else value
+    return values
+
+
+def fix(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float | int]]:
+    """The scenario with this replicate's draws applied (no uncertainty left), and the draws."""
+    drawn = draw(scenario, rng)
+    if not drawn:
+        return scenario, drawn
+    return validate(apply_overrides(scenario.model_dump(), drawn, "uncertainty"), "uncertainty"), drawn

@@ -1,0 +1,96 @@
+"""The agents: households as columns of numpy arrays, villages and counties as small tables.
+
+Households are hundreds of thousands, so each attribute is one array with a row per household
+(the Starsim way), and every rule is written over whole arrays. Villages and counties are
+hundreds, held the same way so that incidence is one ``bincount``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from tuopin.scenario.schema import BATCHES, CAUSES
+
+NEAR, POOR, EXITED = 0, 1, 2
+"""Household status: near-poor (边缘户, not registered), registered poor, exited."""
+
+CAUSE_BIT: dict[str, int] = {name: 1 << i for i, name in enumerate(CAUSES)}
+"""Bit of each poverty cause in ``Households.causes``."""
+
+BATCH_INDEX: dict[str, int] = {name: i for i, name in enumerate(BATCHES)}
+NOT_YET = np.int16(-1)
+
+
+@dataclass
+class Households:
+    """One row per household. Incomes are per capita, yuan per year, current prices."""
+
+    county: np.ndarray  # int16, index into the county table
+    village: np.ndarray  # int32, index into the village table
+    size: np.ndarray  # int16, members
+    labour: np.ndarray  # int16, able-bodied members
+    students: np.ndarray  # int16, children in school
+    causes: np.ndarray  # uint16 bitmask of CAUSE_BIT
+    harsh: np.ndarray  # bool, lives in a harsh/remote place (relocation candidate)
+    eco_zone: np.ndarray  # bool, in an ecological protection zone
+    house_ok: np.ndarray  # bool, safe house
+    insured: np.ndarray  # bool, basic medical insurance
+    status: np.ndarray  # int8: NEAR, POOR or EXITED
+    market: np.ndarray  # float64, market income per capita before shocks
+    industry_gain: np.ndarray  # float64, full-ramp industry income per capita (0 if none)
+    job_wage: np.ndarray  # float64, employment income per capita when the job holds
+    followup_gain: np.ndarray  # float64, post-relocation job income per capita
+    enrolled: np.ndarray  # int16 [batch, household]: year enrolled, -1 if never
+    registered_year: np.ndarray  # int16, year registered as poor (-1 never)
+    exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
+    paper_exit: np.ndarray  # bool, latest exit declared under target pressure
+    net: np.ndarray  # float64, net income per capita this year (market income before the first)
+
+    def __len__(self) -> int:
+        return len(self.size)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of household state."""
+        return sum(getattr(self, f.name).nbytes for f in fields(self))
+
+    def has_cause(self, name: str) -> np.ndarray:
+        """Mask of households with this poverty cause."""
+        return (self.causes & CAUSE_BIT[name]) != 0
+
+    def is_enrolled(self, batch: str) -> np.ndarray:
+        """Mask of households that ever received this batch."""
+        return self.enrolled[BATCH_INDEX[batch]] >= 0
+
+    def people(self, mask: np.ndarray) -> int:
+        """Number of people in the households selected by a mask."""
+        return int(self.size[mask].sum())
+
+
+@dataclass
+class Villages:
+    """One row per village; poor villages (贫困村) are the ones that can exit (摘帽)."""
+
+    county: np.ndarray  # int16
+    population: np.ndarray  # int64, all residents (poor or not), simulated scale
+    poor_village: np.ndarray  # bool
+    infra_done: np.ndarray  # bool, basic infrastructure in place
+    exit_year: np.ndarray  # int16, -1 not exited
+
+    def __len__(self) -> int:
+        return len(self.county)
+
+
+@dataclass
+class Counties:
+    """One row per county; names in Chinese and English."""
+
+    name: list[str]
+    name_en: list[str]
+    rural_population: np.ndarray  # int64, simulated scale
+    exit_year: np.ndarray  # int16, -1 not exited
+
+    def __len__(self) -> int:
+        return len(self.name)

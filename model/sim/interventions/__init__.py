@@ -1,0 +1,22 @@
+"""The intervention batches, one module each, all with the interface of ``base.Intervention``.
+
+The social-security floor (``social_floor``) is an entitlement paid after every other income is
+known, so it is a step of its own rather than a funded batch.
+"""
+
+from tuopin.sim.interventions.base import Intervention
+from tuopin.sim.interventions.ecology import Ecology
+from tuopin.sim.interventions.education import Education
+from tuopin.sim.interventions.employment import Employment
+from tuopin.sim.interventions.housing import Housing
+from tuopin.sim.interventions.industry import Industry
+from tuopin.sim.interventions.medical import Medical
+from tuopin.sim.interventions.relocation import Relocation
+
+FUNDED: tuple[type[Intervention], ...] = (
+    Industry, Employment, Relocation, Ecology, Education, Medical, Housing,
+)
+"""The batches that draw on the budget, in no particular order (the scenario sets priority)."""
+
+__all__ = ["FUNDED", "Ecology", "Education", "Employment", "Housing", "Industry", "Intervention",
+           "Medical", "Relocation"]

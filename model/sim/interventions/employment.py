@@ -1,0 +1,27 @@
+"""就业脱贫: labour transfer, training and public-welfare jobs.
+
+For households with labour. A placement succeeds with ``placement_prob``; one member then earns
+``wage`` a year at once (no ramp-up), shared over the household. In a year with a job-loss shock
+that income is lost; the job is found again the next year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuopin.sim.interventions.base import Intervention
+
+
+class Employment(Intervention):
+    name = "employment"
+    draws = 1
+
+    def eligible(self, m):
+        return m.hh.labour > 0
+
+    def enrol(self, m, idx, u):
+        placed = u[0] < self.p.placement_prob
+        m.hh.job_wage[idx] = np.where(placed, self.p.wage / m.hh.size[idx], 0.0)
+
+    def income(self, m, active):
+        return m.hh.job_wage * self.enrolled(m) * ~m.shocks.job_lost

@@ -1,0 +1,36 @@
+"""易地搬迁脱贫: moving households out of harsh, remote or disaster-prone places.
+
+For registered households in harsh locations. The move completes ``build_years`` after
+enrolment (construction): the house is then safe and the location no longer harsh, but a share
+``farm_income_loss`` of farm income is lost with the land; a follow-up job (搬得出、稳得住、能致富)
+is found with ``followup_job_prob`` and pays ``followup_gain_per_capita``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuopin.sim.interventions.base import Intervention
+
+
+class Relocation(Intervention):
+    name = "relocation"
+    draws = 1
+
+    def eligible(self, m):
+        return m.hh.harsh
+
+    def enrol(self, m, idx, u):
+        m.hh.followup_gain[idx] = np.where(u[0] < self.p.followup_job_prob, self.p.followup_gain_per_capita, 0.0)
+
+    def apply(self, m, active):
+        moved = self.completes_this_year(m, self.p.build_years)
+        hh = m.hh
+        hh.house_ok[moved] = True
+        hh.harsh[moved] = False
+        hh.market[moved] *= 1 - self.p.farm_income_loss
+
+    def income(self, m, active):
+        hh = m.hh
+        moved = self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years)
+        return hh.followup_gain * moved * ~m.shocks.job_lost

@@ -1,0 +1,176 @@
+"""One simulated year, in order. Read this file top to bottom to know what the model does.
+
+1. Income dynamics and shocks (``income``).
+2. Interventions, funded in priority order (``funding``, ``interventions``): first the recurring
+   costs of households already supported, then new households and village infrastructure; then
+   each batch's effect on conditions and income, and the social floor on top.
+3. Assessment and exits (``assessment``).
+4. Relapse and new entrants (``relapse``).
+5. Village and county exit (``villages``).
+6. Reporting: the year's flows, in simulated units (``PovertyModel`` scales them to real ones).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tuopin.sim import assessment
+from tuopin.sim import income
+from tuopin.sim import relapse
+from tuopin.sim import villages
+from tuopin.sim.agents import EXITED, POOR
+from tuopin.sim.funding import queue_keys
+from tuopin.sim.interventions import social_floor
+
+if TYPE_CHECKING:
+    from tuopin.sim.interventions import Intervention
+    from tuopin.sim.model import PovertyModel
+
+INFRASTRUCTURE = "infrastructure"
+RANDOM = "random"
+
+
+def simulate_year(m: PovertyModel) -> dict[str, float | str]:
+    """Advance the model one year and return that year's flows and stocks."""
+    hh, ledger = m.hh, m.ledger
+    poor_start = hh.people(hh.status == POOR)
+
+    # 1. Income dynamics and shocks.
+    m.shocks = income.draw_shocks(m)
+
+    # 2. Interventions, funded in priority order.
+    ledger.open_year(m.year)
+    draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
+    active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
+    new_people: dict[str, int] = {}
+    villages_built = 0
+    for item in m.funding_order:
+        if item == INFRASTRUCTURE:
+            villages_built = villages.build_infrastructure(m, ledger)
+            continue
+        chosen = enrol_new(m, item, draws)
+        active[item.name][chosen] = True
+        new_people[item.name] = int(hh.size[chosen].sum())
+    support = np.zeros(len(hh))
+    for batch in m.batches:
+        batch.apply(m, active[batch.name])
+        support += batch.income(m, active[batch.name])
+    hh.net = income.net_income(m, support, medical=active["medical"], education=active["education"])
+    floor_enrolled_before = hh.enrolled[social_floor.ROW] >= 0
+    spending_floor = social_floor.top_up(m)
+    new_people["social_floor"] = hh.people((hh.enrolled[social_floor.ROW] >= 0) & ~floor_enrolled_before)
+
+    # 3. Assessment and exits.
+    exited, paper = assessment.assess(m)
+
+    # 4. Relapse and new entrants.
+    relapsed = relapse.relapse(m)
+    entered = relapse.new_entrants(m)
+
+    # 5. Village and county exit.
+    villages_exited = villages.exit_villages(m)
+    counties_exited = villages.exit_counties(m)
+
+    # 6. Reporting.
+    m.county_flows = county_flows(m, exited, relapsed, entered)
+    unspent, carried = ledger.close_year()
+    m.cumulative_spending += ledger.total_spent + spending_floor
+    flows: dict[str, float | str] = {
+        "poor_start": poor_start,
+        "exits": hh.people(exited),
+        "exits_paper": hh.people(paper),
+        "relapses": hh.people(relapsed),
+        "new_entrants": hh.people(entered),
+        "poor_end": hh.people(hh.status == POOR),
+        "sustained_exits": hh.people(hh.status == EXITED),
+        "villages_exited": villages_exited,
+        "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
+        "villages_built": villages_built,
+        "counties_exited": len(counties_exited),
+        "counties_exited_total": int((m.counties.exit_year >= 0).sum()),
+        "counties_exited_names": ";".join(counties_exited),
+        "budget": ledger.budget,
+        "spending": ledger.total_spent,
+        "spending_floor": spending_floor,
+        "spending_infrastructure": ledger.spent.get(INFRASTRUCTURE, 0.0),
+        "unspent": unspent,
+        "carried_over": carried,
+    }
+    for batch in m.batches:
+        flows[f"spending_{batch.name}"] = ledger.spent.get(batch.name, 0.0)
+    for name, people in new_people.items():
+        flows[f"enrolled_{name}"] = people
+    out = np.flatnonzero(exited)
+    for row, name in enumerate(m.batch_names):
+        flows[f"exits_{name}"] = int(hh.size[out[hh.enrolled[row, out] >= 0]].sum())
+    return flows
+
+
+def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
+    """The year's people flows and stocks per county (simulated units)."""
+    hh, n = m.hh, len(m.counties)
+    by = lambda mask: np.bincount(hh.county[mask], weights=hh.size[mask], minlength=n)  # noqa: E731
+    v = m.villages
+    return {
+        "exits": by(exited),
+        "relapses": by(relapsed),
+        "new_entrants": by(entered),
+        "poor_end": by(hh.status == POOR),
+        "villages_exited_total": np.bincount(v.county, weights=v.exit_year >= 0, minlength=n),
+        "poor_villages": np.bincount(v.county, weights=v.poor_village, minlength=n),
+    }
+
+
+class BatchDraws:
+    """This year's uniform draws for the batches: ``ROWS`` rows, one number per household, for
+    each batch in turn, from the ``interventions`` stream. Row 0 orders a lottery queue of
+    commitments, row 1 one of new households, rows 2 and 3 are the enrolment draws.
+
+    A row is generated only when it is read, by jumping a copy of the stream to its place, so the
+    numbers are those of drawing every row at once while only the rows in use are ever held.
+    """
+
+    ROWS = 4
+
+    def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
+        bits = rng.bit_generator
+        self.kind, self.state, self.n = type(bits), bits.state, n
+        self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
+        bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows
+
+    def rows(self, name: str, first: int, count: int = 1) -> np.ndarray:
+        """Rows ``first .. first + count - 1`` of a batch's draws, shape (count, households)."""
+        if count == 0:
+            return np.empty((0, self.n))
+        bits = self.kind()
+        bits.state = self.state
+        bits.advance(self.offset[name] + first * self.n)
+        return np.random.Generator(bits).random((count, self.n))
+
+
+def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
+    """Pay this year's recurring cost for households already supported; returns who is active."""
+    hh, key = m.hh, batch.p.targeting
+    idx = np.flatnonzero(batch.supported(m))
+    u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
+    keys = queue_keys(key, hh.net[idx], m.line, u)
+    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx))
+    active = np.zeros(len(hh), dtype=bool)
+    active[idx[funded]] = True
+    return active
+
+
+def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
+    """Enrol new households, in targeting order, within capacity and money; returns their indices."""
+    hh, key = m.hh, batch.p.targeting
+    idx = np.flatnonzero(batch.candidates(m))
+    u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
+    keys = queue_keys(key, hh.net[idx], m.line, u)
+    costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
+    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
+    chosen = idx[funded]
+    hh.enrolled[batch.row, chosen] = m.year
+    batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])
+    return chosen

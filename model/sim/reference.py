@@ -1,0 +1,460 @@
+"""The per-agent reference: the same household rules written the usual Mesa way.
+
+One ``HouseholdAgent(mesa.Agent)`` object per household, each with its own ``draw_shocks`` and
+``step``; the model runs a year as stages over its ``AgentSet`` (``shuffle_do``). Every rule is
+the product model's (``loop.py`` and the modules it calls), rewritten per household with scalar
+draws from Mesa's ``model.random``. It is a yardstick for speed and a second reading of the rules
+(``tests/test_reference.py`` checks that both give the same distributions), not a product: use
+``PovertyModel`` for real runs.
+
+The year, as in ``loop.py``:
+
+1. ``shuffle_do("draw_shocks")``: market income grows, this year's shocks are drawn.
+2. The funding queues, at model level: each batch's recurring costs for households it still
+   supports, then, in priority order, new households (and village infrastructure), each batch's
+   queue sorted by its targeting key and funded whole until money or capacity runs out.
+3. ``shuffle_do("step")``: each household applies its batches' effects, computes its net income,
+   takes the social floor, and is assessed: exit, relapse or new registration.
+4. Target pressure (declared exits) at model level, then village and county exit.
+
+With the same seed it starts from the same register and draws the same uncertain parameters as
+``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
+in the yearly draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import mesa
+import numpy as np
+
+from tuopin.scenario import uncertainty
+from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Counties, Households, Villages
+from tuopin.sim.funding import Ledger
+from tuopin.sim.interventions.social_floor import floor_level
+from tuopin.sim.model import STREAMS, seed_sequence
+from tuopin.sim.population import synthesize
+from tuopin.scenario.schema import Scenario, plain, resolve
+
+FUNDED = ("industry", "employment", "relocation", "ecology", "education", "medical", "housing")
+"""The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
+INFRASTRUCTURE = "infrastructure"
+ILLNESS = CAUSE_BIT["illness"]
+SCHOOL = CAUSE_BIT["school"]
+
+
+class HouseholdAgent(mesa.Agent):
+    """One household: its members, conditions, incomes, support and status."""
+
+    def __init__(self, model: ReferenceModel, hh: Households, i: int) -> None:
+        super().__init__(model)
+        self.county = int(hh.county[i])
+        self.village = int(hh.village[i])
+        self.size = int(hh.size[i])
+        self.labour = int(hh.labour[i])
+        self.students = int(hh.students[i])
+        self.causes = int(hh.causes[i])
+        self.harsh = bool(hh.harsh[i])
+        self.eco_zone = bool(hh.eco_zone[i])
+        self.house_ok = bool(hh.house_ok[i])
+        self.insured = bool(hh.insured[i])
+        self.status = int(hh.status[i])
+        self.market = float(hh.market[i])
+        self.net = float(hh.net[i])
+        self.industry_gain = 0.0
+        self.job_wage = 0.0
+        self.followup_gain = 0.0
+        self.enrolled: dict[str, int] = {}
+        self.registered_year = int(hh.registered_year[i])
+        self.exit_year = -1
+        self.paper_exit = False
+        self.ill = self.disaster = self.market_shock = self.job_lost = False
+        self.active: set[str] = set()
+        self.outcome = ""  # this year's: "exit", "relapse", "entry" or ""
+        self.failed_assessment = False
+
+    # -- 1. income dynamics and shocks ---------------------------------------
+    def draw_shocks(self) -> None:
+        """Grow market income (lognormal) and draw this year's illness, disaster, market and job shocks."""
+        e, r = self.model.p.economy, self.model.random
+        sigma = e.income_volatility
+        self.market *= math.exp(e.income_growth + sigma * r.gauss(0.0, 1.0) - sigma**2 / 2)
+        self.ill = r.random() < (e.illness_rate if self.causes & ILLNESS else e.illness_rate_other)
+        self.disaster = r.random() < e.disaster_rate
+        if self.disaster and r.random() < e.disaster_house_damage:
+            self.house_ok = False
+        self.market_shock = r.random() < e.market_shock_rate
+        self.job_lost = r.random() < e.job_loss_rate
+
+    # -- 2. who a batch is for, what it costs --------------------------------
+    def eligible(self, batch: str) -> bool:
+        """Whether this household is who the batch is meant for."""
+        if batch in ("industry", "employment"):
+            return self.labour > 0
+        if batch == "relocation":
+            return self.harsh
+        if batch == "ecology":
+            return self.eco_zone
+        if batch == "education":
+            return self.students > 0
+        if batch == "medical":
+            return bool(self.causes & ILLNESS) or not self.insured
+        return not self.house_ok and not self.harsh  # housing
+
+    def is_candidate(self, batch: str, year: int, start_year: int) -> bool:
+        """Registered poor, eligible, not yet enrolled, once the batch has started."""
+        return (year >= start_year and self.status == POOR and batch not in self.enrolled
+                and self.eligible(batch))
+
+    def is_supported(self, batch: str) -> bool:
+        """Enrolled and still supported: poor, or exited within the continuation period (eco: always)."""
+        if batch not in self.enrolled:
+            return False
+        if self.status == POOR or batch == "ecology":
+            return True
+        keep = self.model.p.relapse.support_continuation_years
+        return self.status == EXITED and self.model.year - self.exit_year <= keep
+
+    def annual_cost(self, batch: str) -> float:
+        """Yuan per supported year (education counts students, the others members)."""
+        b = getattr(self.model.p.batches, batch)
+        units = self.students if batch == "education" else self.size
+        return b.annual_cost_per_person * units + b.annual_cost_per_household
+
+    def one_off_cost(self, batch: str) -> float:
+        """Yuan once, at enrolment."""
+        b = getattr(self.model.p.batches, batch)
+        return b.cost_per_person * self.size + b.cost_per_household
+
+    def enrol(self, batch: str) -> None:
+        """Receive a batch: its one-off draws (project success, placement, follow-up job)."""
+        m, r = self.model, self.model.random
+        b = getattr(m.p.batches, batch)
+        self.enrolled[batch] = m.year
+        self.active.add(batch)
+        if batch == "industry":
+            success = r.random() < b.success_prob
+            spread = math.exp(b.gain_sigma * r.gauss(0.0, 1.0) - b.gain_sigma**2 / 2)
+            self.industry_gain = b.gain_per_capita * spread if success else 0.0
+        elif batch == "employment":
+            self.job_wage = b.wage / self.size if r.random() < b.placement_prob else 0.0
+        elif batch == "relocation":
+            self.followup_gain = b.followup_gain_per_capita if r.random() < b.followup_job_prob else 0.0
+
+    # -- 3. effects, income, floor, assessment -------------------------------
+    def apply_batches(self) -> float:
+        """Each batch's effect on conditions, then its income; returns the support per capita."""
+        p, year = self.model.p, self.model.year
+        support = 0.0
+        for batch in FUNDED:
+            start = self.enrolled.get(batch, -1)
+            b = getattr(p.batches, batch)
+            if batch == "industry" and start >= 0:
+                ramp = min(max((year - start + 1) / b.ramp_years, 0.0), 1.0)
+                loss = p.economy.market_loss if self.market_shock else 0.0
+                if self.is_supported(batch):
+                    loss *= 1 - p.relapse.insurance_cover
+                support += self.industry_gain * ramp * (1 - loss)
+            elif batch == "employment" and start >= 0 and not self.job_lost:
+                support += self.job_wage
+            elif batch == "relocation" and start >= 0:
+                if start + b.build_years == year:  # moves in
+                    self.house_ok, self.harsh = True, False
+                    self.market *= 1 - b.farm_income_loss
+                if year >= start + b.build_years and not self.job_lost:
+                    support += self.followup_gain
+            elif batch == "ecology" and batch in self.active:
+                support += b.annual_cost_per_household / self.size
+            elif batch == "medical" and batch in self.active:
+                self.insured = True
+            elif batch == "housing" and start >= 0 and start + b.build_years == year:
+                self.house_ok = True
+        return support
+
+    def net_income(self, support: float) -> float:
+        """Farm income after a disaster, plus support, less illness and school costs."""
+        p = self.model.p
+        e = p.economy
+        farm = self.market * (1 - e.disaster_loss) if self.disaster else self.market
+        if "medical" in self.active:
+            reimbursed = p.batches.medical.reimbursement
+        else:
+            reimbursed = e.insured_reimbursement if self.insured else 0.0
+        illness = e.illness_cost * (1 - reimbursed) / self.size if self.ill else 0.0
+        school = 0.0 if "education" in self.active else self.students * e.school_cost / self.size
+        return farm + support - illness - school
+
+    def social_floor(self) -> float:
+        """Top a registered household without labour up to the floor; returns the year's cost."""
+        m = self.model
+        f = m.p.batches.social_floor
+        if m.year < f.start_year or self.status == NEAR or self.labour != 0:
+            return 0.0
+        gap = max(floor_level(f.top_up_to, m.year) * m.line - self.net, 0.0)
+        if gap <= 0:
+            return 0.0
+        self.net += gap
+        if "social_floor" not in self.enrolled:
+            self.enrolled["social_floor"] = m.year
+            m.floor_new_people += self.size
+        return gap * self.size + f.annual_cost_per_household
+
+    def meets_standard(self) -> bool:
+        """Income at the line, a safe house, insurance, and no child out of school for cost."""
+        schooling = not self.causes & SCHOOL or self.students == 0 or "education" in self.enrolled
+        return self.net >= self.model.line and self.house_ok and self.insured and schooling
+
+    def step(self) -> None:
+        """This household's year after funding: effects, net income, floor, then its assessment."""
+        m = self.model
+        self.net = self.net_income(self.apply_batches())
+        m.spending_floor += self.social_floor()
+        ok = self.meets_standard()
+        self.outcome, self.failed_assessment = "", False
+        if self.status == POOR:
+            if ok:
+                self.status, self.exit_year, self.paper_exit, self.outcome = EXITED, m.year, False, "exit"
+            else:
+                self.failed_assessment = True
+        elif self.status == EXITED and self.exit_year < m.year and not ok:
+            self.status, self.outcome = POOR, "relapse"
+        elif (self.status == NEAR and self.net < m.line
+              and self.random.random() < m.p.relapse.registration_rate):
+            self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
+
+
+class ReferenceModel(mesa.Model):
+    """The per-agent Mesa model of the same rules as ``PovertyModel`` (same arguments).
+
+    ``step()`` is one year; ``flows`` holds the year's flows in real units (people, yuan) and
+    ``records`` one such dict per year simulated.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = "scenarios/shangluo.yaml",
+        *,
+        rng: Any = None,
+        overrides: dict[str, Any] | None = None,
+        population: tuple[Households, Villages, Counties] | None = None,
+    ) -> None:
+        config = resolve(scenario, overrides)
+        seq = seed_sequence(rng)
+        mesa_seq, *named = seq.spawn(1 + len(STREAMS))
+        streams = dict(zip(STREAMS, named))
+        super().__init__(rng=np.random.default_rng(mesa_seq))
+        # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
+        config, self.drawn = uncertainty.fix(config, np.random.default_rng(streams["parameters"]))
+        self.p: SimpleNamespace = plain(config)
+        pop_rng = np.random.default_rng(streams["population"])
+        hh, villages, counties = population or synthesize(self.p, pop_rng)
+        infra = self.p.exit_rules.infrastructure
+        villages.infra_done |= pop_rng.random(len(villages)) < infra.initial_done_share
+        self.villages, self.counties = villages, counties
+        for i in range(len(hh)):
+            HouseholdAgent(self, hh, i)
+        self.households = list(self.agents)  # register order, for stable queues
+        self.inflate = 1.0 / self.p.scale
+        ranked = [(getattr(self.p.batches, b).priority, i, b) for i, b in enumerate(FUNDED)]
+        ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
+        self.funding_order = [b for _, _, b in sorted(ranked)]
+        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.year = self.p.years[0] - 1
+        self.last_year = self.p.years[1]
+        self.flows: dict[str, float] = {}
+        self.records: list[dict[str, float]] = []
+        self.spending_floor = 0.0
+        self.floor_new_people = 0
+
+    @property
+    def line(self) -> float:
+        """This year's poverty line, yuan per person."""
+        return self.p.poverty_line[self.year]
+
+    # -- funding -------------------------------------------------------------
+    def queue(self, agents: list[HouseholdAgent], batch: str) -> list[HouseholdAgent]:
+        """Agents in the batch's targeting order (need, near_line or a lottery)."""
+        key = getattr(self.p.batches, batch).targeting
+        if key == "need":
+            return sorted(agents, key=lambda a: a.net)
+        if key == "near_line":
+            return sorted(agents, key=lambda a: abs(self.line - a.net))
+        agents = list(agents)
+        self.random.shuffle(agents)
+        return agents
+
+    def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
+             people: Callable[[Any], int] | None = None, capacity: float = math.inf) -> list[Any]:
+        """Fund the queue from the front, whole units, until money or capacity runs out."""
+        money = self.ledger.available(item) * (1 + 1e-12)
+        total = taken = 0.0
+        funded = []
+        for unit in queue:
+            c = cost(unit)
+            n = people(unit) if people else 0
+            if total + c > money or (people and taken + n > capacity + 1e-9):
+                break
+            total += c
+            taken += n
+            funded.append(unit)
+        if funded:
+            self.ledger.spend(item, total)
+        return funded
+
+    def fund_year(self) -> dict[str, int]:
+        """Commitments of every batch, then new households and infrastructure in priority order."""
+        p, year = self.p, self.year
+        for a in self.households:
+            a.active = set()
+        for batch in FUNDED:
+            supported = [a for a in self.households if a.is_supported(batch)]
+            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b)):
+                a.active.add(batch)
+        new_people = {}
+        for item in self.funding_order:
+            if item == INFRASTRUCTURE:
+                self.villages_built = self.build_infrastructure()
+                continue
+            b = getattr(p.batches, item)
+            cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
+            chosen = self.fund(item, self.queue(cands, item),
+                               lambda a, b=item: a.one_off_cost(b) + a.annual_cost(b),
+                               people=lambda a: a.size, capacity=b.capacity.get(year, 0.0) * p.scale)
+            for a in chosen:
+                a.enrol(item)
+            new_people[item] = sum(a.size for a in chosen)
+        return new_people
+
+    # -- villages and counties -----------------------------------------------
+    def poor_people(self, attr: str, n: int) -> list[float]:
+        """Registered poor people by village or county."""
+        out = [0.0] * n
+        for a in self.households:
+            if a.status == POOR:
+                out[getattr(a, attr)] += a.size
+        return out
+
+    def village_incidence(self) -> list[float]:
+        """Registered poor / residents, per village."""
+        poor = self.poor_people("village", len(self.villages))
+        return [x / pop for x, pop in zip(poor, self.villages.population)]
+
+    def build_infrastructure(self) -> int:
+        """Lowest-incidence poor villages first, within capacity (villages) and money."""
+        v, infra = self.villages, self.p.exit_rules.infrastructure
+        incidence = self.village_incidence()
+        todo = sorted((i for i in range(len(v)) if v.poor_village[i] and not v.infra_done[i]),
+                      key=lambda i: incidence[i])
+        done = self.fund(INFRASTRUCTURE, todo, lambda i: infra.cost_per_village * self.p.scale,
+                         people=lambda i: 1, capacity=infra.capacity.get(self.year, 0.0))
+        for i in done:
+            v.infra_done[i] = True
+        return len(done)
+
+    def village_qualifies(self) -> list[bool]:
+        """The scenario's village exit rule (incidence or residents' mean income)."""
+        rules, v = self.p.exit_rules, self.villages
+        if rules.village_rule == "mean_income":
+            people, income = [0.0] * len(v), [0.0] * len(v)
+            for a in self.households:
+                people[a.village] += a.size
+                income[a.village] += a.net * a.size
+            out = []
+            for i in range(len(v)):
+                others = max(v.population[i] - people[i], 0.0)
+                residents = people[i] + others
+                total = income[i] + others * rules.resident_income_ratio * self.line
+                out.append((total / residents if residents > 0 else 0.0) >= rules.village_income_threshold[self.year])
+            return out
+        return [x < rules.village_incidence_threshold for x in self.village_incidence()]
+
+    def exit_villages_and_counties(self) -> tuple[int, int]:
+        """Take off the hats that now qualify; returns (villages, counties) exiting this year."""
+        v, c, rules = self.villages, self.counties, self.p.exit_rules
+        qualifies = self.village_qualifies()
+        n_villages = 0
+        for i in range(len(v)):
+            if v.poor_village[i] and v.exit_year[i] < 0 and v.infra_done[i] and qualifies[i]:
+                v.exit_year[i] = self.year
+                n_villages += 1
+        poor = self.poor_people("county", len(c))
+        n_counties = 0
+        for k in range(len(c)):
+            mine = [i for i in range(len(v)) if v.county[i] == k and v.poor_village[i]]
+            share = sum(v.exit_year[i] >= 0 for i in mine) / len(mine) if mine else 1.0
+            if (c.exit_year[k] < 0 and poor[k] / c.rural_population[k] < rules.county_incidence_threshold
+                    and share >= rules.county_min_village_exit_share):
+                c.exit_year[k] = self.year
+                n_counties += 1
+        return n_villages, n_counties
+
+    # -- the year ------------------------------------------------------------
+    def declare_under_pressure(self, honest_people: int) -> list[HouseholdAgent]:
+        """Fill a share of the shortfall with households just below the line, closest first."""
+        a = self.p.assessment
+        shortfall = (self.p.targets.exits.get(self.year, 0.0) * self.p.scale - honest_people) * a.target_pressure
+        if shortfall <= 0:
+            return []
+        floor = (1 - a.pressure_band) * self.line
+        queue = sorted((h for h in self.households if h.failed_assessment and h.net >= floor),
+                       key=lambda h: -h.net)
+        declared, people = [], 0
+        for h in queue:
+            if people + h.size > shortfall:
+                break
+            people += h.size
+            declared.append(h)
+        for h in declared:
+            h.status, h.exit_year, h.paper_exit, h.outcome = EXITED, self.year, True, "exit"
+        return declared
+
+    def step(self) -> None:
+        """One year: shocks, funding, each household's year, declared exits, villages and counties."""
+        self.year += 1
+        poor_start = sum(a.size for a in self.households if a.status == POOR)
+        self.agents.shuffle_do("draw_shocks")
+        self.ledger.open_year(self.year)
+        self.villages_built = 0
+        self.spending_floor, self.floor_new_people = 0.0, 0
+        new_people = self.fund_year()
+        self.agents.shuffle_do("step")
+        honest = sum(a.size for a in self.households if a.outcome == "exit")
+        paper = self.declare_under_pressure(honest)
+        villages_exited, counties_exited = self.exit_villages_and_counties()
+        unspent, carried = self.ledger.close_year()
+        people = {k: 0 for k in ("exit", "relapse", "entry")}
+        for a in self.households:
+            if a.outcome:
+                people[a.outcome] += a.size
+        k = self.inflate
+        self.flows = {
+            "year": self.year,
+            "poor_start": poor_start * k,
+            "exits": people["exit"] * k,
+            "exits_paper": sum(a.size for a in paper) * k,
+            "relapses": people["relapse"] * k,
+            "new_entrants": people["entry"] * k,
+            "poor_end": sum(a.size for a in self.households if a.status == POOR) * k,
+            "villages_exited": villages_exited,
+            "villages_built": self.villages_built,
+            "counties_exited": counties_exited,
+            "spending": self.ledger.total_spent * k,
+            "spending_floor": self.spending_floor * k,
+            "unspent": unspent * k,
+            "carried_over": carried * k,
+            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) * k for b in FUNDED},
+            **{f"enrolled_{b}": n * k for b, n in new_people.items()},
+            "enrolled_social_floor": self.floor_new_people * k,
+        }
+        self.records.append(self.flows)
+        self.running = self.year < self.last_year
+
+    def run(self) -> None:
+        """Simulate every remaining year of the scenario."""
+        while self.running:
+            self.step()
