@@ -21,11 +21,13 @@ STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 """Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
 
 PEOPLE = {
-    "poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end", "sustained_exits",
+    "poor_start", "exits", "exits_paper", "exits_wrong", "relapses", "new_entrants", "poor_end", "net_reduction",
+    "lifted_total", "sustained_exits", "pre_exit_listed", "pre_exit_helped", "monitored_flagged", "monitored_helped",
     *(f"exits_{b}" for b in BATCHES), *(f"enrolled_{b}" for b in BATCHES),
 }
 MONEY = {
-    "budget", "spending", "spending_floor", "spending_infrastructure", "unspent", "carried_over",
+    "budget", "spending", "spending_floor", "spending_infrastructure", "spending_pre_exit_help",
+    "spending_monitoring", "unspent", "carried_over",
     *(f"spending_{b}" for b in BATCHES),
 }
 
@@ -112,6 +114,7 @@ class PovertyModel(mesa.Model):
         self.p: SimpleNamespace = plain(config)
         self.seed_seq = seq
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
+        self.lifted = np.zeros(len(self.hh), dtype=bool)  # exited at least once in the simulated years
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
         self.inflate = 1.0 / self.p.scale
@@ -174,10 +177,11 @@ class PovertyModel(mesa.Model):
 
 def _flow_keys() -> list[str]:
     """Every flow ``simulate_year`` reports, in a stable order."""
-    keys = ["poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end",
-            "sustained_exits", "villages_exited", "villages_exited_total", "villages_built",
+    keys = ["poor_start", "exits", "exits_paper", "exits_wrong", "relapses", "new_entrants", "poor_end",
+            "net_reduction", "lifted_total", "sustained_exits", "pre_exit_listed", "pre_exit_helped",
+            "monitored_flagged", "monitored_helped", "villages_exited", "villages_exited_total", "villages_built",
             "counties_exited", "counties_exited_total", "counties_exited_names", "budget", "spending", "spending_floor",
-            "spending_infrastructure", "unspent", "carried_over"]
+            "spending_infrastructure", "spending_pre_exit_help", "spending_monitoring", "unspent", "carried_over"]
     keys += [f"spending_{b}" for b in BATCHES if b != "social_floor"]
     keys += [f"enrolled_{b}" for b in BATCHES]
     keys += [f"exits_{b}" for b in BATCHES]

@@ -5,8 +5,13 @@ A batch answers four questions, each over whole household arrays:
 * ``eligible(m)``: who may receive it (by causes, labour, location, conditions);
 * ``units(m)``: what its per-person costs count (people, or students for education);
 * ``enrol(m, idx, u)``: what happens once, when households are enrolled (draw success, set gains);
-* ``apply(m, active)`` and ``income(m, active)``: each year, its effect on the 两不愁三保障
-  conditions and on per-capita income, for the households it is active for.
+* ``apply(m, active)`` and ``income(m, active, stable)``: each year, its effect on the 两不愁三保障
+  conditions and on per-capita income, for the households it is active for (``stable``: the
+  income without this year's shocks, see ``income.py``).
+
+A batch whose help can fail (``failed``) may enrol a household again ``retry_after_years`` after
+the failure; a batch with ``kept_after_support`` pays only that share of its income once support
+has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit).
 
 Funding, capacity and targeting are the same for every batch and live in ``funding.py``.
 """
@@ -32,6 +37,8 @@ class Intervention:
     """Support goes on after the post-exit continuation period (eco payments)."""
     draws: ClassVar[int] = 0
     """Rows of uniform draws ``enrol`` reads (at most 2)."""
+    scheduled: ClassVar[bool] = False
+    """Capacity is a construction schedule, kept when capacity follows need."""
 
     def __init__(self, params: SimpleNamespace) -> None:
         self.p = params
@@ -43,10 +50,27 @@ class Intervention:
         raise NotImplementedError
 
     def candidates(self, m: PovertyModel) -> np.ndarray:
-        """Registered poor households, eligible and not yet enrolled, once the batch has started."""
+        """Registered poor households, eligible and not yet enrolled (or whose help failed long
+        enough ago to be retried), once the batch has started."""
         if m.year < self.p.start_year:
             return np.zeros(len(m.hh), dtype=bool)
-        return (m.hh.status == POOR) & (m.hh.enrolled[self.row] < 0) & self.eligible(m)
+        return (m.hh.status == POOR) & ((m.hh.enrolled[self.row] < 0) | self.retried(m)) & self.eligible(m)
+
+    def failed(self, m: PovertyModel) -> np.ndarray:
+        """Enrolled households whose help came to nothing (a failed project or placement)."""
+        return np.zeros(len(m.hh), dtype=bool)
+
+    def retried(self, m: PovertyModel) -> np.ndarray:
+        """Failed households that may be enrolled again this year."""
+        wait = getattr(self.p, "retry_after_years", 0)
+        if wait <= 0:
+            return np.zeros(len(m.hh), dtype=bool)
+        return self.failed(m) & (m.year - m.hh.enrolled[self.row] >= wait)
+
+    def continuing(self, m: PovertyModel) -> np.ndarray | float:
+        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``."""
+        kept = getattr(self.p, "kept_after_support", 1.0)
+        return 1.0 if kept >= 1.0 else np.where(self.supported(m), 1.0, kept)
 
     def enrolled(self, m: PovertyModel) -> np.ndarray:
         """Households that have received this batch."""
@@ -73,7 +97,10 @@ class Intervention:
         return self.p.annual_cost_per_person * self.units(m, idx) + self.p.annual_cost_per_household
 
     def capacity(self, m: PovertyModel) -> float:
-        """People that can newly receive the batch this year (simulated scale)."""
+        """People that can newly receive the batch this year (simulated scale): the plan's
+        schedule, or no limit but money when ``funding.capacity_rule`` is ``need``."""
+        if m.p.funding.capacity_rule == "need" and not self.scheduled:
+            return np.inf
         return self.p.capacity.get(m.year, 0.0) * m.p.scale
 
     # -- what it does --------------------------------------------------------
@@ -83,8 +110,8 @@ class Intervention:
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         """Yearly effect on conditions (safe house, insurance, schooling)."""
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray | float:
-        """Per-capita income this batch adds this year (yuan)."""
+    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray | float:
+        """Per-capita income this batch adds this year (yuan); ``stable``: without this year's shocks."""
         return 0.0
 
     def completes_this_year(self, m: PovertyModel, build_years: int) -> np.ndarray:

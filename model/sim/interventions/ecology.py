@@ -16,5 +16,5 @@ class Ecology(Intervention):
     def eligible(self, m):
         return m.hh.eco_zone
 
-    def income(self, m, active):
+    def income(self, m, active, stable=False):
         return active * (self.p.annual_cost_per_household / m.hh.size)
