@@ -2,7 +2,7 @@
 
 1. **Pre-exit list** (``pre_exit_list``, at the start of the year): registered poor households
    whose stable income last year was at least ``list_income_ratio`` times this year's line,
-   closest to the line first. The plan's quota steers the list, not the count: when fewer
+   highest first. The plan's quota steers the list, not the count: when fewer
    qualify than the year's target, the next-closest households are added until the listed
    people reach it (they get the help, and the checks, first).
 2. **Intensified help** (``intensified_help``, after the batches): listed households whose

@@ -1,12 +1,13 @@
 """One simulated year, in order. Read this file top to bottom to know what the model does.
 
 1. Income: the permanent part grows, this year's transitory part and shocks are drawn
-   (``income``); the village draws up the year's pre-exit list from last year's stable income
-   (``assessment.pre_exit_list``).
+   (``income``); the village draws up the year's pre-exit list against the plan from last
+   year's stable income (``assessment.pre_exit_list``).
 2. Interventions, funded in priority order (``funding``, ``interventions``): first the recurring
-   costs of households already supported, then new households (failed ones again after a wait)
-   and village infrastructure; then each batch's effect on conditions and income (net and
-   stable), intensified help for the listed households, and the social floor by means on top.
+   costs of households already supported, then new households, listed ones first (failed ones
+   again after a wait), and village infrastructure; then each batch's effect on conditions and
+   income (net and stable), intensified help for the listed households, and the social floor
+   by means on top.
 3. Assessment: the year-end check of the listed households' stable income and conditions,
    within verification capacity; exits, and the wrongly exited (``assessment``).
 4. Register update: monitoring flags and helps exited and near-poor households at risk, then
@@ -47,6 +48,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     # 1. Income dynamics and shocks; the pre-exit list.
     m.shocks = income.draw_shocks(m)
     listed = assessment.pre_exit_list(m)
+    m.on_list = np.zeros(len(hh), dtype=bool)
+    m.on_list[listed] = True
 
     # 2. Interventions, funded in priority order.
     ledger.open_year(m.year)
@@ -186,12 +189,20 @@ def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) ->
     return active
 
 
+def listed_first(keys: np.ndarray, on_list: np.ndarray) -> np.ndarray:
+    """Queue keys with the households on the pre-exit list ahead of the rest (each part in key order)."""
+    if len(keys) == 0:
+        return keys
+    return keys + (np.ptp(keys) + 1.0) * ~on_list
+
+
 def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
-    """Enrol new households, in targeting order, within capacity and money; returns their indices."""
+    """Enrol new households, listed ones first, then in targeting order, within capacity and
+    money; returns their indices."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.candidates(m))
     u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
-    keys = queue_keys(key, hh.net[idx], m.line, u)
+    keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
     costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
     funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
     chosen = idx[funded]

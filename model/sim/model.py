@@ -115,6 +115,7 @@ class PovertyModel(mesa.Model):
         self.seed_seq = seq
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
         self.lifted = np.zeros(len(self.hh), dtype=bool)  # exited at least once in the simulated years
+        self.on_list = np.zeros(len(self.hh), dtype=bool)  # on this year's pre-exit list
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
         self.inflate = 1.0 / self.p.scale

@@ -3,10 +3,11 @@
 1. **Monitoring** (``monitor``): exited households (before this year) and near-poor households
    are watched. One is flagged when its stable or this year's income is under ``watch_ratio``
    times the line, or a rigid expense hit it this year (a serious illness, a disaster). Flagged
-   households are helped, lowest income first, up to ``monitoring_capacity`` (a share of the
+   households that the check would find below the standard are helped, lowest income first, up to ``monitoring_capacity`` (a share of the
    watched people, by year) and within money (the general pool): the help (relief, a
    public-welfare post, medical aid) fills this year's gap to the line, at most
-   ``help_max_per_capita`` a person. Help is this year's income, not stable income.
+   ``help_max_per_capita`` a person, and a house a disaster made unsafe is repaired (at the
+   housing batch's cost per household). Help is this year's income, not stable income.
 2. **Relapse** (``relapse``): the register update re-registers an exited household when, after
    help, it no longer meets the standard: a condition lost (a house destroyed), or both its
    stable income and this year's income under the line. One bad year with stable income above
@@ -47,13 +48,16 @@ def monitor(m: PovertyModel, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
     flagged = watch & (low | m.shocks.ill | m.shocks.disaster)
     helped = np.zeros(len(hh), dtype=bool)
     capacity = r.monitoring_capacity.get(m.year, 0.0) * hh.people(watch)
-    idx = np.flatnonzero(flagged & (hh.net < m.line))
+    idx = np.flatnonzero(flagged & below(m))
     if capacity <= 0 or len(idx) == 0:
         return flagged, helped
     idx = idx[smallest_first(hh.net[idx])]
-    gap = np.minimum(m.line - hh.net[idx], r.help_max_per_capita)
-    n = ledger.fund_queue(MONITORING, gap * hh.size[idx], people=hh.size[idx], capacity=capacity)
+    gap = np.where(hh.stable[idx] < m.line, np.clip(m.line - hh.net[idx], 0.0, r.help_max_per_capita), 0.0)
+    repair = ~hh.house_ok[idx]
+    cost = gap * hh.size[idx] + repair * m.p.batches.housing.cost_per_household
+    n = ledger.fund_queue(MONITORING, cost, people=hh.size[idx], capacity=capacity)
     hh.net[idx[:n]] += gap[:n]
+    hh.house_ok[idx[:n][repair[:n]]] = True
     helped[idx[:n]] = True
     return flagged, helped
 
