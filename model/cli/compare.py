@@ -92,12 +92,12 @@ def print_table(summary: pd.DataFrame) -> None:
     """Per variant and year: change in exits (band, P(more exits)), in people still poor, in spending."""
     for variant, rows in summary.groupby("variant", sort=False):
         print(f"{variant} - base")
-        print(f"{'year':>4}  {'exits':>10}  {'90% band':>21}  {'P(more)':>7}  {'poor_end':>10}  {'P(fewer)':>8}  {'spending, m yuan':>16}")
+        print(f"{'year':>4}  {'exits(gross)':>12}  {'90% band':>19}  {'P(more)':>7}  {'poor_end':>10}  {'P(fewer)':>8}  {'spending, m yuan':>16}")
         by = {q: g.set_index("year") for q, g in rows.groupby("quantity")}
         for year in by["exits"].index:
             e, p, s = by["exits"].loc[year], by["poor_end"].loc[year], by["spending"].loc[year]
             band = f"{e.difference_q05:+,.0f} to {e.difference_q95:+,.0f}"
-            print(f"{year:>4}  {e.difference_median:>+10,.0f}  {band:>21}  {e.p_variant_better:>7.0%}  "
+            print(f"{year:>4}  {e.difference_median:>+12,.0f}  {band:>19}  {e.p_variant_better:>7.0%}  "
                   f"{p.difference_median:>+10,.0f}  {p.p_variant_better:>8.0%}  {s.difference_median / 1e6:>+16,.1f}")
 
 

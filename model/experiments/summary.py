@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 BANDED = [
-    "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
+    "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "net_reduction", "lifted_total", "exits_paper",
+    "exits_wrong", "sustained_exits", "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
     "cost_per_sustained_exit",
 ]
 """Quantities summarised with median and band, per year."""

@@ -43,8 +43,8 @@ from tuopin.scenario.schema import Scenario, apply_overrides, load_raw, read_yam
 
 Design = Literal["grid", "latin", "sobol", "morris"]
 DEFAULT_OUTPUTS = (
-    "target_exits", "poor_start", "exits", "relapses", "new_entrants", "poor_end", "sustained_exits",
-    "villages_exited", "villages_exited_total", "counties_exited", "counties_exited_total",
+    "target_exits", "poor_start", "exits", "relapses", "new_entrants", "poor_end", "net_reduction", "lifted_total",
+    "sustained_exits", "villages_exited", "villages_exited_total", "counties_exited", "counties_exited_total",
     "budget", "spending", "cost_per_sustained_exit",
 )
 """Annual quantities kept per run unless the spec lists ``outputs``."""
