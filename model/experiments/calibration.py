@@ -468,8 +468,12 @@ def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     quantities = list(dict.fromkeys(fit["quantity"]))
-    fig, axes = plt.subplots(1, len(quantities), figsize=(4.3 * len(quantities), 3.7), squeeze=False)
-    for ax, q in zip(axes[0], quantities):
+    cols = min(3, len(quantities))
+    rows = -(-len(quantities) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.5 * rows), squeeze=False)
+    for ax in axes.flat[len(quantities):]:
+        ax.set_visible(False)
+    for ax, q in zip(axes.flat, quantities):
         part = fit[fit["quantity"] == q]
         ax.fill_between(part["year"], part["sim_q05"], part["sim_q95"], alpha=0.3, color="#4c72b0",
                         label="posterior, 5-95%")
@@ -483,6 +487,7 @@ def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
         ax.set_title(LABELS.get(q, q) + "\n(grey: projection, not fitted)", fontsize=9)
         ax.set_xticks(sorted(part["year"].unique()))
         ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 4))
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
     axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()

@@ -273,8 +273,9 @@ class Funding(Strict):
     multiplier: P[NonNeg]
     carryover_share: P[Share]
     capacity_rule: P[Literal["schedule", "need"]]
-    """``schedule``: each batch takes at most its yearly capacity; ``need``: a batch takes every
-    candidate its money covers (relocation keeps its construction schedule)."""
+    """``schedule``: each batch takes at most its yearly capacity; ``need``: a batch may take the
+    people still waiting for it spread over the plan's remaining years, within money
+    (relocation keeps its construction schedule)."""
     sources: dict[str, Source] = Field(min_length=1)
 
 

@@ -352,11 +352,13 @@ class ReferenceModel(mesa.Model):
                 continue
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
-            need = p.funding.capacity_rule == "need" and item != "relocation"
+            if p.funding.capacity_rule == "need" and item != "relocation":  # remaining need over the years left
+                capacity = sum(a.size for a in cands) / (self.last_year - year + 1)
+            else:
+                capacity = b.capacity.get(year, 0.0) * p.scale
             chosen = self.fund(item, self.queue(cands, item, listed_first=True),
                                lambda a, b=item: a.one_off_cost(b) + a.annual_cost(b),
-                               people=lambda a: a.size,
-                               capacity=math.inf if need else b.capacity.get(year, 0.0) * p.scale)
+                               people=lambda a: a.size, capacity=capacity)
             for a in chosen:
                 a.enrol(item)
             new_people[item] = sum(a.size for a in chosen)

@@ -98,9 +98,11 @@ class Intervention:
 
     def capacity(self, m: PovertyModel) -> float:
         """People that can newly receive the batch this year (simulated scale): the plan's
-        schedule, or no limit but money when ``funding.capacity_rule`` is ``need``."""
+        schedule, or, when ``funding.capacity_rule`` is ``need``, the people still waiting for
+        it (candidates, failed and relapsed ones included) spread over the plan's remaining
+        years; money limits either."""
         if m.p.funding.capacity_rule == "need" and not self.scheduled:
-            return np.inf
+            return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0) * m.p.scale
 
     # -- what it does --------------------------------------------------------
