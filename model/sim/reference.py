@@ -511,7 +511,7 @@ class ReferenceModel(mesa.Model):
 
     def monitor(self) -> int:
         """Help flagged watched households the check would find below, lowest income first,
-        within capacity and money; returns people helped."""
+        within capacity and money (exited ones under the line also enter 低保); returns people helped."""
         r, line = self.p.relapse, self.line
         watch = [h for h in self.households if h.watched()]
         capacity = r.monitoring_capacity.get(self.year, 0.0) * sum(h.size for h in watch)
@@ -529,6 +529,8 @@ class ReferenceModel(mesa.Model):
         for h in helped:
             h.net += gap(h)
             h.house_ok = True
+            if h.status == EXITED and h.stable < line and "social_floor" not in h.enrolled:
+                h.enrolled["social_floor"] = self.year  # 低保 from next year while means stay short
         return sum(h.size for h in helped)
 
     def step(self) -> None:

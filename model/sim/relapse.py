@@ -7,7 +7,9 @@
    watched people, by year) and within money (the general pool): the help (relief, a
    public-welfare post, medical aid) fills this year's gap to the line, at most
    ``help_max_per_capita`` a person, and a house a disaster made unsafe is repaired (at the
-   housing batch's cost per household). Help is this year's income, not stable income.
+   housing batch's cost per household). Help is this year's income, not stable income; but a
+   helped exited household whose stable income is under the line is enrolled in 低保, so the
+   floor (``social_floor``) covers it from next year while its means stay short.
 2. **Relapse** (``relapse``): the register update re-registers an exited household when, after
    help, it no longer meets the standard: a condition lost (a house destroyed), or both its
    stable income and this year's income under the line. One bad year with stable income above
@@ -25,6 +27,7 @@ import numpy as np
 from tuopin.sim.agents import EXITED, NEAR, POOR
 from tuopin.sim.assessment import conditions
 from tuopin.sim.funding import smallest_first
+from tuopin.sim.interventions.social_floor import ROW as FLOOR
 
 if TYPE_CHECKING:
     from tuopin.sim.funding import Ledger
@@ -59,6 +62,8 @@ def monitor(m: PovertyModel, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
     hh.net[idx[:n]] += gap[:n]
     hh.house_ok[idx[:n][repair[:n]]] = True
     helped[idx[:n]] = True
+    to_floor = helped & (hh.status == EXITED) & (hh.stable < m.line) & (hh.enrolled[FLOOR] < 0)
+    hh.enrolled[FLOOR, to_floor] = m.year
     return flagged, helped
 
 
