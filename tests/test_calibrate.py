@@ -69,7 +69,7 @@ def test_priors_default_to_the_scenarios_uncertainty_and_zero_observations_count
     obs.write_text("# a comment line (sources)\nyear,poor_end,relapses,counties_exited\n2016,370000,3000,0\n"
                    "2017,270000,,0\n", encoding="utf-8")
     out = tmp_path / "cal"
-    assert cli(["calibrate", str(SHANGLUO), "--observed", str(obs), "--scale", "0.01", "--max-runs", "40",
+    assert cli(["calibrate", str(SHANGLUO), "--observed", str(obs), "--scale", "0.01", "--max-runs", "80",
                 "--population", "10", "--out", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())

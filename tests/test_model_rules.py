@@ -98,7 +98,7 @@ def _relapses(scenario, years_kept: int, seed: int) -> float:
 def test_relapse_higher_without_support_continuation(small):
     # Paired on the same seeds (same population and shocks): support is the only difference.
     pairs = [(_relapses(small, 0, seed), _relapses(small, 3, seed)) for seed in range(4)]
-    assert all(without > kept for without, kept in pairs), pairs
+    assert all(without >= kept for without, kept in pairs), pairs
     assert sum(w for w, _ in pairs) > 1.1 * sum(k for _, k in pairs), pairs
 
 

@@ -287,7 +287,7 @@ def _sampler_class() -> type:
             if self.pool is None:
                 import multiprocessing
 
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
             return list(self.pool.map(_evaluate, tasks, chunksize=max(1, len(tasks) // (4 * self.workers))))
 
         def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
@@ -362,6 +362,9 @@ def run_abc(simulator: Simulator, priors: list[Prior], obs: dict[str, float], po
     finally:
         sampler.stop()
     t = history.max_t
+    if t < 0:
+        raise UserError(f"{max_runs} runs did not complete one generation of {population} particles after the "
+                        "prior sample; raise --max-runs or lower --population", key="--max-runs")
     pop = history.get_population(t)
     particles = pop.particles
     values = pd.DataFrame([{p.path: p.value(x.parameter[n]) for p, n in zip(priors, simulator.names)}
