@@ -88,3 +88,32 @@ def headlines(annual: pd.DataFrame, scenario: Scenario | None = None) -> pd.Data
             row["p_meet_low"], row["p_meet_high"] = wilson(met, len(values))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+BETTER: dict[str, int] = {
+    "exits": +1, "net_reduction": +1, "poor_end": -1, "relapses": 0, "lifted_total": +1,
+    "villages_exited_total": +1, "counties_exited_total": +1,
+}
+"""Which way is better for each headline quantity (0: neither; fewer relapses also come from
+fewer exits)."""
+
+
+def paired_headlines(base: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:
+    """Baseline against variant over the whole period, replicate ``i`` against replicate ``i``
+    (common random numbers): per headline quantity the two medians, the median and 5-95% band of
+    the paired difference (variant - base), P(variant higher) and P(variant better) (NaN where
+    neither direction is better)."""
+    b, v = period_totals(base), period_totals(variant)
+    rows = []
+    for quantity in HEADLINES:
+        if quantity not in b or quantity not in v:
+            continue
+        diff = (v[quantity] - b[quantity].reindex(v.index)).to_numpy(dtype=float)
+        lo, mid, hi = np.quantile(diff, [LOW, 0.5, HIGH])
+        sign = BETTER[quantity]
+        rows.append({"quantity": quantity, "base_median": float(b[quantity].median()),
+                     "variant_median": float(v[quantity].median()), "difference_median": mid,
+                     "difference_q05": lo, "difference_q95": hi, "p_variant_higher": float((diff > 0).mean()),
+                     "p_variant_better": float((sign * diff > 0).mean()) if sign else math.nan,
+                     "better_if": {1: "higher", -1: "lower", 0: "neither"}[sign], "replicates": len(diff)})
+    return pd.DataFrame(rows)
