@@ -132,7 +132,7 @@ def test_baseline_and_variant_are_paired_and_compared(comparison) -> None:
     for lang in ("en", "zh"):
         t = LABELS[lang]
         table = headline_table(comparison, lang)
-        assert {t["baseline"], t["variant"], t["difference"], t["band90"], t["p_better"]} <= set(table.columns)
+        assert {t["baseline"], t["variant"], t["difference"], t["p_better"]} <= set(table.columns)
         assert t["q_net_reduction"] in table[t["quantity"]].tolist()
         assert table[t["p_better"]].iloc[table[t["quantity"]].tolist().index(t["q_relapses"])] == t["neither"]
         meet = meet_table(comparison, lang)

@@ -314,8 +314,8 @@ LABELS: dict[str, dict[str, str]] = {
         "headline_heading": "Headlines, {first}–{last}",
         "baseline": "Baseline",
         "variant": "Variant",
-        "difference": "Variant − baseline (median)",
-        "band90": "90% band of the difference",
+        "difference": "Variant − baseline: median, 90% band",
+        "p_meet_short": "P(meet) {p:.0%} ({lo:.0%}–{hi:.0%})",
         "p_better": "P(variant better)",
         "neither": "neither way is better in itself",
         "quantity": "Quantity",
@@ -408,8 +408,8 @@ LABELS: dict[str, dict[str, str]] = {
         "headline_heading": "主要结果（{first}–{last}年）",
         "baseline": "基线",
         "variant": "调整方案",
-        "difference": "方案减基线（中位数）",
-        "band90": "差值的90%区间",
+        "difference": "方案减基线：中位数，90%区间",
+        "p_meet_short": "达标概率 {p:.0%}（{lo:.0%}–{hi:.0%}）",
         "p_better": "方案更优的概率",
         "neither": "高低本身无好坏之分",
         "quantity": "指标",
@@ -498,7 +498,8 @@ def _which(lang: str, variant: bool) -> str:
 
 def headline_table(comparison: Comparison, lang: str = "en") -> pd.DataFrame:
     """The headline quantities over the plan period: baseline (and variant, their paired
-    difference with its 90% band, P(variant better)); the plan's figure where it sets one. A
+    difference with its 90% band, P(variant better)); the plan's figure where it sets one, and
+    P(meet) on a second line of the cell (cells hold "\\n" where the page breaks the line). A
     quantity the plan sets no target for and that stays 0 (no county hat to take off) is left out."""
     t = LABELS[lang]
     base = headlines(comparison.base.run.annual, comparison.base.run.scenario).set_index("quantity")
@@ -508,23 +509,22 @@ def headline_table(comparison: Comparison, lang: str = "en") -> pd.DataFrame:
     for q in shown:
         b = base.loc[q]
         row = {t["quantity"]: t[f"q_{q}"], t["plan_col"]: "–" if np.isnan(b["plan"]) else f"{b['plan']:,.0f}",
-               t["baseline"]: _with_meet(b)}
+               t["baseline"]: _with_meet(b, t)}
         if comparison.variant is not None and comparison.totals is not None:
             v = headlines(comparison.variant.run.annual, comparison.variant.run.scenario).set_index("quantity").loc[q]
             d = comparison.totals.set_index("quantity").loc[q]
-            row[t["variant"]] = _with_meet(v)
-            row[t["difference"]] = f"{d['difference_median']:+,.0f}"
-            row[t["band90"]] = f"{d['difference_q05']:+,.0f} … {d['difference_q95']:+,.0f}"
+            row[t["variant"]] = _with_meet(v, t)
+            row[t["difference"]] = f"{d['difference_median']:+,.0f}\n{d['difference_q05']:+,.0f} … {d['difference_q95']:+,.0f}"
             row[t["p_better"]] = t["neither"] if np.isnan(d["p_variant_better"]) else f"{d['p_variant_better']:.0%}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _with_meet(row: pd.Series) -> str:
-    """A median, with P(meet) and its 95% interval when the plan sets a figure."""
+def _with_meet(row: pd.Series, t: dict[str, str]) -> str:
+    """A median, and on a second line P(meet) with its 95% interval when the plan sets a figure."""
     out = f"{row['median']:,.0f}"
     if not np.isnan(row["p_meet"]):
-        out += f" · {row['p_meet']:.0%} ({row['p_meet_low']:.0%}–{row['p_meet_high']:.0%})"
+        out += "\n" + t["p_meet_short"].format(p=row["p_meet"], lo=row["p_meet_low"], hi=row["p_meet_high"])
     return out
 
 

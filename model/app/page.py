@@ -34,9 +34,12 @@ CSS = """
 .tuopin-table th, .tuopin-table td { border-bottom: 1px solid #dfe4ea; padding: 5px 10px; text-align: right; }
 .tuopin-table th:first-child, .tuopin-table td:first-child { text-align: left; }
 .tuopin-table th { background: #f1f2f6; font-weight: 600; }
+.tuopin-table td { white-space: nowrap; }
+.tuopin-table td:first-child, .tuopin-table td:last-child { white-space: normal; min-width: 120px; }
+.tuopin-table .sub { color: #555; font-size: 12px; }
+.v-navigation-drawer { min-width: 300px !important; max-width: 300px !important; }
 .tuopin-table tr.behind td { background: #fde9d9; }
 .tuopin-scroll { overflow-x: auto; max-width: 100%; }
-.tuopin-charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 8px; }
 .tuopin-charts img, .tuopin-villages img { max-width: 100%; height: auto; }
 .tuopin-note { color: #444; font-size: 14px; margin: 2px 0 8px 0; }
 .tuopin-lever { font-size: 14px; color: #333; margin-top: 6px; cursor: help; }
@@ -286,9 +289,10 @@ def ComparisonView(comparison: Comparison) -> None:
     css = ["tuopin-headline", "tuopin-scroll"] + (["tuopin-difference"] if variant is not None else [])
     solara.HTML(tag="div", unsafe_innerHTML=_html_table(headline), classes=css)
     with solara.Div(classes=["tuopin-charts", "tuopin-chart"]):
-        for name in ("exits", "poor_end", "relapses", "difference"):
-            if name in figures:
-                solara.FigureMatplotlib(figures[name], dependencies=[comparison, language, name], format="png")
+        with solara.ColumnsResponsive(12, large=6):
+            for name in ("exits", "poor_end", "relapses", "difference"):
+                if name in figures:
+                    solara.FigureMatplotlib(figures[name], dependencies=[comparison, language, name], format="png")
     solara.HTML(tag="h3", unsafe_innerHTML=html.escape(t["meet_heading"]))
     solara.HTML(tag="div", unsafe_innerHTML=html.escape(t["meet_note"]), classes=["tuopin-note"])
     solara.HTML(tag="div", unsafe_innerHTML=_html_table(meet_table(comparison, language)),
@@ -312,13 +316,19 @@ def ComparisonView(comparison: Comparison) -> None:
                                 filename=f"{stem}_figures_{fmt}.zip", label=f"{t['export_figures']} ({fmt.upper()})")
 
 
+def _cell(value: object) -> str:
+    """A table cell's text, escaped; a second line (after "\\n") in small grey type."""
+    first, _, second = html.escape(str(value)).partition("\n")
+    return f'{first}<br><span class="sub">{second}</span>' if second else first
+
+
 def _html_table(table: pd.DataFrame, status: str | None = None, behind: str | None = None) -> str:
     """A table as escaped HTML; rows whose ``status`` column says ``behind`` are shaded."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     rows = []
     for _, row in table.iterrows():
         cls = ' class="behind"' if status is not None and row[status] == behind else ""
-        cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+        cells = "".join(f"<td>{_cell(v)}</td>" for v in row)
         rows.append(f"<tr{cls}>{cells}</tr>")
     return f'<table class="tuopin-table"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
