@@ -577,8 +577,8 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
             t["county"]: name if lang == "zh" else f"{name_en} {name}",
             t["planned_exit"]: "–" if plan is None else str(plan),
             t["incidence_end"]: f"{incidence:.1%}",
-            t["threshold"]: f"{threshold:.0%}",
-            t["gap"]: f"{100 * (incidence - threshold):+.1f}",
+            t["threshold"]: f"{threshold:.0%}" if threshold > 0 else "–",  # 0: the plan records no county exit
+            t["gap"]: f"{100 * (incidence - threshold):+.1f}" if threshold > 0 else "–",
             t["p_on_time"]: "–" if np.isnan(p_on_time) else f"{p_on_time:.0%}",
             t["poor_left"]: f"{float(np.median(final['poor_end'])):,.0f}",
             t["status"]: status,
