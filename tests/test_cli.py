@@ -40,7 +40,16 @@ def test_run_writes_every_output_and_is_byte_identical(tmp_path):
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert list(summary["target_exits"]) == [133000, 139000, 129000, 63000, 26000]
     assert summary["p_meet_target"].between(0, 1).all()
-    assert "median exits" in r.stdout
+    # the printout: per year and the whole period, and the headline quantities in words
+    assert "declared exits" in r.stdout and "2016-2020" in r.stdout
+    for words in ("Net reduction of the poor register", "Still poor at the end of 2020", "Relapses",
+                  "Distinct people ever exited", "P(meet the plan)", "95% interval"):
+        assert words in r.stdout, words
+    headline = pd.read_csv(tmp_path / "a" / "headlines.csv").set_index("quantity")
+    a = annual.groupby("replicate")
+    assert headline.loc["net_reduction", "median"] == (a["poor_start"].first() - a["poor_end"].last()).median()
+    assert headline.loc["exits", "plan"] == 490000 and 0 <= headline.loc["exits", "p_meet_low"] <= headline.loc["exits", "p_meet"]
+    assert not r.stderr  # no progress bar when stderr is not a terminal
 
 
 def test_unknown_key_exits_2_and_writes_nothing(tmp_path):

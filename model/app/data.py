@@ -10,7 +10,6 @@ with :func:`prepare` (a bad value raises ``UserError``, shown on the page), runs
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from tuopin.sim.agents import Villages  # noqa: E402
 from tuopin.errors import UserError  # noqa: E402
 from tuopin.sim.model import PovertyModel  # noqa: E402
 from tuopin.experiments.replicates import RunResult, replicate_seeds, run_replicate  # noqa: E402
+from tuopin.scenario.files import scenario_dir  # noqa: E402
 from tuopin.scenario.schema import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
 from tuopin.experiments.headlines import headlines, paired_headlines  # noqa: E402
 from tuopin.experiments.summary import paired_differences, summarize, summarize_differences  # noqa: E402
@@ -54,15 +54,6 @@ CAPACITY_GROUPS: dict[str, tuple[str, ...]] = {
 """Batch-mix controls: each multiplies the yearly capacity of these batches."""
 
 # ------------------------------------------------------------------ scenarios and controls
-
-
-def scenario_dir() -> Path:
-    """Where the scenario files are: ``$TUOPIN_SCENARIOS``, else ``scenarios/`` of the checkout
-    the package runs from, else ``./scenarios``."""
-    if env := os.environ.get("TUOPIN_SCENARIOS"):
-        return Path(env)
-    beside = Path(__file__).resolve().parents[2] / "scenarios"
-    return beside if beside.is_dir() else Path("scenarios")
 
 
 def scenario_files(directory: Path | None = None) -> list[Path]:

@@ -13,8 +13,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "median_band": ("Simulated median and 5-95% band", "模拟中位数与5%–95%区间"),
     "dashed_planned": ("dashed line: planned exit year", "虚线：计划摘帽年份"),
     "p_meet": ("P(meet) {p:.0%}\n({lo:.0%}–{hi:.0%})", "达标概率{p:.0%}\n（{lo:.0%}–{hi:.0%}）"),
-    "p_meet_note": ("P(meet): share of replicates meeting the year's target, with its 95% interval",
-                    "达标概率：达到当年目标的重复次数占比，括号内为95%区间"),
     "source": ("Simulated with tuopin {version} · scenario {scenario} · scale {scale:g} · {replicates} replicates · "
                "seed {seed}",
                "tuopin {version} 模拟 · 情景 {scenario} · 抽样比例 {scale:g} · {replicates}次重复 · 随机种子 {seed}"),
@@ -48,7 +46,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "counties": ("Counties", "贫困县"),
     "no_county_plan": ("The plan sets no county exits", "规划未设贫困县摘帽任务"),
     "spending_title": ("{title}: spending and cost per person lifted", "{title}：资金支出与每稳定脱贫一人累计成本"),
-    "spending_axis": ("Spending ({unit} yuan)", "资金支出（{unit}元）"),
     "cost_axis": ("Cost per person lifted and still out (thousand yuan)", "每稳定脱贫一人累计成本（千元）"),
     "cost_definition": ("Cost per person lifted and still out = all spending so far (budget and social floor) ÷ people "
                         "exited and not fallen back by that year",
@@ -63,8 +60,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "dotted_threshold": ("dotted line: exit threshold {t:.0%}", "点线：摘帽标准 {t:.0%}"),
     "spending": ("Spending", "资金支出"),
     "cost_per_exit": ("Cost per person lifted and still out", "每稳定脱贫一人累计成本"),
-    "million": ("million", "百万"),
-    "billion": ("billion", "亿"),
     "batch_title": ("{title}: exits by batch", "{title}：分批次脱贫人数"),
     "batch_axis": ("Exits among people reached, median of {n} replicates", "受帮扶人口中脱贫人数，{n}次重复中位数"),
     "county_title": ("{title}: poverty incidence by county", "{title}：分县贫困发生率"),
