@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from conftest import SHANGLUO, SMALL_SCALE
+from conftest import ROOT, SHANGLUO, SMALL_SCALE
 
 
 def tuopin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -70,3 +70,32 @@ def test_help_is_written_for_planners():
     r = tuopin("run", "--help")
     assert r.returncode == 0
     assert "exits_vs_target.png" in r.stdout and "--replicates" in r.stdout
+
+
+def test_progress_bar_on_a_terminal_only_and_not_with_quiet(tmp_path):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    township = str(ROOT / "scenarios" / "township.yaml")
+    for quiet, shown in (([], True), (["--quiet"], False)):
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))  # a 100-column terminal
+        r = subprocess.run([sys.executable, "-m", "tuopin.cli", "run", township, "--replicates", "4",
+                            "--out", str(tmp_path / f"t{len(quiet)}"), *quiet],
+                           stdout=subprocess.PIPE, stderr=follower, text=True)
+        os.close(follower)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(leader)
+        assert r.returncode == 0
+        assert ("/4 [" in err.decode(errors="replace")) == shown, err  # e.g. "township: 50%|█████     | 2/4 [..."
