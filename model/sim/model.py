@@ -25,6 +25,9 @@ PEOPLE = {
     "poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end", "sustained_exits",
     "net_reduction", "lifted_total", *(f"exits_{b}" for b in BATCHES), *(f"enrolled_{b}" for b in BATCHES),
 }
+SIGNED = {"net_reduction"}
+"""People quantities that can be negative: the register grows when relapses and new entrants
+outnumber exits."""
 MONEY = {
     "budget", "spending", "spending_floor", "spending_infrastructure", "unspent", "carried_over",
     *(f"spending_{b}" for b in BATCHES),
