@@ -233,7 +233,7 @@ def Results() -> None:
     if run_task.error:
         solara.Error(_label("failed").format(msg=type(run_task.exception).__name__), classes=["tuopin-error"])
     comparison = run_task.latest if isinstance(run_task.latest, Comparison) else None
-    if comparison is not None:
+    if comparison is not None and not run_task.pending:  # never old results under new settings
         ComparisonView(comparison)
 
 
