@@ -300,6 +300,7 @@ LABELS: dict[str, dict[str, str]] = {
         "scale_note": ("Scale {scale:g}: each simulated person stands for {per:,.0f} real people ({people:,.0f} "
                        "simulated poor people). Numbers are in real people; they move in steps of about {per:,.0f}, "
                        "and bands are wider than at full scale."),
+        "scale_full": "Scale 1: every person of the plan is simulated ({people:,.0f} poor people).",
         "as_planned": "All levers as in the plan: this is the baseline.",
         "moved": "Variant: {levers}. Baseline: every lever as in the plan. Both on the same random numbers.",
         "headline_heading": "Headlines, {first}–{last}",
@@ -394,6 +395,7 @@ LABELS: dict[str, dict[str, str]] = {
         "results_for": "{title}：{replicates} 次重复，随机种子 {seed}",
         "scale_note": ("抽样比例 {scale:g}：每名模拟人口代表 {per:,.0f} 名真实人口（模拟贫困人口 {people:,.0f} 人）。"
                        "结果为真实人数，以约 {per:,.0f} 人为步长变化，区间比全量模拟更宽。"),
+        "scale_full": "抽样比例 1：规划中的每个人都被模拟（贫困人口 {people:,.0f} 人）。",
         "as_planned": "所有参数均与规划相同：即规划基线。",
         "moved": "调整方案：{levers}。基线：所有参数与规划相同。两者使用相同的随机数。",
         "headline_heading": "主要结果（{first}–{last}年）",

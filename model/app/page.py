@@ -274,8 +274,9 @@ def ComparisonView(comparison: Comparison) -> None:
     simulated = sum(r.poor_people for r in run.scenario.counties.rows) * run.scenario.scale.value
     solara.HTML(tag="div", unsafe_innerHTML="<b>" + html.escape(t["results_for"].format(
         title=title, replicates=run.replicates, seed=run.seed)) + "</b>", classes=["tuopin-results-for"])
-    solara.HTML(tag="div", unsafe_innerHTML=html.escape(t["scale_note"].format(
-        scale=run.scenario.scale.value, per=per, people=simulated)), classes=["tuopin-note", "tuopin-scale-note"])
+    note = t["scale_full" if run.scenario.scale.value == 1 else "scale_note"]
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(note.format(scale=run.scenario.scale.value, per=per, people=simulated)),
+                classes=["tuopin-note", "tuopin-scale-note"])
     variant = comparison.variant
     if variant is None:
         solara.HTML(tag="div", unsafe_innerHTML=html.escape(t["as_planned"]), classes=["tuopin-levers"])
