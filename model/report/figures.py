@@ -38,7 +38,8 @@ WHITE = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5)
 NEEDED = {
     "annual.csv": ["replicate", "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants",
                    "poor_end", "villages_exited_total", "counties_exited_total", "spending",
-                   "cost_per_sustained_exit", "budget", *(f"exits_{b}" for b in BATCHES)],
+                   "cost_per_sustained_exit", "budget", "net_reduction", "lifted_total",
+                   *(f"exits_{b}" for b in BATCHES)],
 }
 
 
