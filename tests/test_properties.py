@@ -34,7 +34,7 @@ import tuopin.sim.loop as loop
 from tuopin import UserError, load_scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
 from tuopin.sim.assessment import meets_standard
-from tuopin.sim.model import MONEY, PEOPLE, PovertyModel
+from tuopin.sim.model import MONEY, PEOPLE, SIGNED, PovertyModel
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import BATCHES
 
@@ -107,8 +107,15 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert f["poor_end"] == f["poor_start"] - f["exits"] + f["relapses"] + f["new_entrants"]
     assert f["poor_start"] == before["poor"]
     assert f["poor_end"] == int(people[hh.status == POOR].sum())
+    # The headline quantities: net reduction of the register, distinct people exited in the
+    # simulated years (the stock exited before the first year is not counted).
+    assert f["net_reduction"] == f["poor_start"] - f["poor_end"]
+    assert f["lifted_total"] == int(people[m.lifted].sum())
+    assert int(people[m.lifted & (hh.status == EXITED)].sum()) <= f["sustained_exits"]
+    assert f["lifted_total"] >= cumulative.get("lifted", 0)
+    cumulative["lifted"] = f["lifted_total"]
     # No negative counts or amounts.
-    for key in ((PEOPLE | MONEY) - {"net_reduction"}) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
+    for key in (PEOPLE - SIGNED | MONEY) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
                                 "counties_exited", "counties_exited_total"}:
         assert f[key] >= 0, key
     assert (people > 0).all() and np.isin(hh.status, [NEAR, POOR, EXITED]).all()
@@ -130,8 +137,6 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert int(people[exited & ~before["standard"]].sum()) == f["exits_wrong"]
     band = 1 - m.p.assessment.pressure_band
     assert (before["stable"][paper] >= band * m.line - 1e-9).all()
-    net_reduction = f["poor_start"] - f["poor_end"]
-    assert f["net_reduction"] == net_reduction
     assert 0 <= f["lifted_total"] - before["lifted"] <= f["exits"]
     if m.p.assessment.target_pressure == 0:
         assert f["exits_paper"] == 0
