@@ -140,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
 
     def progress(n: int) -> None:
         done[0] += n
-        if not args.quiet:
+        if not args.quiet and sys.stderr.isatty():  # no progress line in logs and pipes
             print(f"\rcalibrate: {done[0]}/{args.max_runs} runs", end="", file=sys.stderr, flush=True)
 
     try:
@@ -150,7 +150,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"\ntuopin: interrupted; nothing written to {args.out}. Rerun the same command: {' '.join(sys.argv)}",
               file=sys.stderr)
         raise SystemExit(130) from None
-    if not args.quiet:
+    if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     shown_q = list(dict.fromkeys([*quantities, *[q for q in QUANTITIES if q in shown.columns]]))
     est = estimates(priors, post)
