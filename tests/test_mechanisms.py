@@ -131,3 +131,10 @@ def test_exits_are_checked_on_stable_income_not_a_lucky_year(small):
     assert (hh.stable[out] >= m.line).all()
     lucky = (hh.status == POOR) & (hh.net >= m.line) & (hh.stable < m.line)
     assert lucky.any()  # poor households with a good year stay registered
+
+
+def test_verification_capacity_limits_the_checks_not_the_standard(small):
+    capped = annual(small, 5, **{"assessment.verification_capacity": {2016: 20000}})
+    free = annual(small, 5)
+    assert capped.loc[2016, "exits"] <= 20000 + 1e-6 < free.loc[2016, "exits"]
+    assert capped.loc[2017, "exits"] > free.loc[2017, "exits"]  # the unchecked are checked the next year
