@@ -11,7 +11,7 @@ import yaml
 from conftest import SHANGLUO
 from tuopin import PovertyModel
 from tuopin.cli import main as cli
-from tuopin.scenario.schema import get_path, load_raw
+from tuopin.scenario import get_path, load_raw
 
 PLANTED = {"economy.income_growth": 0.07, "economy.illness_rate": 0.10}
 SCALE = 0.02

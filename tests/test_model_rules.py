@@ -129,9 +129,9 @@ def test_exits_counted_in_people(small):
     m.step()
     df = m.datacollector.get_model_vars_dataframe()
     hh = m.hh
-    exited_people = hh.size[hh.exit_year == 2016].sum() / small.scale.value
+    exited_people = hh.size[hh.exit_year == 2016].sum() / small.scale
     assert df["exits"].iloc[0] == pytest.approx(exited_people)
-    assert len(hh) < exited_people * small.scale.value  # households are fewer than people
+    assert len(hh) < exited_people * small.scale  # households are fewer than people
 
 
 def test_floor_schedule_phases_in_and_holds_its_last_level(small):

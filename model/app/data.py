@@ -10,28 +10,24 @@ with :func:`prepare` (a bad value raises ``UserError``, shown on the page), runs
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from tuopin.report import fonts  # noqa: E402
-from tuopin.sim.agents import Villages  # noqa: E402
-from tuopin.errors import UserError  # noqa: E402
-from tuopin.sim.model import PovertyModel  # noqa: E402
-from tuopin.experiments.replicates import RunResult, replicate_seeds, run_replicate  # noqa: E402
-from tuopin.scenario.schema import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
-from tuopin.experiments.summary import summarize  # noqa: E402
+from tuopin.errors import UserError
+from tuopin.experiments.replicates import RunResult, annual_table, county_table as county_rows, replicate_seeds
+from tuopin.experiments.replicates import run_model, stack
+from tuopin.experiments.summary import summarize
+from tuopin.report import fonts, labels
+from tuopin.scenario import Scenario, apply_overrides, check_uncertainty, get_path, load_raw, scenario_dir, validate
+from tuopin.sim.agents import Villages
 
 MAX_REPLICATES = 200
 """Most replicates the page runs at once (more belong in ``tuopin run``)."""
@@ -49,15 +45,6 @@ CAPACITY_GROUPS: dict[str, tuple[str, ...]] = {
 """Batch-mix controls: each multiplies the yearly capacity of these batches."""
 
 # ------------------------------------------------------------------ scenarios and controls
-
-
-def scenario_dir() -> Path:
-    """Where the scenario files are: ``$TUOPIN_SCENARIOS``, else ``scenarios/`` of the checkout
-    the package runs from, else ``./scenarios``."""
-    if env := os.environ.get("TUOPIN_SCENARIOS"):
-        return Path(env)
-    beside = Path(__file__).resolve().parents[2] / "scenarios"
-    return beside if beside.is_dir() else Path("scenarios")
 
 
 def scenario_files(directory: Path | None = None) -> list[Path]:
@@ -97,11 +84,8 @@ def default_scale(raw: dict[str, Any]) -> float:
 
 
 def _value(raw: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a raw scenario (through ``{value: ...}`` parameters)."""
-    node: Any = raw
-    for part in path.split("."):
-        node = node[part]
-    return node["value"] if isinstance(node, dict) and "value" in node else node
+    """The value at a dotted path of the raw scenario behind the controls."""
+    return get_path(raw, path, "dashboard")
 
 
 def base_values(raw: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +172,9 @@ def prepare(controls: Controls) -> Scenario:
     raw = apply_overrides(raw, build_overrides(raw, controls), "dashboard")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
-    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale.value
+    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale
     if simulated > MAX_SIMULATED_PEOPLE:
-        raise UserError(f"scale {scenario.scale.value:g} simulates {simulated:,.0f} poor people; the page "
+        raise UserError(f"scale {scenario.scale:g} simulates {simulated:,.0f} poor people; the page "
                         f"takes at most {MAX_SIMULATED_PEOPLE:,} (lower the scale, or use 'tuopin run')",
                         key="scale")
     return scenario
@@ -219,132 +203,29 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
              cancelled: Callable[[], bool] | None = None) -> Outcome | None:
     """Run ``replicates`` replicates one by one, reporting ``progress(done, total)``.
 
-    The replicate streams are those of ``run.run_replicates`` (same seed, same numbers). The
+    The replicate streams are those of ``replicates.run_replicates`` (same seed, same numbers). The
     village map is the final state of replicate 0. Returns None if ``cancelled()`` turns true.
     """
     seed = scenario.seed if seed is None else seed
-    total = replicates + 1
-    parts = []
+    parts, first = [], None
     for i, seq in enumerate(replicate_seeds(seed, replicates)):
         if cancelled and cancelled():
             return None
-        parts.append(run_replicate(scenario, seq, i))
+        model = run_model(scenario, seq)
+        parts.append((annual_table(model, i), county_rows(model, i)))
+        if first is None:
+            first = model
         if progress:
-            progress(i + 1, total)
-    # replicate 0 again (same seed sequence) for its villages' final state
-    model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0])
-    model.run()
-    if progress:
-        progress(total, total)
-    annual = pd.concat([a for a, _ in parts], ignore_index=True)
-    counties = pd.concat([c for _, c in parts], ignore_index=True)
-    run = RunResult(scenario, seed, replicates, annual, counties)
-    return Outcome(run, model.villages, list(model.counties.name), list(model.counties.name_en))
+            progress(i + 1, replicates)
+    assert first is not None  # at least one replicate
+    run = stack(scenario, seed, parts)
+    return Outcome(run, first.villages, list(first.counties.name), list(first.counties.name_en))
 
 
 # ------------------------------------------------------------------ words
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "tuopin: poverty-exit plan dashboard",
-        "subtitle": "Simulate a plan, move the levers, and see who leaves poverty, who falls back, and which counties fall behind.",
-        "scenario": "Scenario (plan)",
-        "budget": "Budget (× the plan's funds)",
-        "relocation": "Relocation capacity (×)",
-        "industry_employment": "Industry & employment capacity (×)",
-        "support_years": "Support continues after exit (years)",
-        "target_pressure": "Target pressure (share of shortfall declared exited)",
-        "replicates": "Replicates",
-        "scale": "Scale (simulated people per real person)",
-        "seed": "Random seed",
-        "run": "Run",
-        "running": "Running… {done} of {total} model runs done",
-        "ready": "Set the controls and press Run.",
-        "language": "Language",
-        "exits_title": "People leaving poverty per year",
-        "poor_title": "People still poor at year end",
-        "relapses_title": "People falling back (relapses) per year",
-        "plan": "Plan target",
-        "median": "Median",
-        "band": "5–95% band",
-        "thousand_people": "thousand people",
-        "year": "Year",
-        "county": "County",
-        "planned_exit": "Planned exit",
-        "simulated_exit": "Simulated exit (median)",
-        "p_on_time": "P(exit by plan)",
-        "poor_left": "Poor left at end (median)",
-        "status": "Status",
-        "behind": "Behind plan",
-        "on_track": "On track",
-        "no_plan": "No planned year",
-        "not_exited": "after {year}",
-        "counties_heading": "Counties against the plan",
-        "villages_heading": "Poor villages at the end of replicate 1",
-        "villages_note": "One square per poor village, coloured by the year it took off the hat.",
-        "villages_note_grouped": "One square per {k} poor villages, coloured by the year most of them took off the hat.",
-        "village_not_exited": "Not exited",
-        "village_exited": "Exited {year}",
-        "headline": ("{exits:,.0f} exits by {last} (plan {plan:,.0f}); {poor:,.0f} still poor "
-                     "(90% band {lo:,.0f}–{hi:,.0f}); P(meet the plan's total) = {p:.0%}; "
-                     "{behind} of {counties} counties behind plan."),
-        "error": "Cannot run: {msg}",
-        "failed": "The run failed: {msg}",
-        "results_for": "Results: {title}, {replicates} replicates, scale {scale:g}, seed {seed}",
-        "moved": "Levers moved from the plan: {levers}",
-        "as_planned": "All levers as in the plan.",
-    },
-    "zh": {
-        "title": "脱贫规划模拟看板",
-        "subtitle": "模拟一项脱贫规划，调整政策杠杆，查看脱贫、返贫人数，以及哪些县落后于规划。",
-        "scenario": "情景（规划）",
-        "budget": "资金（规划资金的倍数）",
-        "relocation": "易地搬迁规模（倍数）",
-        "industry_employment": "产业与就业帮扶规模（倍数）",
-        "support_years": "脱贫后政策延续年数（脱贫不脱政策）",
-        "target_pressure": "考核压力（缺口中被宣布脱贫的比例）",
-        "replicates": "重复次数",
-        "scale": "抽样比例（每名真实人口的模拟人数）",
-        "seed": "随机种子",
-        "run": "运行",
-        "running": "正在运行：已完成 {done} / {total} 次模拟",
-        "ready": "设置参数后点击“运行”。",
-        "language": "语言",
-        "exits_title": "每年脱贫人数",
-        "poor_title": "年末剩余贫困人口",
-        "relapses_title": "每年返贫人数",
-        "plan": "规划目标",
-        "median": "中位数",
-        "band": "5%–95%区间",
-        "thousand_people": "千人",
-        "year": "年份",
-        "county": "县（区）",
-        "planned_exit": "计划摘帽",
-        "simulated_exit": "模拟摘帽（中位数）",
-        "p_on_time": "按期摘帽概率",
-        "poor_left": "期末剩余贫困人口（中位数）",
-        "status": "状态",
-        "behind": "落后于规划",
-        "on_track": "按计划",
-        "no_plan": "无计划年份",
-        "not_exited": "{year}年后",
-        "counties_heading": "各县与规划对比",
-        "villages_heading": "第1次模拟结束时的贫困村",
-        "villages_note": "每个方块代表一个贫困村，颜色表示摘帽年份。",
-        "villages_note_grouped": "每个方块代表 {k} 个贫困村，颜色表示其中多数摘帽的年份。",
-        "village_not_exited": "未摘帽",
-        "village_exited": "{year}年摘帽",
-        "headline": ("到{last}年累计脱贫 {exits:,.0f} 人（规划 {plan:,.0f} 人）；剩余贫困人口 {poor:,.0f} 人"
-                     "（90%区间 {lo:,.0f}–{hi:,.0f}）；完成规划总目标的概率 {p:.0%}；"
-                     "{counties} 个县中 {behind} 个落后于规划。"),
-        "error": "无法运行：{msg}",
-        "failed": "运行失败：{msg}",
-        "results_for": "结果：{title}，{replicates} 次重复，抽样比例 {scale:g}，种子 {seed}",
-        "moved": "与规划不同的参数：{levers}",
-        "as_planned": "所有参数均与规划相同。",
-    },
-}
-"""Every word on the page and in its figures, in English and Chinese."""
+LABELS: dict[str, dict[str, str]] = {lang: labels.table(lang) for lang in labels.LANGS}
+"""Every word on the page and in its figures, by language (from the one table, ``report.labels``)."""
 
 
 # ------------------------------------------------------------------ tables and figures
@@ -359,12 +240,12 @@ def outcome_figure(outcome: Outcome, lang: str = "en") -> Figure:
     with fonts.style(lang):
         fig = Figure(figsize=(13, 3.9), dpi=100)
         axes = fig.subplots(1, 3)
-        panels = (("exits", t["exits_title"], True), ("poor_end", t["poor_title"], False),
+        panels = (("exits", t["exits_per_year"], True), ("poor_end", t["poor_title"], False),
                   ("relapses", t["relapses_title"], False))
         for ax, (col, title, plan) in zip(axes, panels):
             if plan:
                 ax.bar(years, s["target_exits"] / 1e3, width=0.6, color="#c8d6e5", edgecolor="#576574",
-                       label=t["plan"])
+                       label=t["plan_target"])
             ax.fill_between(years, s[f"{col}_q05"] / 1e3, s[f"{col}_q95"] / 1e3, color="#e17055", alpha=0.3,
                             label=t["band"])
             ax.plot(years, s[f"{col}_median"] / 1e3, "o-", color="#c0392b", lw=2, label=t["median"])
@@ -393,10 +274,6 @@ def headline(outcome: Outcome, lang: str = "en") -> str:
         behind=int((table["Status"] == LABELS["en"]["behind"]).sum()), counties=len(table))
 
 
-def _planned_years(scenario: Scenario) -> dict[str, int]:
-    return {name: int(year) for year, names in scenario.targets.counties.value.items() for name in names}
-
-
 def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     """One row per county: planned exit year, median simulated exit year (or "after <last year>"
     when most replicates never exit), P(exit by the planned year), poor left at the end, status."""
@@ -404,7 +281,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     counties = outcome.run.counties
     last = int(counties["year"].max())
     final = counties[counties["year"] == last]
-    planned = _planned_years(outcome.run.scenario)
+    planned = outcome.run.scenario.planned_county_years()
     rows = []
     for name, name_en in zip(outcome.county_names, outcome.county_names_en):
         g = final[final["county"] == name]
@@ -423,7 +300,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
             plan_text = str(plan)
         rows.append({
             t["county"]: name if lang == "zh" else f"{name_en} {name}",
-            t["planned_exit"]: plan_text,
+            t["planned_exit_column"]: plan_text,
             t["simulated_exit"]: simulated,
             t["p_on_time"]: "–" if np.isnan(p_on_time) else f"{p_on_time:.0%}",
             t["poor_left"]: f"{float(np.median(g['poor_end'])):,.0f}",

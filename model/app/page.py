@@ -18,7 +18,7 @@ import solara.lab
 from tuopin.app.data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline, moved_levers,
                              outcome_figure, prepare, scenario_dir, scenario_files, simulate, village_figure)
 from tuopin.errors import UserError
-from tuopin.scenario.schema import Scenario, load_raw, read_yaml
+from tuopin.scenario import Scenario, load_raw, read_yaml
 
 CSS = """
 .tuopin-table { border-collapse: collapse; font-size: 15px; margin: 4px 0 12px 0; }
@@ -87,7 +87,7 @@ def run_task(scenario: Scenario, replicates: int, seed: int | None, levers: dict
         run_task.progress = 100.0 * done / total
         progress_count.value = (done, total)
 
-    progress_count.value = (0, replicates + 1)
+    progress_count.value = (0, replicates)
     outcome = simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current())
     if outcome is not None:
         outcome.levers = levers
@@ -186,7 +186,7 @@ def ResultView(outcome: Outcome) -> None:
     t = LABELS[lang.value]
     run = outcome.run
     text = t["results_for"].format(title=run.scenario.title.get(lang.value, run.scenario.name),
-                                   replicates=run.replicates, scale=run.scenario.scale.value, seed=run.seed)
+                                   replicates=run.replicates, scale=run.scenario.scale, seed=run.seed)
     solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>")
     moved = "; ".join(f"{t[k].split(' (')[0].split('（')[0]} = {v:g}" for k, v in outcome.levers.items())
     solara.HTML(tag="div", unsafe_innerHTML=html.escape(t["moved"].format(levers=moved) if moved else t["as_planned"]),

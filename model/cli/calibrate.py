@@ -16,7 +16,7 @@ from tuopin.experiments.calibration import (QUANTITIES, accepted, distances, err
                          parse_years, read_observed, refine, round_spec, threshold, variant_yaml)
 from tuopin.errors import UserError
 from tuopin.experiments.outputs import check_output_dir, command_line, environment, write_results
-from tuopin.scenario.schema import load_raw, load_scenario
+from tuopin.scenario import load_raw, load_scenario
 from tuopin.experiments.sweep import read_runs, run_sweep, write_atomic
 from tuopin.experiments.sweep_spec import load_spec
 from tuopin.cli.sweep import backend
@@ -141,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
                "threshold": limit, "accepted_points": len(posterior), "data_reproduced_within_noise": passed,
                "fit_years": fit_years, "quantities": quantities, "best_distance": float(best["distance"]),
                "errors": errors(fit)}
-    title = f"{scenario.name}: calibrated fit against observed (scale {scenario.scale.value:g})"
+    title = f"{scenario.name}: calibrated fit against observed (scale {scenario.scale:g})"
     writers = {
         "estimates.csv": lambda p: est.to_csv(p, index=False, float_format="%.6g"),
         "posterior.csv": lambda p: posterior.to_csv(p, index=False, float_format="%.6g"),
@@ -152,7 +152,7 @@ def main(args: argparse.Namespace) -> int:
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8"),
     }
     meta = {"scenario": str(args.scenario), "observed": str(args.observed), "fit": args.fit, "seed": seed,
-            "scale": scenario.scale.value, "wall_time_s": round(time.perf_counter() - t0, 2),
+            "scale": scenario.scale, "wall_time_s": round(time.perf_counter() - t0, 2),
             "command": command_line(), "versions": environment()}
     write_results(args.out, writers, meta)
     if not args.quiet:

@@ -15,7 +15,7 @@ from tuopin.report.plots import differences
 from tuopin.sim.register import Population, households_from_register
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario.schema import Scenario, file_hash, load_scenario
+from tuopin.scenario import Scenario, file_hash, load_scenario
 from tuopin.experiments.summary import paired_differences, summarize_differences
 
 HELP = """\
@@ -148,7 +148,7 @@ def _main(args: argparse.Namespace) -> int:
                      for v, path in zip(variants, args.variants)],
         "seed": seed,
         "replicates": replicates,
-        "scale": base.scale.value,
+        "scale": base.scale,
         "households": str(args.households) if args.households else None,
         "workers": args.workers,
         **provenance(started, t0),

@@ -14,7 +14,7 @@ from tuopin.report.plots import exits_vs_target
 from tuopin.sim.register import describe, households_from_register
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import RunResult, run_replicates
-from tuopin.scenario.schema import Scenario, file_hash, load_scenario
+from tuopin.scenario import Scenario, file_hash, load_scenario
 from tuopin.experiments.summary import summarize, summarize_counties
 
 HELP = """\
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def planned_county_years(scenario: Scenario) -> dict[str, int]:
     """County name -> the year the plan takes its hat off."""
-    return {name: year for year, names in scenario.targets.counties.value.items() for name in names}
+    return {name: year for year, names in scenario.targets.counties.items() for name in names}
 
 
 def result_writers(result: RunResult) -> dict:
@@ -114,7 +114,7 @@ def _main(args: argparse.Namespace) -> int:
         "scenario": scenario.name,
         "scenario_file": str(args.scenario),
         "scenario_sha256": file_hash(args.scenario),
-        "scale": scenario.scale.value,
+        "scale": scenario.scale,
         "households": None if population is None else
         {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
         "seed": result.seed,

@@ -37,7 +37,7 @@ import pandas as pd
 import yaml
 
 from tuopin.errors import UserError
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario import Scenario
 
 QUANTITIES = ("exits", "poor_end", "relapses", "villages_exited", "counties_exited")
 """Observed columns that can be fitted (real people, villages, counties per year)."""
@@ -55,7 +55,7 @@ class Fit:
 
 def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
     """``PATH=LOW:HIGH`` -> Fit, checked against the scenario (path exists, both ends valid)."""
-    from tuopin.scenario.schema import apply_overrides, validate
+    from tuopin.scenario import apply_overrides, validate
 
     key = f"--fit {text}"
     try:
@@ -81,7 +81,7 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
 
 def _value_at(raw: dict[str, Any], path: str, key: str) -> Any:
     """The current value of a fitted parameter; UserError naming ``--fit`` when there is none."""
-    from tuopin.scenario.schema import get_path
+    from tuopin.scenario import get_path
 
     try:
         return get_path(raw, path, key)

@@ -42,7 +42,7 @@ def point_outputs(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per point: each output averaged over the point's replicates."""
     scenario = base_scenario(plan)
     n_counties = len(scenario.counties.rows)
-    final = scenario.years.value[1]
+    final = scenario.years[1]
     runs = runs.sort_values(["point", "replicate", "year"])
     by_run = runs.groupby(["point", "replicate"], sort=True)
     table = pd.DataFrame({

@@ -25,7 +25,7 @@ from tuopin.report.fonts import Lang
 from tuopin.report.labels import text
 from tuopin.experiments.outputs import sha256, write_results
 from tuopin.report.plots import exits_figure, people_unit, with_unit
-from tuopin.scenario.schema import BATCHES, file_hash, load_scenario
+from tuopin.scenario import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
 
 FORMATS = ("png", "pdf", "svg")
@@ -76,8 +76,8 @@ def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
-            return (dict(scenario.title), dict(scenario.targets.villages.value),
-                    dict(scenario.targets.counties.value))
+            return (dict(scenario.title), dict(scenario.targets.villages),
+                    dict(scenario.targets.counties))
     except (UserError, OSError):
         pass
     return {"zh": name, "en": name}, None, None

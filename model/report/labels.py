@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tuopin.report.fonts import Lang
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
     # key: (English, 中文)
@@ -50,6 +53,50 @@ LABELS: dict[str, tuple[str, str]] = {
     "batch_medical": ("Medical aid", "医疗救助"),
     "batch_housing": ("Housing renovation", "危房改造"),
     "batch_social_floor": ("Social floor (低保)", "社会保障兜底"),
+    # the dashboard (tuopin app): its controls, messages, county table and charts
+    "title": ('tuopin: poverty-exit plan dashboard', '脱贫规划模拟看板'),
+    "subtitle": ('Simulate a plan, move the levers, and see who leaves poverty, who falls back, and which counties fall behind.', '模拟一项脱贫规划，调整政策杠杆，查看脱贫、返贫人数，以及哪些县落后于规划。'),
+    "scenario": ('Scenario (plan)', '情景（规划）'),
+    "budget": ("Budget (× the plan's funds)", '资金（规划资金的倍数）'),
+    "relocation": ('Relocation capacity (×)', '易地搬迁规模（倍数）'),
+    "industry_employment": ('Industry & employment capacity (×)', '产业与就业帮扶规模（倍数）'),
+    "support_years": ('Support continues after exit (years)', '脱贫后政策延续年数（脱贫不脱政策）'),
+    "target_pressure": ('Target pressure (share of shortfall declared exited)', '考核压力（缺口中被宣布脱贫的比例）'),
+    "replicates": ('Replicates', '重复次数'),
+    "scale": ('Scale (simulated people per real person)', '抽样比例（每名真实人口的模拟人数）'),
+    "seed": ('Random seed', '随机种子'),
+    "run": ('Run', '运行'),
+    "running": ('Running… {done} of {total} model runs done', '正在运行：已完成 {done} / {total} 次模拟'),
+    "ready": ('Set the controls and press Run.', '设置参数后点击“运行”。'),
+    "language": ('Language', '语言'),
+    "exits_per_year": ('People leaving poverty per year', '每年脱贫人数'),
+    "poor_title": ('People still poor at year end', '年末剩余贫困人口'),
+    "relapses_title": ('People falling back (relapses) per year', '每年返贫人数'),
+    "median": ('Median', '中位数'),
+    "band": ('5–95% band', '5%–95%区间'),
+    "thousand_people": ('thousand people', '千人'),
+    "county": ('County', '县（区）'),
+    "planned_exit_column": ('Planned exit', '计划摘帽'),
+    "simulated_exit": ('Simulated exit (median)', '模拟摘帽（中位数）'),
+    "p_on_time": ('P(exit by plan)', '按期摘帽概率'),
+    "poor_left": ('Poor left at end (median)', '期末剩余贫困人口（中位数）'),
+    "status": ('Status', '状态'),
+    "behind": ('Behind plan', '落后于规划'),
+    "on_track": ('On track', '按计划'),
+    "no_plan": ('No planned year', '无计划年份'),
+    "not_exited": ('after {year}', '{year}年后'),
+    "counties_heading": ('Counties against the plan', '各县与规划对比'),
+    "villages_heading": ('Poor villages at the end of replicate 1', '第1次模拟结束时的贫困村'),
+    "villages_note": ('One square per poor village, coloured by the year it took off the hat.', '每个方块代表一个贫困村，颜色表示摘帽年份。'),
+    "villages_note_grouped": ('One square per {k} poor villages, coloured by the year most of them took off the hat.', '每个方块代表 {k} 个贫困村，颜色表示其中多数摘帽的年份。'),
+    "village_not_exited": ('Not exited', '未摘帽'),
+    "village_exited": ('Exited {year}', '{year}年摘帽'),
+    "headline": ("{exits:,.0f} exits by {last} (plan {plan:,.0f}); {poor:,.0f} still poor (90% band {lo:,.0f}–{hi:,.0f}); P(meet the plan's total) = {p:.0%}; {behind} of {counties} counties behind plan.", '到{last}年累计脱贫 {exits:,.0f} 人（规划 {plan:,.0f} 人）；剩余贫困人口 {poor:,.0f} 人（90%区间 {lo:,.0f}–{hi:,.0f}）；完成规划总目标的概率 {p:.0%}；{counties} 个县中 {behind} 个落后于规划。'),
+    "error": ('Cannot run: {msg}', '无法运行：{msg}'),
+    "failed": ('The run failed: {msg}', '运行失败：{msg}'),
+    "results_for": ('Results: {title}, {replicates} replicates, scale {scale:g}, seed {seed}', '结果：{title}，{replicates} 次重复，抽样比例 {scale:g}，种子 {seed}'),
+    "moved": ('Levers moved from the plan: {levers}', '与规划不同的参数：{levers}'),
+    "as_planned": ('All levers as in the plan.', '所有参数均与规划相同。'),
 }
 """Label key -> (English, Chinese). Placeholders in braces are filled by :func:`text`."""
 
@@ -65,3 +112,8 @@ def text(key: str, lang: Lang, **values: object) -> str:
         raise KeyError(f"no label {key!r}")
     en, zh = LABELS[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+def table(lang: Lang) -> dict[str, str]:
+    """Every label in ``lang``, by key (placeholders unfilled): what the dashboard page reads."""
+    return {key: zh if lang == "zh" else en for key, (en, zh) in LABELS.items()}

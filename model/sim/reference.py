@@ -27,23 +27,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import mesa
 import numpy as np
 
-from tuopin.scenario import uncertainty
-from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Counties, Households, Villages
-from tuopin.sim.funding import Ledger
+from tuopin.scenario import INFRASTRUCTURE, Scenario
+from tuopin.sim import flows
+from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
+from tuopin.sim.funding import Ledger, priority_order
+from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
 from tuopin.sim.interventions.social_floor import floor_level
-from tuopin.sim.model import STREAMS, seed_sequence
-from tuopin.sim.population import synthesize
-from tuopin.scenario.schema import Scenario, plain, resolve
+from tuopin.sim.model import start_replicate
 
-FUNDED = ("industry", "employment", "relocation", "ecology", "education", "medical", "housing")
+FUNDED = tuple(cls.name for cls in FUNDED_CLASSES)
 """The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
-INFRASTRUCTURE = "infrastructure"
 ILLNESS = CAUSE_BIT["illness"]
 SCHOOL = CAUSE_BIT["school"]
 
@@ -237,37 +235,30 @@ class ReferenceModel(mesa.Model):
 
     def __init__(
         self,
-        scenario: Scenario | str | Path = "scenarios/shangluo.yaml",
+        scenario: Scenario | str | Path | None = None,
         *,
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
-        population: tuple[Households, Villages, Counties] | None = None,
+        population: Population | None = None,
     ) -> None:
-        config = resolve(scenario, overrides)
-        seq = seed_sequence(rng)
-        mesa_seq, *named = seq.spawn(1 + len(STREAMS))
-        streams = dict(zip(STREAMS, named))
-        super().__init__(rng=np.random.default_rng(mesa_seq))
         # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
-        config, self.drawn = uncertainty.fix(config, np.random.default_rng(streams["parameters"]))
-        self.p: SimpleNamespace = plain(config)
-        pop_rng = np.random.default_rng(streams["population"])
-        hh, villages, counties = population or synthesize(self.p, pop_rng)
-        infra = self.p.exit_rules.infrastructure
-        villages.infra_done |= pop_rng.random(len(villages)) < infra.initial_done_share
-        self.villages, self.counties = villages, counties
+        begin = start_replicate(scenario, rng, overrides, population)
+        super().__init__(rng=np.random.default_rng(begin.mesa_seed))
+        self.p = begin.p
+        self.drawn = begin.drawn
+        hh, self.villages, self.counties = begin.population
         for i in range(len(hh)):
             HouseholdAgent(self, hh, i)
-        self.households = list(self.agents)  # register order, for stable queues
+        self.households: list[HouseholdAgent] = list(self.agents)  # type: ignore[arg-type]  # register order
         self.inflate = 1.0 / self.p.scale
-        ranked = [(getattr(self.p.batches, b).priority, i, b) for i, b in enumerate(FUNDED)]
-        ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
-        self.funding_order = [b for _, _, b in sorted(ranked)]
+        infra = self.p.exit_rules.infrastructure
+        self.funding_order = priority_order([*FUNDED, INFRASTRUCTURE],
+                                            [*(getattr(self.p.batches, b).priority for b in FUNDED), infra.priority])
         self.ledger = Ledger(self.p.funding, self.p.scale)
         self.year = self.p.years[0] - 1
         self.last_year = self.p.years[1]
-        self.flows: dict[str, float] = {}
-        self.records: list[dict[str, float]] = []
+        self.flows: dict[str, float | str] = {}
+        self.records: list[dict[str, float | str]] = []
         self.spending_floor = 0.0
         self.floor_new_people = 0
 
@@ -431,26 +422,25 @@ class ReferenceModel(mesa.Model):
         for a in self.households:
             if a.outcome:
                 people[a.outcome] += a.size
-        k = self.inflate
-        self.flows = {
+        self.flows = flows.in_real_units({
             "year": self.year,
-            "poor_start": poor_start * k,
-            "exits": people["exit"] * k,
-            "exits_paper": sum(a.size for a in paper) * k,
-            "relapses": people["relapse"] * k,
-            "new_entrants": people["entry"] * k,
-            "poor_end": sum(a.size for a in self.households if a.status == POOR) * k,
+            "poor_start": poor_start,
+            "exits": people["exit"],
+            "exits_paper": sum(a.size for a in paper),
+            "relapses": people["relapse"],
+            "new_entrants": people["entry"],
+            "poor_end": sum(a.size for a in self.households if a.status == POOR),
             "villages_exited": villages_exited,
             "villages_built": self.villages_built,
             "counties_exited": counties_exited,
-            "spending": self.ledger.total_spent * k,
-            "spending_floor": self.spending_floor * k,
-            "unspent": unspent * k,
-            "carried_over": carried * k,
-            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) * k for b in FUNDED},
-            **{f"enrolled_{b}": n * k for b, n in new_people.items()},
-            "enrolled_social_floor": self.floor_new_people * k,
-        }
+            "spending": self.ledger.total_spent,
+            "spending_floor": self.spending_floor,
+            "unspent": unspent,
+            "carried_over": carried,
+            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) for b in FUNDED},
+            **{f"enrolled_{b}": n for b, n in new_people.items()},
+            "enrolled_social_floor": self.floor_new_people,
+        }, self.inflate)
         self.records.append(self.flows)
         self.running = self.year < self.last_year
 

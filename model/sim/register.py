@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tuopin.sim.agents import CAUSE_BIT, NEAR, NOT_YET, POOR, Counties, Households, Villages
 from tuopin.errors import UserError
+from tuopin.scenario.schema import CAUSES, Scenario
+from tuopin.sim.agents import CAUSE_BIT, NEAR, POOR, Households, Population
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
-from tuopin.scenario.schema import BATCHES, CAUSES, Scenario, plain
-
-Population = tuple[Households, Villages, Counties]
 
 REQUIRED = ("household_id", "county", "village", "size", "labour", "students", "per_capita_income",
             "causes", "safe_house", "insured", "harsh_location", "eco_zone")
@@ -137,8 +135,8 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
         UserError: one line naming the file, the row and column, and what was expected.
     """
     path = Path(path)
-    if scenario.scale.value != 1.0:
-        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale.value}, "
+    if scenario.scale != 1.0:
+        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale}, "
                         "use scale 1 (--scale 1)", source=str(path))
     df = read_register(path)
     ids = df["household_id"].str.strip()
@@ -172,22 +170,15 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
     causes = _causes(path, df)
     causes |= np.where(labour == 0, CAUSE_BIT["no_labour"], 0).astype(np.uint16)
 
-    p = plain(scenario)
-    villages = build_villages(p, 1.0)
-    counties = build_counties(p, 1.0)
+    villages = build_villages(scenario, 1.0)
+    counties = build_counties(scenario, 1.0)
     fit_village_population(villages, village, size)
-    n = len(df)
-    hh = Households(
+    hh = Households.register(
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=_flag(path, df, "harsh_location"),
         eco_zone=_flag(path, df, "eco_zone"), house_ok=_flag(path, df, "safe_house"),
         insured=_flag(path, df, "insured"), status=status, market=income.to_numpy(dtype=np.float64),
-        industry_gain=np.zeros(n), job_wage=np.zeros(n), followup_gain=np.zeros(n),
-        enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
-        registered_year=np.where(status == NEAR, NOT_YET, scenario.years.value[0] - 1).astype(np.int16),
-        exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
-        net=income.to_numpy(dtype=np.float64),
-    )
+        first_year=scenario.years[0])
     return hh, villages, counties
 
 

@@ -4,6 +4,8 @@ The social-security floor (``social_floor``) is an entitlement paid after every 
 known, so it is a step of its own rather than a funded batch.
 """
 
+from typing import Any
+
 from tuopin.sim.interventions.base import Intervention
 from tuopin.sim.interventions.ecology import Ecology
 from tuopin.sim.interventions.education import Education
@@ -13,7 +15,7 @@ from tuopin.sim.interventions.industry import Industry
 from tuopin.sim.interventions.medical import Medical
 from tuopin.sim.interventions.relocation import Relocation
 
-FUNDED: tuple[type[Intervention], ...] = (
+FUNDED: tuple[type[Intervention[Any]], ...] = (
     Industry, Employment, Relocation, Ecology, Education, Medical, Housing,
 )
 """The batches that draw on the budget, in no particular order (the scenario sets priority)."""
