@@ -26,6 +26,7 @@ from tuopin.experiments.replicates import RunResult, annual_table, county_table 
 from tuopin.experiments.replicates import run_model, stack
 from tuopin.experiments.summary import summarize
 from tuopin.report import fonts, labels
+from tuopin.report.labels import Lang
 from tuopin.scenario import Scenario, apply_overrides, check_uncertainty, get_path, load_raw, scenario_dir, validate
 from tuopin.sim.agents import Villages
 
@@ -231,7 +232,7 @@ LABELS: dict[str, dict[str, str]] = {lang: labels.table(lang) for lang in labels
 # ------------------------------------------------------------------ tables and figures
 
 
-def outcome_figure(outcome: Outcome, lang: str = "en") -> Figure:
+def outcome_figure(outcome: Outcome, lang: Lang = "en") -> Figure:
     """Three panels: exits against the plan's bars, people still poor, relapses; each with the
     median line and the 5-95% band across replicates."""
     t = LABELS[lang]
@@ -260,7 +261,7 @@ def outcome_figure(outcome: Outcome, lang: str = "en") -> Figure:
     return fig
 
 
-def headline(outcome: Outcome, lang: str = "en") -> str:
+def headline(outcome: Outcome, lang: Lang = "en") -> str:
     """One sentence: exits to date against the plan, people still poor, P(meet plan), counties behind."""
     annual = outcome.run.annual
     last = int(annual["year"].max())
@@ -274,7 +275,7 @@ def headline(outcome: Outcome, lang: str = "en") -> str:
         behind=int((table["Status"] == LABELS["en"]["behind"]).sum()), counties=len(table))
 
 
-def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
+def county_table(outcome: Outcome, lang: Lang = "en") -> pd.DataFrame:
     """One row per county: planned exit year, median simulated exit year (or "after <last year>"
     when most replicates never exit), P(exit by the planned year), poor left at the end, status."""
     t = LABELS[lang]
@@ -341,7 +342,7 @@ def village_grid(outcome: Outcome, columns: int = 60) -> tuple[np.ndarray, list[
     return grid, ticks, k, years
 
 
-def village_figure(outcome: Outcome, lang: str = "en") -> Figure:
+def village_figure(outcome: Outcome, lang: Lang = "en") -> Figure:
     """The poor villages as a grid of squares by county, coloured by exit year (grey: not exited)."""
     t = LABELS[lang]
     grid, ticks, k, years = village_grid(outcome)

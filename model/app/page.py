@@ -12,12 +12,15 @@ import functools
 import html
 from pathlib import Path
 
+
+import pandas as pd
 import solara
 import solara.lab
 
 from tuopin.app.data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline, moved_levers,
                              outcome_figure, prepare, scenario_dir, scenario_files, simulate, village_figure)
 from tuopin.errors import UserError
+from tuopin.report.labels import Lang
 from tuopin.scenario import Scenario, load_raw, read_yaml
 
 CSS = """
@@ -57,7 +60,7 @@ seed = solara.reactive(_start["seed"])
 problem = solara.reactive("")
 progress_count = solara.reactive((0, 1))
 
-LANGUAGES = {"English": "en", "中文": "zh"}
+LANGUAGES: dict[str, Lang] = {"English": "en", "中文": "zh"}
 
 
 def _reset(path: str) -> None:
@@ -185,7 +188,7 @@ def ResultView(outcome: Outcome) -> None:
     table = county_table(outcome, lang.value)
     t = LABELS[lang.value]
     run = outcome.run
-    text = t["results_for"].format(title=run.scenario.title.get(lang.value, run.scenario.name),
+    text = t["results_for"].format(title=dict(run.scenario.title).get(lang.value, run.scenario.name),
                                    replicates=run.replicates, scale=run.scenario.scale, seed=run.seed)
     solara.HTML(tag="div", unsafe_innerHTML=f"<b>{html.escape(text)}</b>")
     moved = "; ".join(f"{t[k].split(' (')[0].split('（')[0]} = {v:g}" for k, v in outcome.levers.items())
@@ -201,7 +204,7 @@ def ResultView(outcome: Outcome) -> None:
         solara.FigureMatplotlib(villages, dependencies=[outcome, lang.value], format="png")
 
 
-def _html_table(table, status: str, behind: str) -> str:
+def _html_table(table: pd.DataFrame, status: str, behind: str) -> str:
     """The county table as escaped HTML; rows behind plan are shaded."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     rows = []

@@ -38,9 +38,11 @@ import yaml
 
 from tuopin.errors import UserError
 from tuopin.scenario import Scenario
+from tuopin.sim import flows
 
-QUANTITIES = ("exits", "poor_end", "relapses", "villages_exited", "counties_exited")
-"""Observed columns that can be fitted (real people, villages, counties per year)."""
+QUANTITIES = tuple(flows.names("observed"))
+"""Observed columns that can be fitted (real people, villages, counties per year): the year's
+outputs tagged ``observed`` in ``flows.FIELDS``."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,7 @@ def distances(runs: pd.DataFrame, observed: pd.DataFrame, years: list[int]) -> p
     reps = sel.groupby(["point", "year"]).size().iloc[0]
     target = obs.reindex(mean.index.get_level_values("year")).set_index(mean.index)
     floor = 0.01 * target.abs() + 1.0
-    z = (target - mean) / np.sqrt(sd**2 * (1 + 1 / reps) + floor**2)
+    z = (target - mean) / (sd**2 * (1 + 1 / reps) + floor**2) ** 0.5
     return (z**2).groupby(level="point").mean().mean(axis=1).rename("distance")
 
 
@@ -281,8 +283,8 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
     import os
 
     integer = {f.path: f.integer for f in fits}
-    overrides = {r.parameter: int(round(r.median)) if integer[r.parameter] else float(f"{r.median:.6g}")
-                 for r in est.itertuples()}
+    overrides = {str(path): int(round(float(median))) if integer[str(path)] else float(f"{float(median):.6g}")
+                 for path, median in zip(est["parameter"], est["median"])}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
            "description": "medians of the accepted parameter sets from tuopin calibrate; intervals in estimates.csv",
@@ -292,13 +294,11 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
 
 def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     """Observed points against the accepted runs' median and 5-95% band, held-out years shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     quantities = list(dict.fromkeys(fit["quantity"]))
-    fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(quantities), 3.6))
+    axes = fig.subplots(1, len(quantities), squeeze=False)
     for ax, q in zip(axes[0], quantities):
         part = fit[fit["quantity"] == q]
         ax.fill_between(part["year"], part["sim_q05"], part["sim_q95"], alpha=0.3, color="#4c72b0",
@@ -314,4 +314,3 @@ def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

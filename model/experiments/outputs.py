@@ -191,7 +191,7 @@ def command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-def provenance(started: datetime, t0: float) -> dict[str, str | float]:
+def provenance(started: datetime, t0: float) -> dict[str, Any]:
     """What every ``run.json`` records of how it was made: start time, wall time, command, versions.
 
     ``started`` is the UTC start and ``t0`` the ``time.perf_counter()`` reading at the start.

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError
 from tuopin.experiments.sweep_spec import MORRIS_LEVELS, SweepPlan, base_scenario
+from tuopin.sim import flows
 
 OUTPUTS = ("cumulative_exits", "total_relapses", "cost_per_sustained_exit", "last_county_exit_year")
-NEEDS = ("exits", "relapses", "cost_per_sustained_exit", "counties_exited_total")
+NEEDS = flows.known("exits", "relapses", "cost_per_sustained_exit", "counties_exited_total")
 """Annual columns the outputs are computed from."""
 
 
@@ -70,7 +72,7 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
 
     names = plan.names
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for output in OUTPUTS:
         y = outputs.sort_values("point")[output].to_numpy(dtype=float)
         base = {"output": output, "method": plan.spec.design}
@@ -79,6 +81,7 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            keys: tuple[str, ...]
             if plan.spec.design == "sobol":
                 res = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=plan.spec.seed)
                 keys = ("S1", "S1_conf", "ST", "ST_conf")
@@ -95,17 +98,15 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
 
 def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
     """Horizontal bars per output, parameters sorted by influence (ST or mu*), with CIs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     outputs = list(dict.fromkeys(table["output"]))
     sobol = table["method"].iloc[0] == "sobol"
     n_par = table["parameter"].nunique()
     ncol = 2 if len(outputs) > 1 else 1
     nrow = -(-len(outputs) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.5 * ncol, nrow * (1.3 + 0.42 * n_par)), squeeze=False)
+    fig = Figure(figsize=(6.5 * ncol, nrow * (1.3 + 0.42 * n_par)))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax in axes.flat[len(outputs):]:
         ax.set_visible(False)
     for ax, output in zip(axes.flat, outputs):
@@ -135,4 +136,3 @@ def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

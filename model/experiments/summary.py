@@ -3,21 +3,20 @@ differences between a base scenario and a variant run on the same replicate seed
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
-BANDED = [
-    "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
-    "cost_per_sustained_exit",
-]
-"""Quantities summarised with median and band, per year."""
+from tuopin.sim import flows
+
+BANDED = [name for f in flows.names("summary") for name in ((f, "exits_cum") if f == "exits" else (f,))]
+"""Quantities summarised with median and band, per year: the year's outputs tagged ``summary`` in
+``flows.FIELDS``, and cumulative exits beside the exits."""
 
 LOW, HIGH = 0.05, 0.95
 
-COMPARED: dict[str, int] = {
-    "exits": +1, "relapses": -1, "poor_end": -1, "spending": -1, "cost_per_sustained_exit": -1,
-}
+COMPARED: dict[str, int] = flows.better()
 """Quantities compared between scenarios, with the direction that is better (+1: more is better)."""
 
 
@@ -42,7 +41,8 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
     """Per year: target, median and 5-95% band of each quantity, and P(exits >= target)."""
     annual = with_cumulative(annual)
     rows = []
-    for year, group in annual.groupby("year", sort=True):
+    for key, group in annual.groupby("year", sort=True):
+        year = cast(int, key)
         target = float(group["target_exits"].iloc[0])
         target_cum = float(group["target_exits_cum"].iloc[0])
         row: dict[str, float] = {"year": int(year), "replicates": len(group), "target_exits": target,
@@ -58,9 +58,10 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
 def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
     """Per county and year: remaining poor (median, band), P(exited by then) and the planned year."""
     rows = []
-    for (county, year), group in counties.groupby(["county", "year"], sort=False):
+    for keys, group in counties.groupby(["county", "year"], sort=False):
+        county, year = cast(tuple[str, int], keys)
         exit_year = group["county_exit_year"].astype(float)
-        row = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
+        row: dict[str, Any] = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
                "planned_exit_year": planned.get(county)}
         row.update(_band(group, "poor_end"))
         row.update(_band(group, "incidence"))
@@ -88,7 +89,8 @@ def summarize_differences(paired: pd.DataFrame) -> pd.DataFrame:
     """Per year and quantity: base and variant medians, the difference's median and 5-95% band,
     and P(variant better): the share of replicates where the variant beats its paired base."""
     rows = []
-    for year, group in paired.groupby("year", sort=True):
+    for key, group in paired.groupby("year", sort=True):
+        year = cast(int, key)
         for quantity, sign in COMPARED.items():
             diff = group[f"{quantity}_diff"].to_numpy(dtype=float)
             diff = diff[~np.isnan(diff)]

@@ -80,6 +80,7 @@ class Range(Strict):
         if self.values is not None:
             idx = np.minimum((u * len(self.values)).astype(int), len(self.values) - 1)
             return [self.values[i] for i in idx]
+        assert self.low is not None and self.high is not None  # checked when validated
         x = self.low + u * (self.high - self.low)
         return [int(v) for v in np.rint(x)] if self.integer else [float(v) for v in x]
 

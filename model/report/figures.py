@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -27,17 +30,19 @@ from tuopin.experiments.outputs import sha256, write_results
 from tuopin.report.plots import exits_figure, people_unit, with_unit
 from tuopin.scenario import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
+from tuopin.sim import flows
 
 FORMATS = ("png", "pdf", "svg")
-PLAN = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4, zorder=3)
+PLAN: dict[str, Any] = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4, zorder=3)
 SIM = "#c0392b"
 SIM2 = "#2e86de"
 WHITE = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5)
 
 NEEDED = {
-    "annual.csv": ["replicate", "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants",
-                   "poor_end", "villages_exited_total", "counties_exited_total", "spending",
-                   "cost_per_sustained_exit", *(f"exits_{b}" for b in BATCHES)],
+    "annual.csv": ["replicate", *flows.known(
+        "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants", "poor_end",
+        "villages_exited_total", "counties_exited_total", "spending", "cost_per_sustained_exit",
+        *(f"exits_{b}" for b in BATCHES))],
 }
 
 
@@ -76,7 +81,7 @@ def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
-            return (dict(scenario.title), dict(scenario.targets.villages),
+            return ({str(k): v for k, v in scenario.title.items()}, dict(scenario.targets.villages),
                     dict(scenario.targets.counties))
     except (UserError, OSError):
         pass
@@ -165,7 +170,7 @@ def relapses_new_entrants(results: Results, lang: Lang) -> Figure:
     return fig
 
 
-def _cumulative_plan(years: np.ndarray, per_year: dict[int, float]) -> np.ndarray:
+def _cumulative_plan(years: np.ndarray, per_year: Mapping[int, float]) -> np.ndarray:
     return np.cumsum([float(per_year.get(int(y), 0)) for y in years])
 
 
@@ -232,7 +237,7 @@ def exits_by_batch(results: Results, lang: Lang) -> Figure:
     scale, unit = people_unit(means.to_numpy().max() if means.size else 0.0, lang)
     fig, ax = plt.subplots(figsize=(9, 4.8), dpi=120)
     width = 0.8 / max(len(means.columns), 1)
-    colours = plt.get_cmap("tab10").colors
+    colours: Any = cast(ListedColormap, plt.get_cmap("tab10")).colors
     for i, column in enumerate(means.columns):
         ax.bar(years - 0.4 + width * (i + 0.5), means[column] / scale, width=width, color=colours[i % 10],
                label=text(f"batch_{column.removeprefix('exits_')}", lang))

@@ -1,23 +1,17 @@
-"""Figures for reports: exits against the plan, with uncertainty bands.
-
-Importing this module registers the CJK font shipped with tuopin (see :mod:`tuopin.report.fonts`)."""
+"""Figures for reports: exits against the plan, with uncertainty bands (Chinese text in the CJK
+font shipped with tuopin, see :mod:`tuopin.report.fonts`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from matplotlib.figure import Figure  # noqa: E402
-
-from tuopin.report import fonts  # noqa: E402  (importing it registers the CJK font)
-from tuopin.report.fonts import Lang  # noqa: E402
-from tuopin.report.labels import text  # noqa: E402
+from tuopin.report import fonts
+from tuopin.report.labels import Lang, text
 
 
 def people_unit(largest: float, lang: Lang) -> tuple[float, str]:

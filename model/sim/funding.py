@@ -174,6 +174,8 @@ def queue_keys(key: str, net: np.ndarray, line: float, u: np.ndarray | None) -> 
         return net
     if key == "near_line":
         return np.abs(line - net)
+    if u is None:
+        raise ValueError("the random targeting key needs one uniform draw per household")
     return u
 
 

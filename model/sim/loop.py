@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -133,7 +133,7 @@ class BatchDraws:
     ROWS = 4
 
     def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
-        bits = rng.bit_generator
+        bits = cast(np.random.PCG64, rng.bit_generator)  # numpy's default: it can jump ahead
         self.kind, self.state, self.n = type(bits), bits.state, n
         self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
         bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows

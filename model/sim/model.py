@@ -106,7 +106,7 @@ def target_exits(model: PovertyModel) -> float:
 
 def cost_per_sustained_exit(model: PovertyModel) -> float:
     """All spending so far (budget and social floor) per person exited and not fallen back."""
-    sustained = model.flows["sustained_exits"]
+    sustained = float(model.flows["sustained_exits"])
     return model.cumulative_spending / sustained if sustained else float("nan")
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ SCHOOL = CAUSE_BIT["school"]
 
 class HouseholdAgent(mesa.Agent):
     """One household: its members, conditions, incomes, support and status."""
+
+    model: ReferenceModel
 
     def __init__(self, model: ReferenceModel, hh: Households, i: int) -> None:
         super().__init__(model)
@@ -128,6 +131,10 @@ class HouseholdAgent(mesa.Agent):
         """Yuan once, at enrolment."""
         b = getattr(self.model.p.batches, batch)
         return b.cost_per_person * self.size + b.cost_per_household
+
+    def enrolment_cost(self, batch: str) -> float:
+        """Yuan for a new household: once at enrolment plus its first supported year."""
+        return self.one_off_cost(batch) + self.annual_cost(batch)
 
     def enrol(self, batch: str) -> None:
         """Receive a batch: its one-off draws (project success, placement, follow-up job)."""
@@ -249,7 +256,7 @@ class ReferenceModel(mesa.Model):
         hh, self.villages, self.counties = begin.population
         for i in range(len(hh)):
             HouseholdAgent(self, hh, i)
-        self.households: list[HouseholdAgent] = list(self.agents)  # type: ignore[arg-type]  # register order
+        self.households: list[HouseholdAgent] = list(self.agents)  # register order, for stable queues
         self.inflate = 1.0 / self.p.scale
         infra = self.p.exit_rules.infrastructure
         self.funding_order = priority_order([*FUNDED, INFRASTRUCTURE],
@@ -304,7 +311,7 @@ class ReferenceModel(mesa.Model):
             a.active = set()
         for batch in FUNDED:
             supported = [a for a in self.households if a.is_supported(batch)]
-            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b)):
+            for a in self.fund(batch, self.queue(supported, batch), partial(HouseholdAgent.annual_cost, batch=batch)):
                 a.active.add(batch)
         new_people = {}
         for item in self.funding_order:
@@ -314,7 +321,7 @@ class ReferenceModel(mesa.Model):
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
             chosen = self.fund(item, self.queue(cands, item),
-                               lambda a, b=item: a.one_off_cost(b) + a.annual_cost(b),
+                               partial(HouseholdAgent.enrolment_cost, batch=item),
                                people=lambda a: a.size, capacity=b.capacity.get(year, 0.0) * p.scale)
             for a in chosen:
                 a.enrol(item)
@@ -360,7 +367,7 @@ class ReferenceModel(mesa.Model):
                 others = max(v.population[i] - people[i], 0.0)
                 residents = people[i] + others
                 total = income[i] + others * rules.resident_income_ratio * self.line
-                out.append((total / residents if residents > 0 else 0.0) >= rules.village_income_threshold[self.year])
+                out.append((total / residents if residents > 0 else 0.0) >= (rules.village_income_threshold or {})[self.year])
             return out
         return [x < rules.village_incidence_threshold for x in self.village_incidence()]
 

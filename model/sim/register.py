@@ -149,10 +149,10 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
 
     names = {r.name: c for c, r in enumerate(scenario.counties.rows)}
     names.update({r.name_en: c for c, r in enumerate(scenario.counties.rows)})
-    county = df["county"].str.strip().map(names)
-    _first_bad(path, df, county.isna(), "county",
+    county_names = df["county"].str.strip().map(names)
+    _first_bad(path, df, county_names.isna(), "county",
                f"county not in the scenario; expected one of {', '.join(r.name for r in scenario.counties.rows)}")
-    county = county.to_numpy(dtype=np.int16)
+    county = county_names.to_numpy(dtype=np.int16)
     village = _village_index(path, df, county, scenario)
 
     size = _whole(path, df, "size", 1, MAX_SIZE)
@@ -163,10 +163,10 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
     income = pd.to_numeric(df["per_capita_income"].str.strip(), errors="coerce")
     _first_bad(path, df, income.isna() | ~np.isfinite(income), "per_capita_income", "expected a number of yuan")
     _first_bad(path, df, income < 0, "per_capita_income", "income must not be negative")
-    status = df["status"].str.strip().str.lower().map(STATUS) if "status" in df.columns else pd.Series(POOR, index=df.index)
+    written = df["status"].str.strip().str.lower().map(STATUS) if "status" in df.columns else pd.Series(POOR, index=df.index)
     if "status" in df.columns:
-        _first_bad(path, df, status.isna(), "status", "expected 贫困户 (poor) or 边缘户 (near-poor)")
-    status = status.to_numpy(dtype=np.int8)
+        _first_bad(path, df, written.isna(), "status", "expected 贫困户 (poor) or 边缘户 (near-poor)")
+    status = written.to_numpy(dtype=np.int8)
     causes = _causes(path, df)
     causes |= np.where(labour == 0, CAUSE_BIT["no_labour"], 0).astype(np.uint16)
 

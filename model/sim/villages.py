@@ -65,7 +65,7 @@ def village_qualifies(m: PovertyModel) -> np.ndarray:
     """Villages meeting the scenario's village exit rule this year (infrastructure aside)."""
     rules = m.p.exit_rules
     if rules.village_rule == "mean_income":
-        return village_mean_income(m) >= rules.village_income_threshold[m.year]
+        return village_mean_income(m) >= (rules.village_income_threshold or {})[m.year]  # set: validated
     return village_incidence(m) < rules.village_incidence_threshold
 
 
