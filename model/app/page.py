@@ -46,7 +46,7 @@ def _defaults(path: str) -> dict:
         return {"support_years": 3, "target_pressure": 0.0, "replicates": 10, "scale": 0.05, "seed": 0}
 
 
-lang = solara.reactive("en")
+lang: solara.Reactive[Lang] = solara.reactive("en")
 scenario = solara.reactive(_default_scenario())
 _start = _defaults(scenario.value)
 budget = solara.reactive(1.0)

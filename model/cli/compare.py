@@ -1,22 +1,18 @@
-"""``tuopin compare``: a base scenario against variants, with common random numbers."""
+"""``tuopin compare``: a base scenario against variants, with common random numbers
+(``tuopin.experiments.comparison``)."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from tuopin.cli import headless, keeps_results_whole
 
 from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, write_results
-from tuopin.report.plots import differences
-from tuopin.sim.register import Population, households_from_register
-from tuopin.experiments.resources import check_run
-from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario import Scenario, file_hash, load_scenario
-from tuopin.experiments.summary import paired_differences, summarize_differences
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """\
 Run a base scenario and one or more variants (e.g. files in scenarios/variants/) on the same
@@ -41,10 +37,6 @@ Example:  tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cut_2
               scenarios/variants/relocation_late.yaml --replicates 50 --out results/compare
 """
 
-POPULATION_KEYS = ("scale", "counties", "population", "years", "poverty_line")
-"""What must match for households to be the same in base and variant (common random numbers)."""
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``tuopin compare``."""
     p = sub.add_parser("compare", help="compare variants with a base scenario (paired replicates)", description=HELP,
@@ -62,32 +54,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def same_population(base: Scenario, variant: Scenario) -> bool:
-    """True when the variant draws the same households as the base (so replicates are paired)."""
-    return all(getattr(base, key) == getattr(variant, key) for key in POPULATION_KEYS)
-
-
-def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int,
-            workers: int = 1, population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the base and every variant on the same replicate seeds (and ``population``, if given).
-
-    Returns ``(paired, summary)``: per replicate and year the base value, variant value and
-    difference of each compared quantity, and per year the medians, bands and P(variant better);
-    both with a ``variant`` column naming the variant.
-    """
-    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population)
-    paired, summary = [], []
-    for variant in variants:
-        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population)
-        pairs = paired_differences(base_run.annual, run.annual)
-        pairs.insert(0, "variant", variant.name)
-        table = summarize_differences(pairs)
-        table.insert(0, "variant", variant.name)
-        paired.append(pairs)
-        summary.append(table)
-    return pd.concat(paired, ignore_index=True), pd.concat(summary, ignore_index=True)
-
-
 def print_table(summary: pd.DataFrame) -> None:
     """Per variant and year: change in exits (band, P(more exits)), in people still poor, in spending."""
     for variant, rows in summary.groupby("variant", sort=False):
@@ -101,16 +67,19 @@ def print_table(summary: pd.DataFrame) -> None:
                   f"{p.difference_median:>+10,.0f}  {p.p_variant_better:>8.0%}  {s.difference_median / 1e6:>+16,.1f}")
 
 
+@keeps_results_whole
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin compare``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
-    try:
-        return _main(args)
-    except KeyboardInterrupt:
-        return interrupted(args.out)
+    """Run ``tuopin compare``: check everything, run base and variants, write the results whole, print the table."""
+    import time
+    from datetime import UTC, datetime
 
+    from tuopin.experiments.comparison import compare, same_population, write_comparison
+    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.resources import check_run
+    from tuopin.scenario import load_scenario
+    from tuopin.sim.register import households_from_register
 
-def _main(args: argparse.Namespace) -> int:
-    """Check everything, run base and variants, write the results whole, print the table."""
+    headless()
     overrides = {"scale": args.scale} if args.scale is not None else None
     base = load_scenario(args.base, overrides)
     variants = [load_scenario(path, overrides) for path in args.variants]  # all valid before any run
@@ -130,35 +99,17 @@ def _main(args: argparse.Namespace) -> int:
     replicates = base.replicates if args.replicates is None else args.replicates
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
-    paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population)
-    title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
-    writers = {
-        "differences.csv": lambda path: summary.to_csv(path, index=False),
-        "paired_annual.csv": lambda path: paired.to_csv(path, index=False),
-        "differences.png": lambda path: differences(summary, path, title),
-    }
-    meta = {
-        "base": base.name,
-        "base_file": str(args.base),
-        "base_sha256": file_hash(args.base),
-        "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path), "common_random_numbers": paired_ok[v.name]}
-                     for v, path in zip(variants, args.variants)],
-        "seed": seed,
-        "replicates": replicates,
-        "scale": base.scale,
-        "households": str(args.households) if args.households else None,
-        "workers": args.workers,
-        **provenance(started, t0),
-    }
-    write_results(out, writers, meta)
+    write_comparison(out, base, variants, paired, summary, replicates=replicates, seed=seed, base_file=args.base,
+                     variant_files=args.variants, households=args.households, workers=args.workers,
+                     started=started, t0=t0)
     if not args.quiet:
         print_table(summary)
-        for name, ok in paired_ok.items():
-            if not ok:
-                print(f"note: {name} changes the population (scale, counties, population, years or line), "
+        for v in variants:
+            if not same_population(base, v):
+                print(f"note: {v.name} changes the population (scale, counties, population, years or line), "
                       "so its households are drawn anew and the replicates are not matched household by household")
         print(f"results written to {out}/")
     return 0

@@ -1,21 +1,16 @@
-"""``tuopin run``: simulate a scenario's replicates and write tables and a figure."""
+"""``tuopin run``: simulate a scenario's replicates and write tables and a figure
+(``tuopin.experiments.replicates`` and ``tuopin.experiments.results``)."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from tuopin.cli import headless, keeps_results_whole
 
-from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, sha256, write_results
-from tuopin.report.plots import exits_vs_target
-from tuopin.sim.register import describe, households_from_register
-from tuopin.experiments.resources import check_run
-from tuopin.experiments.replicates import RunResult, run_replicates
-from tuopin.scenario import Scenario, file_hash, load_scenario
-from tuopin.experiments.summary import summarize, summarize_counties
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """\
 Simulate a scenario (or a variant file) and compare it with the plan.
@@ -57,48 +52,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def planned_county_years(scenario: Scenario) -> dict[str, int]:
-    """County name -> the year the plan takes its hat off."""
-    return {name: year for year, names in scenario.targets.counties.items() for name in names}
-
-
-def result_writers(result: RunResult) -> dict:
-    """The files of a run, each with the function that writes it."""
-    summary = summarize(result.annual)
-    counties = summarize_counties(result.counties, planned_county_years(result.scenario))
-    title = f"{result.scenario.title.get('en', result.scenario.name)}: exits against plan"
-    return {
-        "annual.csv": lambda path: result.annual.to_csv(path, index=False),
-        "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
-        "summary.csv": lambda path: summary.to_csv(path, index=False),
-        "county_summary.csv": lambda path: counties.to_csv(path, index=False),
-        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title),
-    }, summary, counties
-
-
 def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
     """The planner's table: exits against the plan, and counties behind schedule."""
     print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}")
-    for r in summary.itertuples():
-        band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
-        p = "" if pd.isna(r.p_meet_target) else f"{r.p_meet_target:.0%}"
-        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}")
+    for r in summary.to_dict("records"):
+        band = f"{r['exits_q05']:,.0f}-{r['exits_q95']:,.0f}"
+        p = "" if r["p_meet_target"] != r["p_meet_target"] else f"{r['p_meet_target']:.0%}"  # NaN: no target
+        print(f"{r['year']:>4}  {r['exits_median']:>12,.0f}  {band:>19}  {r['target_exits']:>11,.0f}  {p:>7}")
     behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
     if len(behind):
         names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
         print(f"counties behind plan (P(hat off) < 50% by the planned year): {names}")
 
 
+@keeps_results_whole
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
-    try:
-        return _main(args)
-    except KeyboardInterrupt:
-        return interrupted(args.out)
+    """Run ``tuopin run``: check everything, simulate, write the results whole, print the table."""
+    import time
+    from datetime import UTC, datetime
 
+    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.replicates import run_replicates
+    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.results import write_run
+    from tuopin.scenario import load_scenario
+    from tuopin.sim.register import households_from_register
 
-def _main(args: argparse.Namespace) -> int:
-    """Check everything, simulate, write the results whole, print the table."""
+    headless()
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
@@ -109,20 +89,8 @@ def _main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
                             population=population)
-    writers, summary, counties = result_writers(result)
-    meta = {
-        "scenario": scenario.name,
-        "scenario_file": str(args.scenario),
-        "scenario_sha256": file_hash(args.scenario),
-        "scale": scenario.scale,
-        "households": None if population is None else
-        {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
-        "seed": result.seed,
-        "replicates": result.replicates,
-        "workers": args.workers,
-        **provenance(started, t0),
-    }
-    write_results(out, writers, meta)
+    summary, counties = write_run(out, result, scenario_file=args.scenario, households=args.households,
+                                  population=population, workers=args.workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, counties)
         print(f"results written to {out}/")

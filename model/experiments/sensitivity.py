@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ import pandas as pd
 from tuopin.errors import UserError
 from tuopin.experiments.sweep_spec import MORRIS_LEVELS, SweepPlan, base_scenario
 from tuopin.sim import flows
+
+if TYPE_CHECKING:
+    from tuopin.experiments.sweep import Backend
 
 OUTPUTS = ("cumulative_exits", "total_relapses", "cost_per_sustained_exit", "last_county_exit_year")
 NEEDS = flows.known("exits", "relapses", "cost_per_sustained_exit", "counties_exited_total")
@@ -136,3 +139,32 @@ def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+
+
+def run_sensitivity(plan: SweepPlan, out: Path, backend: Backend | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run (or resume) a sensitivity spec's sweep into ``out``, measure the indices and write
+    ``sensitivity.csv``, ``sensitivity.png``, ``point_outputs.csv`` and ``run.json`` beside the
+    sweep's own files; returns the indices (:func:`analyze`)."""
+    import time
+
+    from tuopin.experiments.outputs import command_line, environment, write_results
+    from tuopin.experiments.sweep import Backend, read_runs, run_sweep
+
+    t0 = time.perf_counter()
+    check_plan(plan)
+    run_sweep(plan, out, backend or Backend(), progress=progress)
+    outputs = point_outputs(plan, read_runs(out, columns=["point", "replicate", "year", *NEEDS]))
+    table = analyze(plan, outputs)
+    title = f"{Path(plan.spec.base).stem}: {plan.spec.design} sensitivity ({len(plan.points)} points x " \
+            f"{plan.spec.replicates} replicates, scale {plan.spec.scale or 'as in scenario'})"
+    writers = {
+        "sensitivity.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
+        "sensitivity.png": lambda p: tornado(table, p, title),
+        "point_outputs.csv": lambda p: plan.points.merge(outputs, on="point").to_csv(p, index=False),
+    }
+    meta = {"spec": str(plan.spec_path), "design": plan.spec.design, "points": len(plan.points),
+            "replicates": plan.spec.replicates, "scale": plan.spec.scale, "seed": plan.spec.seed,
+            "wall_time_s": round(time.perf_counter() - t0, 2), "command": command_line(),
+            "versions": environment()}
+    write_results(out, writers, meta)
+    return table

@@ -32,7 +32,6 @@ from tuopin.scenario import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
 from tuopin.sim import flows
 
-FORMATS = ("png", "pdf", "svg")
 PLAN: dict[str, Any] = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4, zorder=3)
 SIM = "#c0392b"
 SIM2 = "#2e86de"

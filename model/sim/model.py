@@ -116,7 +116,40 @@ MODEL_REPORTERS: dict[str, Callable[[PovertyModel], Any]] = {
 """The outputs the model computes itself (``origin="model"`` in ``flows.FIELDS``)."""
 
 
-class PovertyModel(mesa.Model):
+class ReplicateModel(mesa.Model):
+    """A Mesa model of one replicate of a scenario, one ``step()`` a year: what ``PovertyModel``
+    and the per-agent ``ReferenceModel`` share (see :func:`start_replicate`).
+
+    ``p`` is the scenario with this replicate's uncertain parameters drawn (``drawn``), ``hh``,
+    ``villages`` and ``counties`` the register, ``ledger`` the year's money, ``year`` the year
+    last simulated (the registration year before the first step).
+    """
+
+    def __init__(self, scenario: Scenario | str | Path | None = None, *, rng: Any = None,
+                 overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
+        begin = start_replicate(scenario, rng, overrides, population)
+        super().__init__(rng=np.random.default_rng(begin.mesa_seed))
+        self.streams = begin.streams
+        self.p = begin.p
+        self.drawn = begin.drawn
+        self.hh, self.villages, self.counties = begin.population
+        self.inflate = 1.0 / self.p.scale
+        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
+        self.last_year: int = self.p.years[1]
+
+    @property
+    def line(self) -> float:
+        """This year's poverty line, yuan per person (current prices)."""
+        return self.p.poverty_line[self.year]
+
+    def run(self) -> None:
+        """Simulate every remaining year of the scenario."""
+        while self.running:
+            self.step()
+
+
+class PovertyModel(ReplicateModel):
     """Registered poor households under a poverty-alleviation plan, one step per year.
 
     Args:
@@ -149,31 +182,17 @@ class PovertyModel(mesa.Model):
         population: Population | None = None,
         **parameters: Any,
     ) -> None:
-        begin = start_replicate(scenario, rng, {**(overrides or {}), **parameters}, population)
-        super().__init__(rng=np.random.default_rng(begin.mesa_seed))
-        self.streams = begin.streams
-        self.config = self.p = begin.p
-        self.drawn = begin.drawn
-        self.hh, self.villages, self.counties = begin.population
-        self.inflate = 1.0 / self.p.scale
+        super().__init__(scenario, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
         self.batches: list[Intervention[Any]] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
         self.batch_names = BATCHES
         self.infrastructure = Infrastructure(self.p.exit_rules.infrastructure)
         items: list[Funded] = [*self.batches, self.infrastructure]
         self.funding_order = priority_order(items, [item.priority for item in items])
-        self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
-        self.last_year: int = self.p.years[1]
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
         self.county_records: list[dict[str, Any]] = []
         self.cumulative_spending = 0.0
         self.datacollector = mesa.DataCollector(model_reporters={f.name: _reporter(f) for f in flows.FIELDS})
-
-    @property
-    def line(self) -> float:
-        """This year's poverty line, yuan per person (current prices)."""
-        return self.p.poverty_line[self.year]
 
     def target_exits(self) -> float:
         """The plan's exits for the current year (real people), 0 when the plan names none."""
@@ -199,9 +218,3 @@ class PovertyModel(mesa.Model):
                          f[field.name][i] * self.inflate if field.scaled else int(f[field.name][i])
                          for field in flows.COUNTY_FIELDS})
         return rows
-
-    def run(self) -> None:
-        """Simulate every remaining year of the scenario."""
-        while self.running:
-            self.step()
-

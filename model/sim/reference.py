@@ -36,10 +36,10 @@ import numpy as np
 from tuopin.scenario import INFRASTRUCTURE, Scenario
 from tuopin.sim import flows
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
-from tuopin.sim.funding import Ledger, priority_order
+from tuopin.sim.funding import priority_order
 from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
 from tuopin.sim.interventions.social_floor import floor_level
-from tuopin.sim.model import start_replicate
+from tuopin.sim.model import ReplicateModel
 
 FUNDED = tuple(cls.name for cls in FUNDED_CLASSES)
 """The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
@@ -233,46 +233,27 @@ class HouseholdAgent(mesa.Agent):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
 
-class ReferenceModel(mesa.Model):
+class ReferenceModel(ReplicateModel):
     """The per-agent Mesa model of the same rules as ``PovertyModel`` (same arguments).
 
     ``step()`` is one year; ``flows`` holds the year's flows in real units (people, yuan) and
     ``records`` one such dict per year simulated.
     """
 
-    def __init__(
-        self,
-        scenario: Scenario | str | Path | None = None,
-        *,
-        rng: Any = None,
-        overrides: dict[str, Any] | None = None,
-        population: Population | None = None,
-    ) -> None:
+    def __init__(self, scenario: Scenario | str | Path | None = None, *, rng: Any = None,
+                 overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
         # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
-        begin = start_replicate(scenario, rng, overrides, population)
-        super().__init__(rng=np.random.default_rng(begin.mesa_seed))
-        self.p = begin.p
-        self.drawn = begin.drawn
-        hh, self.villages, self.counties = begin.population
-        for i in range(len(hh)):
-            HouseholdAgent(self, hh, i)
+        super().__init__(scenario, rng=rng, overrides=overrides, population=population)
+        for i in range(len(self.hh)):
+            HouseholdAgent(self, self.hh, i)
         self.households: list[HouseholdAgent] = list(self.agents)  # register order, for stable queues
-        self.inflate = 1.0 / self.p.scale
         infra = self.p.exit_rules.infrastructure
         self.funding_order = priority_order([*FUNDED, INFRASTRUCTURE],
                                             [*(getattr(self.p.batches, b).priority for b in FUNDED), infra.priority])
-        self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.year = self.p.years[0] - 1
-        self.last_year = self.p.years[1]
         self.flows: dict[str, float | str] = {}
         self.records: list[dict[str, float | str]] = []
         self.spending_floor = 0.0
         self.floor_new_people = 0
-
-    @property
-    def line(self) -> float:
-        """This year's poverty line, yuan per person."""
-        return self.p.poverty_line[self.year]
 
     # -- funding -------------------------------------------------------------
     def queue(self, agents: list[HouseholdAgent], batch: str) -> list[HouseholdAgent]:
@@ -450,8 +431,3 @@ class ReferenceModel(mesa.Model):
         }, self.inflate)
         self.records.append(self.flows)
         self.running = self.year < self.last_year
-
-    def run(self) -> None:
-        """Simulate every remaining year of the scenario."""
-        while self.running:
-            self.step()
