@@ -152,3 +152,10 @@ def test_the_same_seed_sequence_gives_the_same_model_twice(small):
     first.step(), second.step()
     assert first.flows == second.flows
     assert (first.hh.net == second.hh.net).all()
+
+
+def test_a_model_without_a_scenario_runs_the_shipped_baseline_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here
+    m = PovertyModel(rng=1, overrides={"scale": 0.002})
+    m.step()
+    assert m.p.name == "shangluo" and m.year == 2016 and m.flows["exits"] > 0

@@ -145,3 +145,16 @@ def test_mean_income_rule_needs_its_threshold(tmp_path):
     with pytest.raises(UserError, match=r"village_income_threshold: no value for year\(s\) \[2018\]"):
         load_scenario(SCENARIOS / "meizhou_qingyuan.yaml",
                       overrides={"exit_rules.village_income_threshold": {2016: 8577, 2017: 9177}})
+
+
+def test_parameters_are_bare_values_and_keep_their_unit_and_source():
+    scenario = load_scenario(SHANGLUO)
+    raw = read_yaml(SHANGLUO)
+    written = raw["economy"]["illness_rate"]
+    assert scenario.economy.illness_rate == written["value"] and isinstance(scenario.economy.illness_rate, float)
+    assert scenario.economy.unit_of("illness_rate") == written["unit"]
+    assert scenario.economy.source_of("illness_rate") == written["source"]
+    # Dumped, a scenario is in its file form again (every parameter {value, unit, source}) and validates the same.
+    dumped = scenario.model_dump()
+    assert dumped["economy"]["illness_rate"] == {**written, "value": scenario.economy.illness_rate}
+    assert type(scenario).model_validate(dumped) == scenario

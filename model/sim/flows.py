@@ -137,6 +137,3 @@ def in_real_units(values: Mapping[str, float | str], inflate: float,
         field = fields[name]
         out[name] = value * inflate if field.scaled and not isinstance(value, str) else value
     return out
-
-
-COUNTY_BY_NAME: dict[str, Field] = {f.name: f for f in COUNTY_FIELDS}
