@@ -49,6 +49,10 @@ class Field:
         """Counted on the simulated sample (people, yuan), so multiplied by 1 / scale when reported."""
         return self.unit in SCALED and self.origin == "year"
 
+    def real(self, value: float | str, inflate: float) -> float | str:
+        """A value of this field in real units: times ``inflate`` (1 / scale) if it is ``scaled``."""
+        return value * inflate if self.scaled and not isinstance(value, str) else value
+
 
 def _f(name: str, unit: Unit, label: str, tags: str = "", *, origin: Literal["year", "model"] = "year",
        better: int = 0) -> Field:
@@ -132,8 +136,4 @@ def in_real_units(values: Mapping[str, float | str], inflate: float,
 
     Every key must be a field of the definition (a KeyError names the one that is not).
     """
-    out: dict[str, float | str] = {}
-    for name, value in values.items():
-        field = fields[name]
-        out[name] = value * inflate if field.scaled and not isinstance(value, str) else value
-    return out
+    return {name: fields[name].real(value, inflate) for name, value in values.items()}

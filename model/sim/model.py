@@ -87,8 +87,7 @@ def _reporter(field: flows.Field) -> Callable[[PovertyModel], Any]:
         return MODEL_REPORTERS[field.name]
 
     def report(model: PovertyModel) -> float | str:
-        value = model.flows[field.name]
-        return value * model.inflate if field.scaled and not isinstance(value, str) else value
+        return field.real(model.flows[field.name], model.inflate)
 
     report.__name__ = field.name
     return report
@@ -215,6 +214,6 @@ class PovertyModel(ReplicateModel):
                    "incidence": f["poor_end"][i] / c.rural_population[i],
                    "county_exit_year": int(c.exit_year[i]) if c.exit_year[i] >= 0 else None}
             rows.append({field.name: own[field.name] if field.origin == "model" else
-                         f[field.name][i] * self.inflate if field.scaled else int(f[field.name][i])
+                         field.real(f[field.name][i], self.inflate) if field.scaled else int(f[field.name][i])
                          for field in flows.COUNTY_FIELDS})
         return rows
