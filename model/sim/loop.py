@@ -45,7 +45,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     ledger.open_year(m.year)
     draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
     active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
-    funded = {}
+    funded: dict[str, np.ndarray] = {}
     for item in m.funding_order:
         funded[item.name] = item.fund_new(m, draws)
     new_people: dict[str, int] = {}

@@ -23,6 +23,7 @@ from tuopin.sim.villages import Infrastructure
 STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 """Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
 
+
 @dataclass
 class Streams:
     """A replicate's named random streams (``STREAMS``), one Generator each."""

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import mesa
-import numpy as np
 
 from tuopin.scenario import INFRASTRUCTURE, Scenario
 from tuopin.sim import flows
