@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar, get_args
 from pydantic import (BaseModel, ConfigDict, Field, GetCoreSchemaHandler, PrivateAttr, SerializerFunctionWrapHandler,
                       ValidationError, ValidatorFunctionWrapHandler, model_serializer, model_validator)
 from pydantic.fields import FieldInfo
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from tuopin.errors import UserError
 
@@ -35,8 +35,15 @@ class _Parameter:
              "source": core_schema.typed_dict_field(text)},
             extra_behavior="forbid", config=core_schema.CoreConfig(allow_inf_nan=False))
         return core_schema.no_info_after_validator_function(
-            operator.itemgetter("value"), written,
+            operator.itemgetter("value"), core_schema.no_info_before_validator_function(_written_in_full, written),
             serialization=core_schema.wrap_serializer_function_ser_schema(lambda v, h: h(v), schema=value))
+
+
+def _written_in_full(data: Any) -> Any:
+    """A parameter must be a mapping with its value, unit and source (not a bare value)."""
+    if not isinstance(data, dict):
+        raise PydanticCustomError("parameter", "a parameter is written {value: ..., unit: ..., source: ...}")
+    return data
 
 
 P = Annotated[T, _Parameter()]
