@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from tuopin.errors import UserError
-from tuopin.sim.register import Population
+from tuopin.sim.agents import Population
 from tuopin.scenario import MAX_REPLICATES, Scenario
 
 BYTES_PER_HOUSEHOLD = 300
