@@ -92,8 +92,13 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert f["poor_end"] == f["poor_start"] - f["exits"] + f["relapses"] + f["new_entrants"]
     assert f["poor_start"] == before["poor"]
     assert f["poor_end"] == int(people[hh.status == POOR].sum())
+    # The headline quantities: net reduction of the register, distinct people ever exited.
+    assert f["net_reduction"] == f["poor_start"] - f["poor_end"]
+    assert f["sustained_exits"] <= f["lifted_total"] == int(people[hh.exit_year >= 0].sum())
+    assert f["lifted_total"] >= cumulative.get("lifted", 0)
+    cumulative["lifted"] = f["lifted_total"]
     # No negative counts or amounts.
-    for key in flows.of_unit("people", "yuan") & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
+    for key in flows.of_unit("people", "yuan") - set(flows.names("signed")) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
                                 "counties_exited", "counties_exited_total"}:
         assert f[key] >= 0, key
     assert (people > 0).all() and np.isin(hh.status, [NEAR, POOR, EXITED]).all()

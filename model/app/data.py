@@ -13,20 +13,24 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
+from matplotlib import colormaps
+from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from tuopin.errors import UserError
+from tuopin.experiments.headlines import headlines, paired_headlines
 from tuopin.experiments.replicates import RunResult, annual_table, county_table as county_rows, replicate_seeds
 from tuopin.experiments.replicates import run_model, stack
-from tuopin.experiments.summary import summarize
+from tuopin.experiments.summary import paired_differences, summarize, summarize_differences
 from tuopin.report import fonts, labels
+from tuopin.report.headlines import headline_line
 from tuopin.report.labels import Lang
+from tuopin.report.plots import PALETTE, people_unit, tidy_ticks, with_unit
 from tuopin.scenario import Scenario, apply_overrides, check_uncertainty, get_path, load_raw, scenario_dir, validate
 from tuopin.sim.agents import Villages
 
@@ -158,6 +162,13 @@ def moved_levers(raw: dict[str, Any], controls: Controls) -> dict[str, float]:
     return {lever: float(getattr(controls, lever)) for path, lever in LEVER_PATHS.items() if path in overrides}
 
 
+def baseline_of(controls: Controls) -> Controls:
+    """The same controls with every lever at the plan's value (scenario, replicates, scale and
+    seed kept): the baseline a variant is compared with."""
+    return Controls(scenario=controls.scenario, replicates=controls.replicates, scale=controls.scale,
+                    seed=controls.seed)
+
+
 def prepare(controls: Controls) -> Scenario:
     """The scenario the controls describe, validated; a bad value raises a one-line UserError."""
     path = Path(controls.scenario)
@@ -215,7 +226,7 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
         model = run_model(scenario, seq)
         parts.append((annual_table(model, i), county_rows(model, i)))
         if first is None:
-            first = model
+            first = model  # the village map is replicate 0's final state
         if progress:
             progress(i + 1, replicates)
     assert first is not None  # at least one replicate
@@ -223,91 +234,240 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
     return Outcome(run, first.villages, list(first.counties.name), list(first.counties.name_en))
 
 
+@dataclass
+class Comparison:
+    """The baseline and, when a lever is moved, the variant, run on the same replicate seeds
+    (common random numbers: replicate ``i`` of both meets the same shocks)."""
+
+    base: Outcome
+    variant: Outcome | None = None
+    yearly: pd.DataFrame | None = field(init=False, default=None)
+    totals: pd.DataFrame | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.variant is not None:
+            paired = paired_differences(self.base.run.annual, self.variant.run.annual)
+            self.yearly = summarize_differences(paired)
+            self.totals = paired_headlines(self.base.run.annual, self.variant.run.annual)
+
+    @property
+    def shown(self) -> Outcome:
+        """The run the county table and village map describe: the variant if there is one."""
+        return self.variant or self.base
+
+
 # ------------------------------------------------------------------ words
 
 LABELS: dict[str, dict[str, str]] = {lang: labels.table(lang) for lang in labels.LANGS}
 """Every word on the page and in its figures, by language (from the one table, ``report.labels``)."""
 
+CONTROL_OF_KEY = {
+    "replicates": "replicates", "seed": "seed", "scale": "scale", "budget": "budget", "relocation": "relocation",
+    "industry_employment": "industry_employment", "support_years": "support_years",
+    "target_pressure": "target_pressure", **LEVER_PATHS, "batches.employment.capacity": "industry_employment",
+}
+"""A UserError's key (or a dotted path in its message) -> the control to name in the message."""
 
-# ------------------------------------------------------------------ tables and figures
+
+def error_text(exc: UserError, lang: str) -> str:
+    """A bad control's message in the page's language: which control, and what it takes."""
+    message = str(exc)
+    control = CONTROL_OF_KEY.get(exc.key or "") or next(
+        (c for path, c in sorted(CONTROL_OF_KEY.items(), key=lambda kv: -len(kv[0])) if path in message), "scenario")
+    return LABELS[lang][f"err_{control}"].format(max=MAX_REPLICATES, people=MAX_SIMULATED_PEOPLE)
 
 
-def outcome_figure(outcome: Outcome, lang: Lang = "en") -> Figure:
-    """Three panels: exits against the plan's bars, people still poor, relapses; each with the
-    median line and the 5-95% band across replicates."""
+# ------------------------------------------------------------------ tables
+
+
+def _which(lang: str, variant: bool) -> str:
+    return LABELS[lang]["variant" if variant else "baseline"]
+
+
+def headline_table(comparison: Comparison, lang: str = "en") -> pd.DataFrame:
+    """The headline quantities over the plan period: baseline (and variant, their paired
+    difference with its 90% band, P(variant better)); the plan's figure where it sets one, and
+    P(meet) on a second line of the cell (cells hold "\\n" where the page breaks the line). A
+    quantity the plan sets no target for and that stays 0 (no county hat to take off) is left out."""
     t = LABELS[lang]
-    s = outcome.summary
-    years = s["year"].to_numpy()
-    with fonts.style(lang):
-        fig = Figure(figsize=(13, 3.9), dpi=100)
-        axes = fig.subplots(1, 3)
-        panels = (("exits", t["exits_per_year"], True), ("poor_end", t["poor_title"], False),
-                  ("relapses", t["relapses_title"], False))
-        for ax, (col, title, plan) in zip(axes, panels):
-            if plan:
-                ax.bar(years, s["target_exits"] / 1e3, width=0.6, color="#c8d6e5", edgecolor="#576574",
-                       label=t["plan_target"])
-            ax.fill_between(years, s[f"{col}_q05"] / 1e3, s[f"{col}_q95"] / 1e3, color="#e17055", alpha=0.3,
-                            label=t["band"])
-            ax.plot(years, s[f"{col}_median"] / 1e3, "o-", color="#c0392b", lw=2, label=t["median"])
-            ax.set_title(title, fontsize=12)
-            ax.set_xticks(years)
-            ax.set_xlabel(t["year"], fontsize=10)
-            ax.set_ylabel(t["thousand_people"], fontsize=10)
-            ax.set_ylim(bottom=0)
-            ax.grid(axis="y", alpha=0.3)
-            ax.legend(frameon=False, fontsize=9)
+    base = headlines(comparison.base.run.annual, comparison.base.run.scenario).set_index("quantity")
+    shown = [q for q in base.index if not (np.isnan(base.loc[q, "plan"]) and q.endswith("_exited_total")
+                                             and base.loc[q, "q95"] == 0)]
+    rows = []
+    for q in shown:
+        b = base.loc[q]
+        row = {t["quantity"]: t[f"q_{q}"], t["plan_col"]: "–" if np.isnan(b["plan"]) else f"{b['plan']:,.0f}",
+               t["baseline"]: _with_meet(b, t)}
+        if comparison.variant is not None and comparison.totals is not None:
+            v = headlines(comparison.variant.run.annual, comparison.variant.run.scenario).set_index("quantity").loc[q]
+            d = comparison.totals.set_index("quantity").loc[q]
+            row[t["variant"]] = _with_meet(v, t)
+            row[t["difference"]] = f"{d['difference_median']:+,.0f}\n{d['difference_q05']:+,.0f} … {d['difference_q95']:+,.0f}"
+            row[t["p_better"]] = t["neither"] if np.isnan(d["p_variant_better"]) else f"{d['p_variant_better']:.0%}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _with_meet(row: pd.Series, t: dict[str, str]) -> str:
+    """A median, and on a second line P(meet) with its 95% interval when the plan sets a figure."""
+    out = f"{row['median']:,.0f}"
+    if not np.isnan(row["p_meet"]):
+        out += "\n" + t["p_meet_short"].format(p=row["p_meet"], lo=row["p_meet_low"], hi=row["p_meet_high"])
+    return out
+
+
+def meet_table(comparison: Comparison, lang: str = "en") -> pd.DataFrame:
+    """Per year: the plan's target, declared exits (median) and P(meet) with its 95% interval, for
+    the baseline and, if there is one, the variant."""
+    t = LABELS[lang]
+    runs = [(False, comparison.base)] + ([(True, comparison.variant)] if comparison.variant else [])
+    s0 = comparison.base.summary
+    table = pd.DataFrame({t["year"]: s0["year"].astype(int).astype(str), t["app_plan_target"]: s0["target_exits"].map("{:,.0f}".format)})
+    for variant, outcome in runs:
+        s = outcome.summary
+        which = _which(lang, variant)
+        table[t["exits_median"].format(which=which)] = s["exits_median"].map("{:,.0f}".format).to_numpy()
+        table[t["app_p_meet"].format(which=which)] = [
+            "–" if np.isnan(p) else f"{p:.0%} ({lo:.0%}–{hi:.0%})"
+            for p, lo, hi in zip(s["p_meet_target"], s["p_meet_target_low"], s["p_meet_target_high"])]
+    return table
+
+
+def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
+    """One row per county, most behind first: planned exit year, poverty incidence in that year
+    (median) against the exit threshold and how far above it, P(exit by the planned year), people
+    still poor at the end, status. Ranked by the gap to the threshold in the planned year;
+    counties without a planned year last, by their gap at the end."""
+    t = LABELS[lang]
+    counties = outcome.run.counties
+    last = int(counties["year"].max())
+    threshold = float(outcome.run.scenario.exit_rules.county_incidence_threshold)
+    planned = outcome.run.scenario.planned_county_years()
+    rows = []
+    for name, name_en in zip(outcome.county_names, outcome.county_names_en):
+        g = counties[counties["county"] == name]
+        plan = planned.get(name)
+        at = g[g["year"] == min(plan or last, last)]
+        incidence = float(np.median(at["incidence"]))
+        final = g[g["year"] == last]
+        exit_year = final["county_exit_year"].astype(float).to_numpy()
+        if plan is None:
+            p_on_time, status = np.nan, t["no_plan"]
+        else:
+            p_on_time = float((~np.isnan(exit_year) & (exit_year <= plan)).mean())
+            status = t["on_track"] if p_on_time >= 0.5 else t["behind"]
+        rows.append({
+            "_rank": (plan is None, -(incidence - threshold)),
+            t["county"]: name if lang == "zh" else f"{name_en} {name}",
+            t["app_planned_exit"]: "–" if plan is None else str(plan),
+            t["incidence_end"]: f"{incidence:.1%}",
+            t["threshold"]: f"{threshold:.0%}" if threshold > 0 else "–",  # 0: the plan records no county exit
+            t["gap"]: f"{100 * (incidence - threshold):+.1f}" if threshold > 0 else "–",
+            t["p_on_time"]: "–" if np.isnan(p_on_time) else f"{p_on_time:.0%}",
+            t["poor_left"]: f"{float(np.median(final['poor_end'])):,.0f}",
+            t["status"]: status,
+        })
+    rows.sort(key=lambda r: cast(float, r["_rank"]))
+    return pd.DataFrame([{k: v for k, v in r.items() if k != "_rank"} for r in rows])
+
+
+def export_tables(comparison: Comparison) -> dict[str, pd.DataFrame]:
+    """The tables offered for download, by file name (English column names, as ``tuopin run``)."""
+    base = comparison.base
+    tables = {"baseline_annual.csv": base.run.annual, "baseline_summary.csv": base.summary,
+              "baseline_headlines.csv": headlines(base.run.annual, base.run.scenario),
+              "counties.csv": county_table(comparison.shown, "en")}
+    if comparison.variant is not None and comparison.yearly is not None and comparison.totals is not None:
+        v = comparison.variant
+        tables |= {"variant_annual.csv": v.run.annual, "variant_summary.csv": v.summary,
+                   "variant_headlines.csv": headlines(v.run.annual, v.run.scenario),
+                   "differences_by_year.csv": comparison.yearly, "differences_total.csv": comparison.totals}
+    return tables
+
+
+def headline_sentences(outcome: Outcome, lang: Lang = "en") -> list[str]:
+    """The headline quantities of one run as sentences (the same as ``tuopin run`` prints)."""
+    table = headlines(outcome.run.annual, outcome.run.scenario)
+    return [headline_line(row, lang) for _, row in table.iterrows()]
+
+
+# ------------------------------------------------------------------ figures
+
+FIGSIZE = (6.4, 3.5)
+"""Inches at 100 dpi: drawn at the size the page shows them (640 px wide), so 10-point text stays
+readable on a 1024-pixel screen."""
+
+
+def _people_axis(ax: Any, largest: float, lang: str) -> float:
+    """Label the y axis in people with a unit that fits (thousands / 万人); returns the divisor."""
+    scale, unit = people_unit(largest, "zh" if lang == "zh" else "en")
+    ax.set_ylabel(with_unit(LABELS[lang]["people"], unit, "zh" if lang == "zh" else "en"), fontsize=10)
+    return scale
+
+
+def panel_figure(comparison: Comparison, column: str, lang: str = "en") -> Figure:
+    """One quantity per year (``exits``, ``poor_end`` or ``relapses``): the baseline's median and
+    5-95% band, the variant's beside it, and for exits the plan's bars."""
+    t = LABELS[lang]
+    title = {"exits": t["app_exits_title"], "poor_end": t["poor_title"], "relapses": t["relapses_title"]}[column]
+    runs = [(False, comparison.base)] + ([(True, comparison.variant)] if comparison.variant else [])
+    s0 = comparison.base.summary
+    years = s0["year"].to_numpy()
+    largest = max(float(o.summary[f"{column}_q95"].max()) for _, o in runs)
+    if column == "exits":
+        largest = max(largest, float(s0["target_exits"].max()))
+    with fonts.style("zh" if lang == "zh" else "en"):
+        fig = Figure(figsize=FIGSIZE, dpi=100)
+        ax = fig.subplots()
+        scale = _people_axis(ax, largest, lang)
+        if column == "exits":
+            ax.bar(years, s0["target_exits"] / scale, width=0.6, color=PALETTE["plan_fill"], edgecolor=PALETTE["plan"],
+                   label=t["app_plan"])
+        for variant, outcome in runs:
+            s = outcome.summary
+            colour = PALETTE["sim"] if variant else PALETTE["sim2"]
+            which = _which(lang, variant)
+            ax.fill_between(years, s[f"{column}_q05"] / scale, s[f"{column}_q95"] / scale, color=colour, alpha=0.22, lw=0)
+            ax.plot(years, s[f"{column}_median"] / scale, "o-" if not variant else "s--", color=colour, lw=2,
+                    label=f"{which}: {t['median']}, {t['band']}")
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks(years)
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel(t["year"], fontsize=10)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.18)
+        tidy_ticks(ax)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(frameon=False, fontsize=9, loc="upper right")
         fig.tight_layout()
     return fig
 
 
-def headline(outcome: Outcome, lang: Lang = "en") -> str:
-    """One sentence: exits to date against the plan, people still poor, P(meet plan), counties behind."""
-    annual = outcome.run.annual
-    last = int(annual["year"].max())
-    cum = annual.groupby("replicate")[["exits", "target_exits"]].sum()
-    end = annual[annual["year"] == last]["poor_end"].to_numpy(dtype=float)
-    table = county_table(outcome, "en")
-    return LABELS[lang]["headline"].format(
-        exits=float(cum["exits"].median()), last=last, plan=float(cum["target_exits"].iloc[0]),
-        poor=float(np.median(end)), lo=float(np.quantile(end, 0.05)), hi=float(np.quantile(end, 0.95)),
-        p=float((cum["exits"] >= cum["target_exits"]).mean()),
-        behind=int((table["Status"] == LABELS["en"]["behind"]).sum()), counties=len(table))
-
-
-def county_table(outcome: Outcome, lang: Lang = "en") -> pd.DataFrame:
-    """One row per county: planned exit year, median simulated exit year (or "after <last year>"
-    when most replicates never exit), P(exit by the planned year), poor left at the end, status."""
+def difference_figure(comparison: Comparison, lang: str = "en") -> Figure | None:
+    """Per year, variant minus baseline for declared exits, people still poor and relapses: the
+    paired difference's median and 5-95% band. None without a variant."""
+    if comparison.yearly is None:
+        return None
     t = LABELS[lang]
-    counties = outcome.run.counties
-    last = int(counties["year"].max())
-    final = counties[counties["year"] == last]
-    planned = outcome.run.scenario.planned_county_years()
-    rows = []
-    for name, name_en in zip(outcome.county_names, outcome.county_names_en):
-        g = final[final["county"] == name]
-        exit_year = g["county_exit_year"].astype(float).to_numpy()
-        exited = ~np.isnan(exit_year)
-        if exited.mean() > 0.5:
-            simulated = f"{np.median(np.where(exited, exit_year, np.inf)):.0f}"
-        else:
-            simulated = t["not_exited"].format(year=last)
-        plan = planned.get(name)
-        if plan is None:
-            p_on_time, status, plan_text = np.nan, t["no_plan"], "–"
-        else:
-            p_on_time = float((exited & (exit_year <= plan)).mean())
-            status = t["on_track"] if p_on_time >= 0.5 else t["behind"]
-            plan_text = str(plan)
-        rows.append({
-            t["county"]: name if lang == "zh" else f"{name_en} {name}",
-            t["planned_exit_column"]: plan_text,
-            t["simulated_exit"]: simulated,
-            t["p_on_time"]: "–" if np.isnan(p_on_time) else f"{p_on_time:.0%}",
-            t["poor_left"]: f"{float(np.median(g['poor_end'])):,.0f}",
-            t["status"]: status,
-        })
-    return pd.DataFrame(rows)
+    rows = comparison.yearly
+    with fonts.style("zh" if lang == "zh" else "en"):
+        fig = Figure(figsize=FIGSIZE, dpi=100)
+        ax = fig.subplots()
+        largest = float(rows[rows["quantity"].isin(["exits", "poor_end", "relapses"])][["difference_q05", "difference_q95"]].abs().max().max())
+        scale = _people_axis(ax, max(largest, 1.0), lang)
+        for colour, quantity in zip((PALETTE["sim2"], PALETTE["sim"], PALETTE["cycle"][2]), ("exits", "poor_end", "relapses")):
+            g = rows[rows["quantity"] == quantity]
+            ax.fill_between(g["year"], g["difference_q05"] / scale, g["difference_q95"] / scale, color=colour, alpha=0.2, lw=0)
+            ax.plot(g["year"], g["difference_median"] / scale, "o-", color=colour, lw=2, label=t[f"q_{quantity}"])
+        ax.axhline(0, color=PALETTE["text"], lw=0.8)
+        ax.set_title(t["diff_title"], fontsize=11)
+        ax.set_xticks(sorted(rows["year"].unique()))
+        ax.tick_params(labelsize=10)
+        ax.set_xlabel(t["year"], fontsize=10)
+        tidy_ticks(ax)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=9)
+        fig.tight_layout()
+    return fig
 
 
 MAX_SQUARES_PER_COUNTY = 400
@@ -342,18 +502,24 @@ def village_grid(outcome: Outcome, columns: int = 60) -> tuple[np.ndarray, list[
     return grid, ticks, k, years
 
 
-def village_figure(outcome: Outcome, lang: Lang = "en") -> Figure:
-    """The poor villages as a grid of squares by county, coloured by exit year (grey: not exited)."""
+def village_colours(n_years: int) -> list[str]:
+    """Exit years in blues (dark: early, light: late) and not exited in orange: distinguishable with
+    the common colour-vision deficiencies (no red against green)."""
+    blues = colormaps["Blues"]
+    return [to_hex(blues(0.9 - 0.6 * i / max(n_years - 1, 1))) for i in range(n_years)] + ["#E69F00"]
+
+
+def village_figure(outcome: Outcome, lang: str = "en") -> Figure:
+    """The poor villages as a grid of squares by county, coloured by exit year (orange: not exited)."""
     t = LABELS[lang]
     grid, ticks, k, years = village_grid(outcome)
-    greens = ["#1b5e20", "#2e7d32", "#43a047", "#66bb6a", "#a5d6a7", "#c8e6c9", "#e8f5e9"]
-    colours = [greens[i % len(greens)] for i in range(len(years))] + ["#c0392b"]
+    colours = village_colours(len(years))
     names = dict(zip(outcome.county_names, outcome.county_names_en))
-    with fonts.style(lang):
-        fig = Figure(figsize=(13, max(2.0, grid.shape[0] * 10.0 / grid.shape[1] + 1.0)), dpi=100)
+    with fonts.style("zh" if lang == "zh" else "en"):
+        fig = Figure(figsize=(9.6, max(2.0, grid.shape[0] * 6.6 / grid.shape[1] + 1.0)), dpi=100)
         ax = fig.subplots()
         ax.pcolormesh(np.ma.masked_invalid(grid), cmap=ListedColormap(colours), vmin=-0.5, vmax=len(years) + 0.5,
-                      edgecolors="white", linewidth=0.6)
+                      edgecolors="white", linewidth=0.5)
         ax.set_aspect("equal")
         ax.invert_yaxis()
         ax.set_yticks([r + 0.5 for r, _ in ticks])

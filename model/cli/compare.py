@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuopin.cli import headless, keeps_results_whole
-
 from tuopin.errors import UserError
 
 if TYPE_CHECKING:
@@ -25,12 +24,17 @@ the variant keeps the base's population (counties, population block and scale); 
 them, households are drawn anew and the command says so.
 
 Writes to DIR (default results/compare_<base name>):
-  differences.csv     per variant, year and quantity (exits, relapses, poor_end, spending,
+  differences.csv     per variant, year and quantity (exits, poor_end, relapses, spending,
                       cost_per_sustained_exit): base and variant medians, the difference's median
-                      and 5-95% band, and P(variant better) = share of paired replicates where the
-                      variant does better (more exits; fewer relapses, poor, yuan)
+                      and 5-95% band, P(variant higher) = share of paired replicates where the
+                      variant's value is above the base's, and P(variant better) where a direction
+                      is better (more exits; fewer people still poor; lower cost per person lifted).
+                      Fewer relapses or less spending are not called better: both also fall when
+                      fewer people exit.
+  totals.csv          the same over the whole period (flows summed, stocks at the last year)
   paired_annual.csv   every replicate and year: base value, variant value, difference
-  differences.png     the differences with their bands, one panel per quantity
+  differences_en.png  the differences with their bands, one panel per quantity (English)
+  differences_zh.png  the same in Chinese
   run.json            files, hashes, seed, replicates, versions (written last)
 
 Example:  tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cut_20.yaml \\
@@ -50,21 +54,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
-    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
 
 
-def print_table(summary: pd.DataFrame) -> None:
-    """Per variant and year: change in exits (band, P(more exits)), in people still poor, in spending."""
-    for variant, rows in summary.groupby("variant", sort=False):
-        print(f"{variant} - base")
-        print(f"{'year':>4}  {'exits':>10}  {'90% band':>21}  {'P(more)':>7}  {'poor_end':>10}  {'P(fewer)':>8}  {'spending, m yuan':>16}")
-        by = {q: g.set_index("year") for q, g in rows.groupby("quantity")}
-        for year in by["exits"].index:
-            e, p, s = by["exits"].loc[year], by["poor_end"].loc[year], by["spending"].loc[year]
-            band = f"{e.difference_q05:+,.0f} to {e.difference_q95:+,.0f}"
-            print(f"{year:>4}  {e.difference_median:>+10,.0f}  {band:>21}  {e.p_variant_better:>7.0%}  "
-                  f"{p.difference_median:>+10,.0f}  {p.p_variant_better:>8.0%}  {s.difference_median / 1e6:>+16,.1f}")
+QUANTITY_WORDS = {
+    "exits": ("Declared exits", "people", 1.0, "more is better"),
+    "poor_end": ("People still poor at year end", "people", 1.0, "fewer is better"),
+    "relapses": ("Relapses", "people", 1.0, "neither is better in itself: fewer exits also mean fewer relapses"),
+    "spending": ("Spending", "million yuan", 1e6, "neither is better in itself: less money may buy fewer exits"),
+    "cost_per_sustained_exit": ("Cost per person lifted and still out (spending so far / people exited and not "
+                                "fallen back)", "yuan per person", 1.0, "lower is better"),
+}
+"""How the printed table names each compared quantity: words, unit, divisor, which direction is better."""
+
+
+def print_table(summary: pd.DataFrame, totals: pd.DataFrame, base: str, titles: dict[str, str]) -> None:
+    """Per variant and compared quantity: base and variant medians, their paired difference with
+    its 90% band, and P(variant better) (or P(variant higher) where no direction is better);
+    per year and for the whole period."""
+    for key, rows in summary.groupby("variant", sort=False):
+        variant = str(key)
+        n = int(rows["replicates"].iloc[0])
+        print(f"{titles.get(variant, variant)} [{variant}] against {titles.get(base, base)} [{base}], "
+              f"{n} paired replicates (medians; difference = variant - base, per pair)")
+        total = totals[totals["variant"] == variant].set_index("quantity")
+        for name, group in rows.groupby("quantity", sort=False):
+            quantity = str(name)
+            words, unit, divisor, better = QUANTITY_WORDS[quantity]
+            p_head = "P(variant better)" if group["better_if"].iloc[0] != "neither" else "P(variant higher)"
+            p_col = "p_variant_better" if group["better_if"].iloc[0] != "neither" else "p_variant_higher"
+            print(f"  {words} ({unit}; {better})")
+            print(f"  {'year':>9}  {'base':>15}  {'variant':>15}  {'difference':>13}  {'90% band of difference':>27}  {p_head:>17}")
+            period: dict[str, Any] = {str(k): v for k, v in total.loc[quantity].items()}
+            lines: list[tuple[str, dict[str, Any]]] = [
+                *((str(y), {str(k): v for k, v in r.items()}) for y, r in zip(group["year"], group.to_dict("records"))),
+                (f"{period['years']}*", period)]
+            for label, r in lines:
+                v = {k: r[k] / divisor for k in ("base_median", "variant_median", "difference_median",
+                                                 "difference_q05", "difference_q95")}
+                band = f"{v['difference_q05']:+,.0f} to {v['difference_q95']:+,.0f}"
+                print(f"  {label:>9}  {v['base_median']:>15,.0f}  {v['variant_median']:>15,.0f}  "
+                      f"{v['difference_median']:>+13,.0f}  {band:>27}  {r[p_col]:>17.0%}")
+        print("  * whole period: exits, relapses and spending summed over the years; people still poor and "
+              "cost per person at the last year")
+        print()
 
 
 @keeps_results_whole
@@ -73,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
     import time
     from datetime import UTC, datetime
 
+    from tuopin.cli.progress import progress_bar
     from tuopin.experiments.comparison import compare, same_population, write_comparison
     from tuopin.experiments.outputs import check_output_dir
     from tuopin.experiments.resources import check_run
@@ -101,12 +136,14 @@ def main(args: argparse.Namespace) -> int:
         check_run(scenario, replicates, seed, args.workers, str(path), population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population)
-    write_comparison(out, base, variants, paired, summary, replicates=replicates, seed=seed, base_file=args.base,
-                     variant_files=args.variants, households=args.households, workers=args.workers,
-                     started=started, t0=t0)
+    with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)", args.quiet) as bar:
+        paired, summary, totals = compare(base, variants, replicates, seed, workers=args.workers,
+                                          population=population, progress=bar.update)
+    write_comparison(out, base, variants, paired, summary, totals, replicates=replicates, seed=seed,
+                     base_file=args.base, variant_files=args.variants, households=args.households,
+                     workers=args.workers, started=started, t0=t0)
     if not args.quiet:
-        print_table(summary)
+        print_table(summary, totals, base.name, {s.name: s.title.get("en", s.name) for s in [base, *variants]})
         for v in variants:
             if not same_population(base, v):
                 print(f"note: {v.name} changes the population (scale, counties, population, years or line), "

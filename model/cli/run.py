@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,10 @@ Writes to DIR (default results/<scenario name>):
   annual.csv           one row per replicate and year, in people and yuan
   county_annual.csv    the same per county
   summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
+                       with its 95% interval; cumulative columns (*_cum) to the period's end
+  headlines.csv        the whole period: declared exits, net reduction, still poor at the end,
+                       relapses, distinct people ever exited, villages and counties exited,
+                       each against the plan with P(meet) and its 95% interval
   county_summary.csv   per county and year: remaining poor, P(hat off), planned year
   exits_vs_target.png  simulated exits against the plan's bars
   run.json             scenario hash, seed, replicates, versions, wall time (written last)
@@ -48,17 +53,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="household register (CSV) to simulate instead of the synthetic population")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
-    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
 
 
-def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
-    """The planner's table: exits against the plan, and counties behind schedule."""
-    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}")
+def _meet(p: float, low: float, high: float) -> str:
+    return "" if math.isnan(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
+
+
+def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The planner's table: declared exits against the plan per year and over the period, the
+    headline quantities in words, and counties behind schedule."""
+    from tuopin.report.headlines import headline_lines
+
+    print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
     for r in summary.to_dict("records"):
         band = f"{r['exits_q05']:,.0f}-{r['exits_q95']:,.0f}"
-        p = "" if r["p_meet_target"] != r["p_meet_target"] else f"{r['p_meet_target']:.0%}"  # NaN: no target
-        print(f"{r['year']:>4}  {r['exits_median']:>12,.0f}  {band:>19}  {r['target_exits']:>11,.0f}  {p:>7}")
+        meet = _meet(r["p_meet_target"], r["p_meet_target_low"], r["p_meet_target_high"])
+        print(f"{r['year']:>9}  {r['exits_median']:>14,.0f}  {band:>19}  {r['target_exits']:>11,.0f}  {meet:>22}")
+    last = summary.iloc[-1]
+    years = f"{int(summary['year'].iloc[0])}-{int(last['year'])}"
+    band = f"{last['exits_cum_q05']:,.0f}-{last['exits_cum_q95']:,.0f}"
+    meet = _meet(last["p_meet_cum_target"], last["p_meet_cum_target_low"], last["p_meet_cum_target_high"])
+    print(f"{years:>9}  {last['exits_cum_median']:>14,.0f}  {band:>19}  {last['target_exits_cum']:>11,.0f}  {meet:>22}")
+    print()
+    for line in headline_lines(table, "en"):
+        print(line)
     behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
     if len(behind):
         names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
@@ -71,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
     import time
     from datetime import UTC, datetime
 
+    from tuopin.cli.progress import progress_bar
     from tuopin.experiments.outputs import check_output_dir
     from tuopin.experiments.replicates import run_replicates
     from tuopin.experiments.resources import check_run
@@ -83,15 +104,17 @@ def main(args: argparse.Namespace) -> int:
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
-    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
-              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
+    replicates = scenario.replicates if args.replicates is None else args.replicates
+    check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario),
+              population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                            population=population)
-    summary, counties = write_run(out, result, scenario_file=args.scenario, households=args.households,
-                                  population=population, workers=args.workers, started=started, t0=t0)
+    with progress_bar(replicates, scenario.name, args.quiet) as bar:
+        result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
+                                population=population, progress=bar.update)
+    summary, counties, table = write_run(out, result, scenario_file=args.scenario, households=args.households,
+                                         population=population, workers=args.workers, started=started, t0=t0)
     if not args.quiet:
-        print_table(summary, counties)
+        print_table(summary, counties, table)
         print(f"results written to {out}/")
     return 0

@@ -189,9 +189,16 @@ def scenario_dir() -> Path:
     return beside if beside.is_dir() else Path("scenarios")
 
 
+def scenario_path(name: str) -> Path:
+    """A shipped scenario file by name, e.g. ``scenario_path("shangluo.yaml")`` or
+    ``scenario_path("variants/budget_cut_20.yaml")``, wherever the caller runs from (a notebook
+    copied to another folder, the dashboard, a script)."""
+    return scenario_dir() / name
+
+
 def default_scenario() -> Path:
     """The scenario a model runs when given none: the Shangluo baseline of :func:`scenario_dir`."""
-    return scenario_dir() / "shangluo.yaml"
+    return scenario_path("shangluo.yaml")
 
 
 def file_hash(path: str | Path) -> str:

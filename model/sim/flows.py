@@ -15,7 +15,7 @@ target, the cost per sustained exit). Tags say where else a field goes:
 * ``summary``: median and 5-95% band per year in ``summary.csv`` (``experiments.summary``);
 * ``sweep``: kept per run by a sweep unless its spec lists ``outputs``;
 * ``observed``: may be fitted to observed counts (``tuopin calibrate``);
-* ``better``: compared between scenarios (``tuopin compare``), +1 if more is better, -1 if less.
+* ``signed``: may be negative (every other count and amount is never below zero).
 
 ``COUNTY_FIELDS`` is the same for ``county_annual.csv``, one row per county and year.
 """
@@ -42,7 +42,6 @@ class Field:
     label: str
     origin: Literal["year", "model"] = "year"
     tags: frozenset[str] = frozenset()
-    better: int = 0
 
     @property
     def scaled(self) -> bool:
@@ -54,21 +53,23 @@ class Field:
         return value * inflate if self.scaled and not isinstance(value, str) else value
 
 
-def _f(name: str, unit: Unit, label: str, tags: str = "", *, origin: Literal["year", "model"] = "year",
-       better: int = 0) -> Field:
-    return Field(name, unit, label, origin, frozenset(tags.split()), better)
+def _f(name: str, unit: Unit, label: str, tags: str = "", *, origin: Literal["year", "model"] = "year") -> Field:
+    return Field(name, unit, label, origin, frozenset(tags.split()))
 
 
 FIELDS: tuple[Field, ...] = (
     _f("year", "year", "the year simulated", origin="model"),
     _f("target_exits", "people", "the plan's exits for the year (0 when it names none)", "sweep", origin="model"),
     _f("poor_start", "people", "registered poor at the start of the year", "sweep"),
-    _f("exits", "people", "people exited this year (honest and declared)", "summary sweep observed", better=+1),
+    _f("exits", "people", "people exited this year (honest and declared)", "summary sweep observed"),
     _f("exits_paper", "people", "of which declared under target pressure", "summary"),
-    _f("relapses", "people", "exited people who fell back into poverty", "summary sweep observed", better=-1),
+    _f("relapses", "people", "exited people who fell back into poverty", "summary sweep observed"),
     _f("new_entrants", "people", "near-poor people newly registered poor", "summary sweep"),
-    _f("poor_end", "people", "registered poor at the end of the year", "summary sweep observed", better=-1),
+    _f("poor_end", "people", "registered poor at the end of the year", "summary sweep observed"),
     _f("sustained_exits", "people", "people exited and not fallen back, at the end of the year", "summary sweep"),
+    _f("net_reduction", "people", "poor at the start less poor at the end (negative: the register grew)",
+       "summary signed"),
+    _f("lifted_total", "people", "distinct people ever exited, up to the end of the year", "summary"),
     _f("villages_exited", "villages", "poor villages taking off the hat this year", "sweep observed"),
     _f("villages_exited_total", "villages", "poor villages exited so far", "summary sweep"),
     _f("villages_built", "villages", "villages whose infrastructure was completed this year"),
@@ -76,7 +77,7 @@ FIELDS: tuple[Field, ...] = (
     _f("counties_exited_total", "counties", "counties exited so far", "summary sweep"),
     _f("counties_exited_names", "text", "names of the counties exiting this year, ';'-separated"),
     _f("budget", "yuan", "the year's pools: appropriations and carry-over", "sweep"),
-    _f("spending", "yuan", "spent from the pools", "summary sweep", better=-1),
+    _f("spending", "yuan", "spent from the pools", "summary sweep"),
     _f("spending_floor", "yuan", "social floor (低保) paid outside the pools", "summary"),
     _f("spending_infrastructure", "yuan", "spent on village infrastructure"),
     _f("unspent", "yuan", "left in the pools at year end"),
@@ -85,7 +86,7 @@ FIELDS: tuple[Field, ...] = (
     *(_f(f"enrolled_{b}", "people", f"people newly enrolled in the {b} batch") for b in BATCHES),
     *(_f(f"exits_{b}", "people", f"exits among people the {b} batch ever reached") for b in BATCHES),
     _f("cost_per_sustained_exit", "yuan per person", "all spending so far per person exited and still out",
-       "summary sweep", origin="model", better=-1),
+       "summary sweep", origin="model"),
 )
 """Every output of a year, in ``annual.csv`` order."""
 
@@ -123,11 +124,6 @@ def known(*wanted: str) -> tuple[str, ...]:
 def of_unit(*units: Unit) -> set[str]:
     """Names of the fields counted in one of ``units``."""
     return {f.name for f in FIELDS if f.unit in units}
-
-
-def better() -> dict[str, int]:
-    """The quantities compared between scenarios, with the direction that is better."""
-    return {f.name: f.better for f in FIELDS if f.better}
 
 
 def in_real_units(values: Mapping[str, float | str], inflate: float,

@@ -9,6 +9,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from tuopin.scenario import BATCHES, Scenario, default_scenario, resolve, uncertainty
 from tuopin.sim import flows
@@ -63,16 +64,16 @@ class Start:
     population: Population
 
 
-def start_replicate(scenario: Scenario | str | Path | None, rng: Any, overrides: dict[str, Any] | None = None,
+def start_replicate(plan: Scenario | str | Path | None, rng: Any, overrides: dict[str, Any] | None = None,
                     population: Population | None = None) -> Start:
     """Resolve the scenario, split the seed into the named streams, draw the uncertain parameters,
     the register (unless ``population`` is given) and which villages have their infrastructure.
-    ``scenario`` None is the Shangluo baseline shipped with tuopin (``scenario.default_scenario``).
+    ``plan`` None is the Shangluo baseline shipped with tuopin (``scenario.default_scenario``).
 
     ``PovertyModel`` and the per-agent ``ReferenceModel`` both start here, so with the same seed
     they start from the same scenario values and the same register.
     """
-    config = resolve(default_scenario() if scenario is None else scenario, overrides)
+    config = resolve(default_scenario() if plan is None else plan, overrides)
     mesa_seed, *named = seed_sequence(rng).spawn(1 + len(STREAMS))
     streams = Streams(*(np.random.default_rng(s) for s in named))
     config, drawn = uncertainty.fix(config, streams.parameters)
@@ -117,20 +118,20 @@ MODEL_REPORTERS: dict[str, Callable[[PovertyModel], Any]] = {
 
 
 class ReplicateModel(mesa.Model):
-    """A Mesa model of one replicate of a scenario, one ``step()`` a year: what ``PovertyModel``
-    and the per-agent ``ReferenceModel`` share (see :func:`start_replicate`).
+    """A Mesa model of one replicate of a plan (a tuopin scenario), one ``step()`` a year: what
+    ``PovertyModel`` and the per-agent ``ReferenceModel`` share (see :func:`start_replicate`).
 
-    ``p`` is the scenario with this replicate's uncertain parameters drawn (``drawn``), ``hh``,
-    ``villages`` and ``counties`` the register, ``ledger`` the year's money, ``year`` the year
-    last simulated (the registration year before the first step).
+    ``p`` (also ``plan``) is the scenario with this replicate's uncertain parameters drawn
+    (``drawn``), ``hh``, ``villages`` and ``counties`` the register, ``ledger`` the year's money,
+    ``year`` the year last simulated (the registration year before the first step).
     """
 
-    def __init__(self, scenario: Scenario | str | Path | None = None, *, rng: Any = None,
+    def __init__(self, plan: Scenario | str | Path | None = None, *, rng: Any = None,
                  overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
-        begin = start_replicate(scenario, rng, overrides, population)
+        begin = start_replicate(plan, rng, overrides, population)
         super().__init__(rng=np.random.default_rng(begin.mesa_seed))
         self.streams = begin.streams
-        self.p = begin.p
+        self.p = self.plan = begin.p
         self.drawn = begin.drawn
         self.hh, self.villages, self.counties = begin.population
         self.inflate = 1.0 / self.p.scale
@@ -153,21 +154,27 @@ class PovertyModel(ReplicateModel):
     """Registered poor households under a poverty-alleviation plan, one step per year.
 
     Args:
-        scenario: a validated ``Scenario`` or the path of a scenario / variant YAML file; None
-            (the default) is the Shangluo baseline shipped with tuopin, from any directory.
+        plan: tuopin's scenario: a validated ``Scenario`` or the path of a scenario / variant
+            YAML file; None (the default) is the Shangluo baseline shipped with tuopin, from any
+            directory. It is called ``plan`` because Mesa's ``Model`` has a ``scenario`` of its
+            own (``mesa.experimental.scenarios.Scenario``, its parameter set).
         rng: Mesa-style seed: an int, a ``numpy.random.SeedSequence`` or Generator; ``None``
-            draws fresh entropy (pass ``scenario.seed`` for the scenario's fixed result).
+            draws fresh entropy (pass ``plan.seed`` for the scenario's fixed result).
         overrides: ``{"dotted.path": value}`` changes, validated with the whole scenario.
         population: households, villages and counties to use instead of the synthetic register.
+        scenario: Mesa's scenario object, as Mesa's ``SolaraViz`` passes it when it resets a
+            model. It may hold no parameters of its own (give them as keywords); tuopin's random
+            streams always come from ``rng``.
         **parameters: more dotted-path overrides as keywords, so that ``mesa.batch_run`` can vary
-            them: ``batch_run(PovertyModel, parameters={"scenario": "scenarios/shangluo.yaml",
+            them: ``batch_run(PovertyModel, parameters={"plan": "scenarios/shangluo.yaml",
             "relapse.support_continuation_years": [0, 3]}, rng=[1, 2, 3])``. Pass ``rng`` seeds
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year with the fields of ``flows.FIELDS``; ``hh``, ``villages`` and
-    ``counties`` hold the final state, and ``drawn`` this replicate's values of the scenario's
-    uncertain parameters.
+    has one row per year with the fields of ``flows.FIELDS``; ``plan`` (also ``p``, what the
+    rules read) is the validated scenario the run used (uncertain parameters fixed), ``hh``,
+    ``villages`` and ``counties`` hold the final state, and ``drawn`` this replicate's values of
+    the scenario's uncertain parameters.
     """
 
     shocks: Shocks
@@ -175,14 +182,17 @@ class PovertyModel(ReplicateModel):
 
     def __init__(
         self,
-        scenario: Scenario | str | Path | None = None,
+        plan: Scenario | str | Path | None = None,
         *,
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
         population: Population | None = None,
+        scenario: MesaScenario | None = None,
         **parameters: Any,
     ) -> None:
-        super().__init__(scenario, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
+        if scenario is not None and (extra := sorted(k for k in vars(scenario) if k not in ("rng", "model"))):
+            raise TypeError(f"Mesa's scenario holds parameters {extra}; give tuopin's as keywords (dotted paths)")
+        super().__init__(plan, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
         self.batches: list[Intervention[Any]] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
         self.batch_names = BATCHES
         self.infrastructure = Infrastructure(self.p.exit_rules.infrastructure)
