@@ -9,9 +9,10 @@ import pandas as pd
 import yaml
 
 from conftest import SHANGLUO
-from tuopin import PovertyModel
+from tuopin import PovertyModel, load_scenario
 from tuopin.cli import main as cli
-from tuopin.scenario.schema import get_path, load_raw
+from tuopin.experiments import calibrate, run_replicates, write_calibration
+from tuopin.scenario import get_path, load_raw
 
 PLANTED = {"economy.income_growth": 0.07, "economy.illness_rate": 0.10}
 SCALE = 0.02
@@ -40,11 +41,15 @@ def observed(tmp_path, scenario):
 def test_calibration_recovers_planted_parameters_within_reported_uncertainty(tmp_path):
     out = tmp_path / "cal"
     scenario = known_scenario(tmp_path)
-    args = ["calibrate", str(scenario), "--observed", str(observed(tmp_path, scenario)),
-            "--fit", "economy.income_growth=0.0:0.15", "--fit", "economy.illness_rate=0.03:0.2",
-            "--fit-years", "2016-2018", "--scale", str(SCALE), "--max-runs", "240", "--population", "30",
-            "--seed", "5", "--out", str(out), "--quiet"]
-    assert cli(args) == 0
+    data = observed(tmp_path, scenario)
+    fits = ["economy.income_growth=0.0:0.15", "economy.illness_rate=0.03:0.2"]
+
+    def fit(workers: int) -> None:
+        cal = calibrate(scenario, data, fits, out, fit_years="2016-2018", scale=SCALE, max_runs=240, population=30,
+                        seed=5, workers=workers)
+        write_calibration(cal, out)
+
+    fit(1)
     est = pd.read_csv(out / "estimates.csv").set_index("parameter")
     for path, truth in PLANTED.items():
         row = est.loc[path]
@@ -55,11 +60,12 @@ def test_calibration_recovers_planted_parameters_within_reported_uncertainty(tmp
     assert summary["runs"] <= 240 and summary["generations"] >= 2
     variant = yaml.safe_load((out / "calibrated.yaml").read_text())
     assert set(variant["overrides"]) == set(PLANTED)
-    assert cli(["run", str(out / "calibrated.yaml"), "--replicates", "1", "--scale", str(SCALE),
-                "--out", str(tmp_path / "rerun"), "--quiet"]) == 0
+    calibrated = load_scenario(out / "calibrated.yaml", {"scale": SCALE})
+    assert calibrated.economy.income_growth == variant["overrides"]["economy.income_growth"]
+    assert len(run_replicates(calibrated, replicates=1).annual) == len(calibrated.horizon)
     assert (out / "fit_vs_observed.png").stat().st_size > 10_000
-    # the same command on two workers gives the same posterior
-    assert cli([*args, "--workers", "2"]) == 0
+    # the same calibration on two workers gives the same posterior
+    fit(2)
     pd.testing.assert_frame_equal(pd.read_csv(out / "estimates.csv").set_index("parameter"), est)
 
 

@@ -43,9 +43,11 @@ import yaml
 
 from tuopin.errors import UserError
 from tuopin.scenario.schema import Scenario
+from tuopin.sim import flows
 
-QUANTITIES = ("poor_end", "net_reduction", "exits", "relapses", "new_entrants", "counties_exited", "villages_exited")
-"""Observed columns that can be fitted (real people, counties, villages per year, as in annual.csv)."""
+QUANTITIES = tuple(flows.names("observed"))
+"""Observed columns that can be fitted (real people, counties, villages per year, as in annual.csv): the
+outputs tagged ``observed`` in ``flows.FIELDS``."""
 FLOOR_SHARE = 0.05
 """An error's floor, as a share of the quantity's mean observed size."""
 
@@ -496,3 +498,128 @@ def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+@dataclass
+class Calibration:
+    """The outcome of :func:`calibrate`: ``estimates`` per parameter (best particle, posterior
+    median and 5-95% interval, prior), ``posterior`` the last generation's particles, ``fit`` per
+    year and quantity (observed, posterior median and band), ``summary`` the method, the runs and
+    the errors on fit and held-out years."""
+
+    scenario: Scenario
+    scenario_file: Path
+    priors: list[Prior]
+    estimates: pd.DataFrame
+    posterior: pd.DataFrame
+    fit: pd.DataFrame
+    summary: dict[str, Any]
+    seed: int
+
+
+def calibrate(scenario_file: Path, observed_file: Path, fit: list[str] | None, out: Path, *,
+              fit_years: str | None = None, held_out: Path | None = None, quantities: str | None = None,
+              max_runs: int = 600, population: int | None = None, seed: int | None = None,
+              scale: float | None = None, workers: int = 1, progress: Callable[[int], None] | None = None,
+              warn: Callable[[str], None] | None = None) -> Calibration:
+    """Fit parameters to observed yearly counts by ABC-SMC (see the module doc).
+
+    Args:
+        scenario_file: the scenario (or variant) file.
+        observed_file: the observed counts, ``year`` and any of ``QUANTITIES``.
+        fit: ``PATH=LOW:HIGH`` per fitted parameter (a uniform prior); None or empty: the
+            scenario's ``uncertainty:`` entries are the priors.
+        out: where pyabc's history goes (``abc.db``).
+        fit_years: years to fit, e.g. ``2016-2017`` (default: every observed year).
+        held_out: observed counts used only to test the projection.
+        quantities: observed columns to fit, comma-separated (default: all of the file's).
+        max_runs, population: simulations in all; particles a generation (default max_runs / 10,
+            within 20-200).
+        seed, scale: default the scenario's.
+        workers: processes (the same numbers for any number).
+        progress: called with the number of simulations just finished.
+        warn: called with a warning (more parameters than observations).
+
+    Raises:
+        UserError: a bad file, parameter, range, year or count, naming it.
+    """
+    from tuopin.scenario import load_raw, load_scenario
+
+    population = population or min(200, max(20, max_runs // 10))
+    if not 10 <= max_runs <= 10_000_000:
+        raise UserError(f"{max_runs} is out of range (10 to 10,000,000)", key="--max-runs")
+    if not 5 <= population <= 100_000:
+        raise UserError(f"{population} is out of range (5 to 100,000)", key="--population")
+    if max_runs < 4 * population:
+        raise UserError(f"{max_runs} runs are too few for {population} particles a generation (at least 4x); raise "
+                        "--max-runs or lower --population", key="--max-runs")
+    if not 1 <= workers <= 256:
+        raise UserError(f"{workers} is out of range (1 to 256)", key="--workers")
+    scenario = load_scenario(scenario_file, {"scale": scale} if scale is not None else None)
+    raw, _ = load_raw(scenario_file)
+    priors = [parse_fit(text, scenario, raw) for text in fit] if fit else \
+        priors_from_scenario(scenario, raw, str(scenario_file))
+    if len({p.path for p in priors}) != len(priors):
+        raise UserError("the same parameter is fitted twice", key="--fit")
+    observed = read_observed(observed_file, scenario)
+    years = parse_years(fit_years, observed)
+    present = [q for q in QUANTITIES if q in observed.columns]
+    chosen = [q.strip() for q in quantities.split(",") if q.strip()] if quantities else present
+    if bad := [q for q in chosen if q not in present]:
+        raise UserError(f"{bad[0]!r} is not a column of the observed file ({', '.join(present)})", key="--quantities")
+    obs = observations(observed, years, chosen)
+    if not obs:
+        raise UserError("no observation in the fitted years and columns", source=str(observed_file))
+    shown = observed
+    if held_out is not None:
+        held = read_observed(held_out, scenario)
+        if overlap := sorted(set(held["year"]) & set(years)):
+            raise UserError(f"year(s) {overlap} are also fitted; held-out years must not be", source=str(held_out))
+        shown = pd.concat([observed[~observed["year"].isin(held["year"])], held], ignore_index=True)
+    if len(priors) > len(obs) and warn:
+        warn(f"{len(priors)} parameters outnumber the {len(obs)} observations; the data cannot pin them all down "
+             "and the posterior stays near the prior for some")
+    seed = scenario.seed if seed is None else seed
+    out.mkdir(parents=True, exist_ok=True)
+    simulator = Simulator(scenario, priors, [f"p{i}" for i in range(len(priors))])
+    post = run_abc(simulator, priors, obs, population, max_runs, seed, workers, out / "abc.db", progress)
+    shown_q = list(dict.fromkeys([*chosen, *[q for q in QUANTITIES if q in shown.columns]]))
+    est = estimates(priors, post)
+    table = fit_table(post, scenario, shown, years, shown_q)
+    posterior = pd.concat([post.values, pd.DataFrame({"weight": post.weights, "distance": post.distances})], axis=1)
+    summary = {"method": "ABC-SMC (pyabc), quantile epsilon 0.5, one simulation per particle, seeded batch sampler",
+               "discrepancy": "mean squared relative error, floor 5% of the quantity's mean observed size",
+               "priors": {p.path: {"low": p.low, "high": p.high, "mode": p.mode} for p in priors},
+               "population": population, "max_runs": max_runs, "runs": post.runs,
+               "generations": post.generations, "epsilons": post.epsilons, "observations": len(obs),
+               "parameters": len(priors), "fit_years": years, "quantities": chosen,
+               "held_out": str(held_out) if held_out else None,
+               "best_distance": float(post.distances.min()), "errors": errors(table)}
+    return Calibration(scenario, Path(scenario_file), priors, est, posterior, table, summary, seed)
+
+
+def write_calibration(cal: Calibration, out: Path, *, observed_file: Path | None = None, fit: list[str] | None = None,
+                      t0: float | None = None) -> None:
+    """Write a calibration's files into ``out`` whole (``estimates.csv``, ``posterior.csv``,
+    ``fit.csv``, ``fit_vs_observed.png``, ``calibrated.yaml``, ``summary.json``, then ``run.json``)."""
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    from tuopin.experiments.outputs import provenance, write_results
+
+    title = f"{cal.scenario.name}: posterior fit and projection (scale {cal.scenario.scale:g})"
+    variant = variant_yaml(cal.scenario_file, out, cal.scenario.name, cal.estimates, cal.priors)
+    summary = json.dumps(cal.summary, indent=2) + "\n"
+    writers = {
+        "estimates.csv": lambda p: cal.estimates.to_csv(p, index=False, float_format="%.6g"),
+        "posterior.csv": lambda p: cal.posterior.to_csv(p, index=False, float_format="%.6g"),
+        "fit.csv": lambda p: cal.fit.to_csv(p, index=False, float_format="%.6g"),
+        "fit_vs_observed.png": lambda p: figure(cal.fit, p, title),
+        "calibrated.yaml": lambda p: p.write_text(variant, encoding="utf-8"),
+        "summary.json": lambda p: p.write_text(summary, encoding="utf-8"),
+    }
+    meta = {"scenario": str(cal.scenario_file), "observed": str(observed_file) if observed_file else None,
+            "held_out": cal.summary["held_out"], "fit": fit, "seed": cal.seed, "scale": cal.scenario.scale,
+            **provenance(datetime.now(UTC), time.perf_counter() if t0 is None else t0)}
+    write_results(out, writers, meta)

@@ -5,22 +5,22 @@
    year's stable income (``assessment.pre_exit_list``).
 2. Interventions, funded in priority order (``funding``, ``interventions``): first the recurring
    costs of households already supported, then new households, listed ones first (failed ones
-   again after a wait), and village infrastructure; then each batch's effect on conditions and
-   income (net and stable), intensified help for the listed households, and the social floor
-   by means on top.
+   again after a wait), and village infrastructure (each a ``funding.Funded`` item); then each
+   batch's effect on conditions and income (net and stable), intensified help for the listed
+   households, and the social floor by means on top.
 3. Assessment: the year-end check of the listed households' stable income and conditions,
    within verification capacity; exits, and the wrongly exited (``assessment``).
 4. Register update: monitoring flags and helps exited and near-poor households at risk, then
    relapse and new entrants are what the check finds after help (``relapse``).
 5. Village and county exit (``villages``).
-6. Reporting: the year's flows, in simulated units (``PovertyModel`` scales them to real ones):
-   ``exits`` are declared exits (gross), ``net_reduction`` is poor_start - poor_end, and
-   ``lifted_total`` the distinct people exited at least once so far.
+6. Reporting: the year's flows (``flows.FIELDS``), in simulated units (``PovertyModel`` scales
+   them to real ones): ``exits`` are declared exits (gross), ``net_reduction`` is
+   poor_start - poor_end, and ``lifted_total`` the distinct people exited at least once so far.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -29,15 +29,14 @@ from tuopin.sim import income
 from tuopin.sim import relapse
 from tuopin.sim import villages
 from tuopin.sim.agents import EXITED, POOR
-from tuopin.sim.funding import queue_keys
+from tuopin.sim.funding import RANDOM, queue_keys
 from tuopin.sim.interventions import social_floor
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from tuopin.sim.interventions import Intervention
     from tuopin.sim.model import PovertyModel
-
-INFRASTRUCTURE = "infrastructure"
-RANDOM = "random"
 
 
 def simulate_year(m: PovertyModel) -> dict[str, float | str]:
@@ -55,15 +54,13 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     ledger.open_year(m.year)
     draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
     active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
-    new_people: dict[str, int] = {}
-    villages_built = 0
+    funded: dict[str, np.ndarray] = {}
     for item in m.funding_order:
-        if item == INFRASTRUCTURE:
-            villages_built = villages.build_infrastructure(m, ledger)
-            continue
-        chosen = enrol_new(m, item, draws)
-        active[item.name][chosen] = True
-        new_people[item.name] = int(hh.size[chosen].sum())
+        funded[item.name] = item.fund_new(m, draws)
+    new_people: dict[str, int] = {}
+    for batch in m.batches:
+        active[batch.name][funded[batch.name]] = True
+        new_people[batch.name] = int(hh.size[funded[batch.name]].sum())
     support = np.zeros(len(hh))
     stable_support = np.zeros(len(hh))
     for batch in m.batches:
@@ -112,21 +109,20 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "monitored_helped": hh.people(helped),
         "villages_exited": villages_exited,
         "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
-        "villages_built": villages_built,
+        "villages_built": len(funded[m.infrastructure.name]),
         "counties_exited": len(counties_exited),
         "counties_exited_total": int((m.counties.exit_year >= 0).sum()),
         "counties_exited_names": ";".join(counties_exited),
         "budget": ledger.budget,
         "spending": ledger.total_spent,
         "spending_floor": spending_floor,
-        "spending_infrastructure": ledger.spent.get(INFRASTRUCTURE, 0.0),
         "spending_pre_exit_help": ledger.spent.get(assessment.HELP, 0.0),
         "spending_monitoring": ledger.spent.get(relapse.MONITORING, 0.0),
         "unspent": unspent,
         "carried_over": carried,
     }
-    for batch in m.batches:
-        flows[f"spending_{batch.name}"] = ledger.spent.get(batch.name, 0.0)
+    for item in m.funding_order:
+        flows[f"spending_{item.name}"] = ledger.spent.get(item.name, 0.0)
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
     out = np.flatnonzero(exited)
@@ -162,7 +158,7 @@ class BatchDraws:
     ROWS = 4
 
     def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
-        bits = rng.bit_generator
+        bits = cast(np.random.PCG64, rng.bit_generator)  # numpy's default: it can jump ahead
         self.kind, self.state, self.n = type(bits), bits.state, n
         self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
         bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows
@@ -177,7 +173,7 @@ class BatchDraws:
         return np.random.Generator(bits).random((count, self.n))
 
 
-def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
+def fund_commitments(m: PovertyModel, batch: Intervention[Any], draws: BatchDraws) -> np.ndarray:
     """Pay this year's recurring cost for households already supported; returns who is active."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.supported(m))
@@ -188,24 +184,3 @@ def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) ->
     active[idx[funded]] = True
     return active
 
-
-def listed_first(keys: np.ndarray, on_list: np.ndarray) -> np.ndarray:
-    """Queue keys with the households on the pre-exit list ahead of the rest (each part in key order)."""
-    if len(keys) == 0:
-        return keys
-    return keys + (np.ptp(keys) + 1.0) * ~on_list
-
-
-def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
-    """Enrol new households, listed ones first, then in targeting order, within capacity and
-    money; returns their indices."""
-    hh, key = m.hh, batch.p.targeting
-    idx = np.flatnonzero(batch.candidates(m))
-    u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
-    keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
-    costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
-    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
-    chosen = idx[funded]
-    hh.enrolled[batch.row, chosen] = m.year
-    batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])
-    return chosen

@@ -24,12 +24,10 @@ What is drawn, in order (all seeded from the ``population`` stream):
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
+from tuopin.scenario.schema import CAUSES, Population, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
-from tuopin.scenario.schema import BATCHES, CAUSES
 
 
 def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
@@ -49,7 +47,7 @@ def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.nda
     return sizes[sizes > 0].astype(np.int16)
 
 
-def build_villages(p: SimpleNamespace, scale: float) -> Villages:
+def build_villages(p: Scenario, scale: float) -> Villages:
     """Villages of every county: poor villages first, then the others."""
     county, population, poor = [], [], []
     for c, row in enumerate(p.counties.rows):
@@ -68,7 +66,7 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
     )
 
 
-def build_counties(p: SimpleNamespace, scale: float) -> Counties:
+def build_counties(p: Scenario, scale: float) -> Counties:
     """The county table at simulated scale."""
     rows = p.counties.rows
     return Counties(
@@ -102,8 +100,8 @@ def _assign_villages(
     return village
 
 
-def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
-    """Draw the synthetic register for a scenario's plain values ``p`` (see module doc)."""
+def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
+    """Draw the synthetic register of scenario ``p`` (see module doc)."""
     pop = p.population
     scale = p.scale
     first_year = p.years[0]
@@ -167,33 +165,15 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     insured[near] = True
     causes[near] &= ~np.uint16(CAUSE_BIT["school"])
 
-    hh = Households(
-        county=county_arr,
-        village=village,
-        size=size,
-        labour=labour,
-        students=students,
-        causes=causes,
-        harsh=harsh,
-        eco_zone=eco_zone,
-        house_ok=house_ok,
-        insured=insured,
-        status=status_arr,
-        market=market.astype(np.float64),
-        industry_gain=np.zeros(n),
-        job_wage=np.zeros(n),
-        followup_gain=np.zeros(n),
-        enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
-        registered_year=np.where(near, NOT_YET, first_year - 1).astype(np.int16),
-        exit_year=np.full(n, NOT_YET, dtype=np.int16),
-        paper_exit=np.zeros(n, dtype=bool),
-        net=market.astype(np.float64),
-    )
+    hh = Households.register(
+        county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
+        eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
+        first_year=first_year)
     exited_stock(hh, pop, rng, line0, first_year)
     return hh, villages, counties
 
 
-def exited_stock(hh: Households, pop: SimpleNamespace, rng: np.random.Generator, line: float, first_year: int) -> None:
+def exited_stock(hh: Households, pop: Population, rng: np.random.Generator, line: float, first_year: int) -> None:
     """Give the households drawn as exited before the first year (status EXITED) what an exit
     required: every condition met, income uniform in ``exited_income_ratio`` times the first
     year's line, registered two years and exited one year before the first. They had none of

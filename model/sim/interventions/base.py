@@ -1,9 +1,9 @@
-"""The interface every batch (五个一批, medical aid, housing) implements.
+"""The interface every funded batch (五个一批, medical aid, housing) implements.
 
-A batch answers four questions, each over whole household arrays:
+A batch says, each over whole household arrays:
 
 * ``eligible(m)``: who may receive it (by causes, labour, location, conditions);
-* ``units(m)``: what its per-person costs count (people, or students for education);
+* ``units(m, idx)``: what its per-person costs count (people, or students for education);
 * ``enrol(m, idx, u)``: what happens once, when households are enrolled (draw success, set gains);
 * ``apply(m, active)`` and ``income(m, active, stable)``: each year, its effect on the 两不愁三保障
   conditions and on per-capita income, for the households it is active for (``stable``: the
@@ -13,24 +13,32 @@ A batch whose help can fail (``failed``) may enrol a household again ``retry_aft
 the failure; a batch with ``kept_after_support`` pays only that share of its income once support
 has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit).
 
-Funding, capacity and targeting are the same for every batch and live in ``funding.py``.
+What is the same for every batch is here: who is a candidate and who is still supported, its
+costs and capacity, and ``fund_new`` (new households in targeting order, within capacity and
+money), the interface it shares with village infrastructure (``funding.Funded``). The pools and
+their rules are in ``funding.py``; a batch's parameters are its block of the scenario
+(``p``, e.g. ``schema.Industry``).
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from tuopin.scenario.schema import BatchBase
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
+from tuopin.sim.funding import RANDOM, listed_first, queue_keys
 
 if TYPE_CHECKING:
+    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
+B = TypeVar("B", bound=BatchBase)
 
-class Intervention:
-    """One batch: eligibility, costs, capacity and effects (see module doc)."""
+
+class Intervention(Generic[B]):
+    """One batch: eligibility, costs, capacity and effects (see module doc); ``p`` its parameters."""
 
     name: ClassVar[str]
     permanent: ClassVar[bool] = False
@@ -40,9 +48,14 @@ class Intervention:
     scheduled: ClassVar[bool] = False
     """Capacity is a construction schedule, kept when capacity follows need."""
 
-    def __init__(self, params: SimpleNamespace) -> None:
+    def __init__(self, params: B) -> None:
         self.p = params
         self.row = BATCH_INDEX[self.name]
+
+    @property
+    def priority(self) -> int:
+        """Funding order: lowest first."""
+        return self.p.priority
 
     # -- who -----------------------------------------------------------------
     def eligible(self, m: PovertyModel) -> np.ndarray:
@@ -104,6 +117,20 @@ class Intervention:
         if m.p.funding.capacity_rule == "need" and not self.scheduled:
             return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0) * m.p.scale
+
+    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+        """Enrol new households, those on the pre-exit list first, then in targeting order, within
+        capacity and money; returns their indices."""
+        hh, key = m.hh, self.p.targeting
+        idx = np.flatnonzero(self.candidates(m))
+        u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
+        keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
+        costs = self.one_off_cost(m, idx) + self.annual_cost(m, idx)
+        funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.size[idx], capacity=self.capacity(m))
+        chosen = idx[funded]
+        hh.enrolled[self.row, chosen] = m.year
+        self.enrol(m, chosen, draws.rows(self.name, 2, self.draws)[:, chosen])
+        return chosen
 
     # -- what it does --------------------------------------------------------
     def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:
