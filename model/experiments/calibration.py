@@ -42,7 +42,7 @@ import pandas as pd
 import yaml
 
 from tuopin.errors import UserError
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario import Scenario
 from tuopin.sim import flows
 
 QUANTITIES = tuple(flows.names("observed"))
@@ -79,7 +79,7 @@ class Prior:
 
 def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Prior:
     """``PATH=LOW:HIGH`` -> Prior, checked against the scenario (path exists, both ends valid)."""
-    from tuopin.scenario.schema import apply_overrides, validate
+    from tuopin.scenario import apply_overrides, validate
 
     key = f"--fit {text}"
     try:
@@ -117,7 +117,7 @@ def priors_from_scenario(scenario: Scenario, raw: dict[str, Any], source: str) -
 
 def _value_at(raw: dict[str, Any], path: str, key: str) -> Any:
     """The current value of a fitted parameter; UserError naming ``key`` when there is none."""
-    from tuopin.scenario.schema import get_path
+    from tuopin.scenario import get_path
 
     try:
         return get_path(raw, path, key)
@@ -209,7 +209,7 @@ def key(quantity: str, year: int) -> str:
 def observations(observed: pd.DataFrame, years: list[int], quantities: list[str]) -> dict[str, float]:
     """The fitted observations ``{quantity:year: value}`` (cells left empty are not observations)."""
     rows = observed.set_index("year").loc[years, quantities]
-    return {key(q, int(y)): float(v) for q in quantities for y, v in rows[q].items() if not math.isnan(v)}
+    return {key(q, int(str(y))): float(v) for q in quantities for y, v in rows[q].items() if not math.isnan(v)}
 
 
 def error_scales(obs: dict[str, float]) -> dict[str, float]:
@@ -450,8 +450,8 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, p
     import os
 
     integer = {p.path: p.integer for p in priors}
-    overrides = {r.parameter: int(round(r.median)) if integer[r.parameter] else float(f"{r.median:.6g}")
-                 for r in est.itertuples()}
+    overrides = {str(r["parameter"]): int(round(float(r["median"]))) if integer[str(r["parameter"])]
+                 else float(f"{float(r['median']):.6g}") for r in est.to_dict("records")}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
            "description": "posterior medians from tuopin calibrate (ABC-SMC); intervals in estimates.csv",

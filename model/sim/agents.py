@@ -47,10 +47,10 @@ class Households:
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
-    stable: np.ndarray = field(default=None)  # type: ignore[assignment]  # float64, stable income (see income.py)
+    stable: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64, stable income (see income.py)
 
     def __post_init__(self) -> None:
-        if self.stable is None:
+        if len(self.stable) != len(self.net):  # not given: the first year's net income
             self.stable = self.net.copy()
 
     @classmethod
