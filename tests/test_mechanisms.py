@@ -114,7 +114,7 @@ def test_capacity_following_need_spends_money_that_is_there(small):
 
 @pytest.mark.parametrize("factor", [0.0, 3.0])
 def test_the_quota_steers_but_does_not_fix_the_count(small, factor):
-    targets = {y: v * factor for y, v in small.targets.exits.value.items()}
+    targets = {y: v * factor for y, v in small.targets.exits.items()}
     plan = annual(small, 5)
     other = annual(small, 5, **{"targets.exits": targets})
     assert other.loc[2016, "exits"] > 0  # households that qualify exit whatever the quota
