@@ -12,7 +12,8 @@ import pandas as pd
 from tuopin.errors import UserError
 from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, write_results
 from tuopin.report.plots import differences
-from tuopin.sim.register import Population, households_from_register
+from tuopin.cli.run import add_register_arguments, register_population
+from tuopin.sim.register import Population
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import Scenario, file_hash, load_scenario
@@ -54,8 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario (default: the base file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed shared by all (default: the base file's)")
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
-    p.add_argument("--households", type=Path, metavar="FILE.csv",
-                   help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
+    add_register_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
@@ -68,17 +68,21 @@ def same_population(base: Scenario, variant: Scenario) -> bool:
 
 
 def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int,
-            workers: int = 1, population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run the base and every variant on the same replicate seeds (and ``population``, if given).
+            workers: int = 1, population: Population | None = None,
+            start_year: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run the base and every variant on the same replicate seeds (and ``population`` from
+    ``start_year``, if given).
 
     Returns ``(paired, summary)``: per replicate and year the base value, variant value and
     difference of each compared quantity, and per year the medians, bands and P(variant better);
     both with a ``variant`` column naming the variant.
     """
-    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population)
+    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population,
+                              start_year=start_year)
     paired, summary = [], []
     for variant in variants:
-        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population)
+        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population,
+                             start_year=start_year)
         pairs = paired_differences(base_run.annual, run.annual)
         pairs.insert(0, "variant", variant.name)
         table = summarize_differences(pairs)
@@ -118,12 +122,11 @@ def _main(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise UserError(f"two scenarios are both named '{dup}'; give each variant its own name:", source="compare")
-    population = None
     if args.households:
         if changed := [v.name for v in variants if v.counties != base.counties]:
             raise UserError(f"variant {changed[0]} changes the county table, so the register's villages would not "
                             "match; compare variants that keep the base's counties", source=str(args.households))
-        population = households_from_register(args.households, base)
+    population = register_population(args, base)
     out = args.out or Path("results") / f"compare_{base.name}"
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
@@ -133,7 +136,8 @@ def _main(args: argparse.Namespace) -> int:
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population)
+    paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population,
+                              start_year=args.start_year)
     title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
     writers = {
         "differences.csv": lambda path: summary.to_csv(path, index=False),
@@ -150,6 +154,7 @@ def _main(args: argparse.Namespace) -> int:
         "replicates": replicates,
         "scale": base.scale.value,
         "households": str(args.households) if args.households else None,
+        "start_year": args.start_year,
         "workers": args.workers,
         **provenance(started, t0),
     }

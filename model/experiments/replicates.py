@@ -36,13 +36,15 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
 
 
 def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,
-                  population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  population: Population | None = None, start_year: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run one replicate to the end; returns its annual and county tables.
 
     ``population`` (e.g. a household register) replaces the synthetic one; the run works on a
-    fresh copy of it, so it can be reused for every replicate.
+    fresh copy of it, so it can be reused for every replicate. ``start_year`` is the first year
+    simulated (see ``PovertyModel``).
     """
-    model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None)
+    model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None,
+                         start_year=start_year)
     model.run()
     annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     annual.insert(0, "replicate", replicate)
@@ -55,18 +57,19 @@ def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: in
     return annual, counties
 
 
-Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None]
+Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None, int | None]
 
 
 def _run_chunk(args: Chunk) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Run some replicates in a worker (the scenario travels as plain data and is re-validated)."""
-    raw, jobs, population = args
+    raw, jobs, population, start_year = args
     scenario = Scenario.model_validate(raw)
-    return [run_replicate(scenario, seq, i, population) for i, seq in jobs]
+    return [run_replicate(scenario, seq, i, population, start_year) for i, seq in jobs]
 
 
 def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
-                   workers: int = 1, population: Population | None = None) -> RunResult:
+                   workers: int = 1, population: Population | None = None,
+                   start_year: int | None = None) -> RunResult:
     """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
 
     Args:
@@ -76,15 +79,17 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         workers: processes to use; the numbers are the same for any value.
         population: households, villages and counties to start every replicate from (a
             household register, see ``register.py``) instead of the synthetic register.
+        start_year: the first year to simulate, from ``population``'s state at the end of the
+            year before (default: the scenario's first year).
     """
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     jobs = list(enumerate(replicate_seeds(seed, replicates)))
     raw = scenario.model_dump()
     if workers <= 1 or replicates == 1:
-        parts = _run_chunk((raw, jobs, population))
+        parts = _run_chunk((raw, jobs, population, start_year))
     else:
-        chunks = [(raw, jobs[i::workers], population) for i in range(workers)]
+        chunks = [(raw, jobs[i::workers], population, start_year) for i in range(workers)]
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
             parts = [p for chunk in pool.map(_run_chunk, chunks) for p in chunk]

@@ -9,6 +9,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from tuopin.errors import UserError
 from tuopin.sim.agents import Counties, Households, Villages
 from tuopin.sim.funding import Ledger
 from tuopin.sim.interventions import FUNDED, Intervention
@@ -82,6 +83,9 @@ class PovertyModel(mesa.Model):
             draws fresh entropy (pass ``scenario.seed`` for the scenario's fixed result).
         overrides: ``{"dotted.path": value}`` changes, validated with the whole scenario.
         population: households, villages and counties to use instead of the synthetic register.
+        start_year: the first year to simulate (default: the scenario's first). The population
+            is the state at the end of the year before, so a later start needs one (a register
+            read with the same ``start_year``); the plan's targets and money apply from then on.
         **parameters: more dotted-path overrides as keywords, so that ``mesa.batch_run`` can vary
             them: ``batch_run(PovertyModel, parameters={"scenario": "scenarios/shangluo.yaml",
             "relapse.support_continuation_years": [0, 3]}, rng=[1, 2, 3])``. Pass ``rng`` seeds
@@ -99,6 +103,7 @@ class PovertyModel(mesa.Model):
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
         population: tuple[Households, Villages, Counties] | None = None,
+        start_year: int | None = None,
         **parameters: Any,
     ) -> None:
         overrides = {**(overrides or {}), **parameters}
@@ -121,8 +126,15 @@ class PovertyModel(mesa.Model):
         ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
         self.funding_order = [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
         self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
         self.last_year: int = self.p.years[1]
+        start = self.p.years[0] if start_year is None else int(start_year)
+        if not self.p.years[0] <= start <= self.last_year:
+            raise UserError(f"start year {start} is outside the scenario's years {self.p.years[0]}-{self.last_year}",
+                            key="start year")
+        if start > self.p.years[0] and population is None:
+            raise UserError(f"a run starting in {start} needs the state at the end of {start - 1}: a household "
+                            "register (--households) read for that start year", key="start year")
+        self.year: int = start - 1  # the registration year; step() simulates the next
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
         self.county_records: list[dict[str, Any]] = []
