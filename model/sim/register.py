@@ -223,10 +223,10 @@ class Comparison:
 
     def lines(self) -> list[str]:
         """A small table, the register's figures beside the scenario's."""
-        out = [f"  {'':<34}{'register':>12}{'scenario':>12}{'difference':>12}"]
+        out = [f"  {'':<42}{'register':>12}{'scenario':>12}{'difference':>12}"]
         for what, r, s in self.rows:
             diff = f"{(r - s) / s:+.1%}" if s else f"{r - s:+,.0f}"
-            out.append(f"  {what:<34}{r:>12,.0f}{s:>12,.0f}{diff:>12}")
+            out.append(f"  {what:<42}{r:>12,.0f}{s:>12,.0f}{diff:>12}")
         return out
 
     def one_line(self, most: int = 4) -> str:

@@ -418,7 +418,7 @@ def _labels(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], ta
     known = x.isin(table.keys())
     first_bad(path, df, ~known, column, names, f"unknown {names.get(column, column)}; expected {what} "
               "(or map it in a mapping file)")
-    return x.map(table).to_numpy(dtype=bool)
+    return np.array(x.map(table), dtype=bool)
 
 
 def _matches(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], no: frozenset[str],
@@ -429,7 +429,7 @@ def _matches(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], n
     positive = ~negative & x.str.contains(yes, regex=True) & ~x.str.match(r"^(非|不|未|无)")
     first_bad(path, df, ~(negative | positive), column, names,
               f"unknown {names.get(column, column)}; expected {what} (or map it in a mapping file)")
-    return positive.to_numpy(dtype=bool)
+    return np.array(positive, dtype=bool)
 
 
 def person_flag(path: Path, df: pd.DataFrame, column: str, names: dict[str, str]) -> np.ndarray:
