@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from tuopin import PovertyModel, load_scenario
-from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
+from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR, Households
 from tuopin.sim.population import synthesize
 from tuopin.scenario.schema import CAUSES, plain
 
@@ -87,8 +87,20 @@ def official_table(seed: int) -> pd.DataFrame:
     model = PovertyModel(scenario, rng=seed)
     while model.year < OFFICIAL_YEAR:
         model.step()
-    hh = model.hh
     names = np.asarray([name for row in scenario.counties.rows for name in row.village_names])
+    village = names[model.hh.village]
+    return person_rows(model.hh, np.full(len(village), COUNTY), np.full(len(village), scenario.counties.rows[0].name),
+                       village)
+
+
+def person_rows(hh: Households, county: np.ndarray, township: np.ndarray, village: np.ndarray) -> pd.DataFrame:
+    """Households as the official export's person rows (vectorized: numpy over all members).
+
+    Members are numbered from the head (户主); the first ``labour`` members are labour, the last
+    ``students`` are pupils, the last carries a serious illness (患有大病) if the household is poor
+    through illness and the member is not labour (else a chronic one), and the household's
+    labels come from its causes, conditions and status.
+    """
     main, other = _cause_labels(hh.causes)
     floor = (hh.enrolled[BATCH_INDEX["social_floor"]] >= 0) & (hh.status != NEAR)
     kind = np.where(hh.status == NEAR, "", np.where(floor, np.where(hh.size == 1, "特困供养贫困户", "低保贫困户"),
@@ -116,9 +128,9 @@ def official_table(seed: int) -> pd.DataFrame:
     insured_member = hh.insured[h] | (k > 0)  # an uninsured household: its head is not insured
     household_id = np.char.add("6110", np.char.zfill((np.arange(len(hh)) + 1).astype(str), 6))
     return pd.DataFrame({
-        "县": COUNTY,
-        "乡镇": scenario.counties.rows[0].name,
-        "行政村": names[hh.village][h],
+        "县": county[h],
+        "乡镇": township[h],
+        "行政村": village[h],
         "户编号": household_id[h],
         "人编号": np.char.add(household_id[h], np.char.zfill((k + 1).astype(str), 2)),
         "与户主关系": relation,
