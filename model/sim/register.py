@@ -64,14 +64,14 @@ def _whole(path: Path, df: pd.DataFrame, names: dict[str, str], column: str, low
     x = pd.to_numeric(df[column].str.replace(",", ""), errors="coerce")
     first_bad(path, df, x.isna() | (x != np.round(x)), column, names, "expected a whole number")
     first_bad(path, df, (x < low) | (x > high), column, names, f"expected a whole number from {low} to {high}")
-    return x.to_numpy(dtype=np.int64)
+    return np.array(x, dtype=np.int64)
 
 
 def _flag(path: Path, df: pd.DataFrame, names: dict[str, str], column: str) -> np.ndarray:
     """A yes/no column (是/否, yes/no, 1/0, true/false)."""
     x = df[column].str.lower()
     first_bad(path, df, ~x.isin(YES | NO), column, names, "expected yes or no (是/否, 1/0)")
-    return x.isin(YES).to_numpy()
+    return np.array(x.isin(YES), dtype=bool)
 
 
 def _causes(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarray:
@@ -111,7 +111,7 @@ def _safe_house(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarr
     unsafe_yes = x.isin(YES | UNSAFE_WORDS)
     first_bad(path, df, ~(unsafe_yes | x.isin(NO | {"非危房", "不是危房"})), "unsafe_house", names,
               f"expected 是 (unsafe house) or 否 (safe) in {column}")
-    from_unsafe = ~unsafe_yes.to_numpy()
+    from_unsafe = ~np.array(unsafe_yes, dtype=bool)
     if safe is not None:
         first_bad(path, df, safe != from_unsafe, "unsafe_house", names,
                   f"{column} contradicts {names['safe_house']} (危房户 是 means the house is NOT safe)")
@@ -163,7 +163,7 @@ def _county_index(path: Path, df: pd.DataFrame, names: dict[str, str], scenario:
     column = "township" if by_township else "county"
     first_bad(path, df, county.isna(), column, names,
               f"county not in the scenario; expected one of {', '.join(r.name for r in rows)}")
-    return county.to_numpy(dtype=np.int16), by_township
+    return np.array(county, dtype=np.int16), by_township
 
 
 def _village_index(path: Path, df: pd.DataFrame, names: dict[str, str], county: np.ndarray, scenario: Scenario,
@@ -208,7 +208,7 @@ def _village_index(path: Path, df: pd.DataFrame, names: dict[str, str], county: 
                  else f"a village number from 1 to {row.poor_villages + row.other_villages} (poor villages first)")
         raise fail(path, int(df["_row"].iloc[i]), names["village"], f"village {df['village'].iloc[i]!r} is not in "
                    f"county {row.name} of the scenario; expected {known}")
-    return index.to_numpy(dtype=np.int32)
+    return np.array(index, dtype=np.int32)
 
 
 @dataclass
@@ -337,12 +337,12 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=optional["harsh_location"],
         eco_zone=optional["eco_zone"], house_ok=house_ok,
-        insured=insured, status=status, market=income.to_numpy(dtype=np.float64),
+        insured=insured, status=status, market=np.array(income, dtype=np.float64),
         industry_gain=np.zeros(n), job_wage=np.zeros(n), followup_gain=np.zeros(n),
         enrolled=enrolled,
         registered_year=np.where(status == NEAR, NOT_YET, first_year - 1).astype(np.int16),
         exit_year=exit_year, paper_exit=np.zeros(n, dtype=bool),
-        net=income.to_numpy(dtype=np.float64),
+        net=np.array(income, dtype=np.float64),
     )
     comparison = compare_totals(hh, villages, scenario)
     if comparison.worst() > TOLERANCE and not allow_partial:
