@@ -12,6 +12,7 @@ column as the file names it.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from tuopin.errors import UserError
 from tuopin.scenario.schema import BATCHES, CAUSES, Scenario, plain
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
-from tuopin.sim.register_files import NO, YES, Mapping, Register, fail, first_bad, load_mapping, read_register
+from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, load_mapping, per_label, person_flag,
+                                       read_register)
 
 Population = tuple[Households, Villages, Counties]
 
@@ -69,9 +71,7 @@ def _whole(path: Path, df: pd.DataFrame, names: dict[str, str], column: str, low
 
 def _flag(path: Path, df: pd.DataFrame, names: dict[str, str], column: str) -> np.ndarray:
     """A yes/no column (是/否, yes/no, 1/0, true/false)."""
-    x = df[column].str.lower()
-    first_bad(path, df, ~x.isin(YES | NO), column, names, "expected yes or no (是/否, 1/0)")
-    return np.array(x.isin(YES), dtype=bool)
+    return person_flag(path, df, column, names)
 
 
 def _causes(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarray:
@@ -80,18 +80,28 @@ def _causes(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarray:
     for column in ("causes", "causes_other"):
         if column not in df.columns:
             continue
-        labels = df[column].str.split(CAUSE_SEPARATORS, regex=True).explode().str.strip()
-        labels = labels[labels != ""]
-        known = labels.isin(CAUSE_LABELS.keys()) | labels.str.lower().isin(CAUSE_LABELS.keys())
-        if not known.all():
-            i = int(labels.index[np.flatnonzero(~known.to_numpy())[0]])
+        unknown: dict[str, str] = {}
+
+        def bits(cell: str) -> int:
+            out = 0
+            for label in re.split(CAUSE_SEPARATORS, cell):
+                label = label.strip()
+                if not label:
+                    continue
+                if label not in CAUSE_LABELS and label.lower() not in CAUSE_LABELS:
+                    unknown[cell] = label
+                    return -1
+                key = CAUSE_LABELS.get(label, CAUSE_LABELS.get(label.lower()))
+                out |= CAUSE_BIT[key] if key else 0
+            return out
+
+        value = per_label(df[column], bits, np.int64)
+        if (value < 0).any():
+            i = int(np.flatnonzero(value < 0)[0])
             raise fail(path, int(df["_row"].iloc[i]), names.get(column, column),
-                       f"unknown cause {labels[~known].iloc[0]!r}; expected labels from: "
+                       f"unknown cause {unknown[str(df[column].iloc[i])]!r}; expected labels from: "
                        f"{'、'.join([*CAUSES.values(), '其他'])}, separated by 、 or ;")
-        keys = labels.map(lambda s: CAUSE_LABELS.get(s, CAUSE_LABELS.get(s.lower()))).dropna()
-        bits = keys.map(CAUSE_BIT).astype(np.int64).reset_index().drop_duplicates()
-        if len(bits):
-            np.bitwise_or.at(mask, bits["index"].to_numpy(), bits[column].to_numpy().astype(np.uint16))
+        mask |= value.astype(np.uint16)
     return mask
 
 
@@ -103,19 +113,32 @@ def _safe_house(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarr
     safe = _flag(path, df, names, "safe_house") if "safe_house" in df.columns else None
     if "unsafe_house" not in df.columns:
         return safe
-    x = df["unsafe_house"].str.lower()
     column = names["unsafe_house"]
-    first_bad(path, df, x.isin(SAFE_WORDS), "unsafe_house", names,
+    read = per_label(df["unsafe_house"], lambda s: 2 if s.lower() in SAFE_WORDS else 1 if s.lower() in YES | UNSAFE_WORDS
+                     else 0 if s.lower() in NO | {"非危房", "不是危房"} else -1, np.int8)
+    first_bad(path, df, read == 2, "unsafe_house", names,
               f"{column} is 是 when the house is unsafe (a dilapidated house); a word of safety reads as the "
               "opposite: write 否 for a safe house, 是 for an unsafe one")
-    unsafe_yes = x.isin(YES | UNSAFE_WORDS)
-    first_bad(path, df, ~(unsafe_yes | x.isin(NO | {"非危房", "不是危房"})), "unsafe_house", names,
-              f"expected 是 (unsafe house) or 否 (safe) in {column}")
-    from_unsafe = ~np.array(unsafe_yes, dtype=bool)
+    first_bad(path, df, read < 0, "unsafe_house", names, f"expected 是 (unsafe house) or 否 (safe) in {column}")
+    from_unsafe = read == 0
     if safe is not None:
         first_bad(path, df, safe != from_unsafe, "unsafe_house", names,
                   f"{column} contradicts {names['safe_house']} (危房户 是 means the house is NOT safe)")
     return from_unsafe
+
+
+def _status_code(label: str) -> int:
+    """A 脱贫属性 label as status + 4 * relapsed, -1 when unknown."""
+    found = STATUS.get(label.lower().replace("（", "(").replace("）", ")"))
+    return -1 if found is None else found[0] + 4 * found[1]
+
+
+def _year(cell: str) -> int:
+    """A year cell (2017, 2017年, 2017.0, 2017-12-31): the year, 0 when empty, -1 when not a year."""
+    if not cell:
+        return 0
+    match = re.fullmatch(r"\s*(\d{4})(?:年|\.0+|-.*|/.*)?\s*", cell)
+    return int(match.group(1)) if match else -1
 
 
 def _status(path: Path, df: pd.DataFrame, names: dict[str, str], start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,25 +148,22 @@ def _status(path: Path, df: pd.DataFrame, names: dict[str, str], start: int) -> 
         status = np.full(n, POOR, dtype=np.int8)
         relapsed = np.zeros(n, dtype=bool)
     else:
-        x = df["status"].str.lower().map(lambda s: s.replace("（", "(").replace("）", ")"))
-        first_bad(path, df, ~x.isin(STATUS.keys()), "status", names,
+        code = per_label(df["status"], lambda s: _status_code(s), np.int8)
+        first_bad(path, df, code < 0, "status", names,
                   f"unknown {names['status']}; expected 未脱贫, 已脱贫, 返贫 or 边缘户 (poor, exited, relapsed, near)")
-        pairs = x.map(STATUS)
-        status = np.asarray([p[0] for p in pairs], dtype=np.int8) if n else np.zeros(0, dtype=np.int8)
-        relapsed = np.asarray([p[1] for p in pairs], dtype=bool) if n else np.zeros(0, dtype=bool)
+        status, relapsed = (code % 4).astype(np.int8), code >= 4
     exit_year = np.full(n, NOT_YET, dtype=np.int16)
     if "exit_year" in df.columns:
-        text = df["exit_year"]
-        year = pd.to_numeric(text.str.extract(r"^\s*(\d{4})(?:年|\.0+|-.*|/.*)?\s*$")[0], errors="coerce")
-        given = (text != "").to_numpy()
-        first_bad(path, df, given & year.isna().to_numpy(), "exit_year", names, "expected a year such as 2017")
+        year = per_label(df["exit_year"], _year, np.int64)
+        given = year != 0
+        first_bad(path, df, year < 0, "exit_year", names, "expected a year such as 2017")
         column = names["exit_year"]
-        first_bad(path, df, given & ((year < 2013) | (year >= start)).to_numpy(), "exit_year", names,
+        first_bad(path, df, given & ((year < 2013) | (year >= start)), "exit_year", names,
                   f"an exit year must be from 2013 to the year before the start year {start} (the register is the "
                   f"state at the end of {start - 1}; start later with --start-year)")
         first_bad(path, df, given & ((status == POOR) & ~relapsed | (status == NEAR)), "exit_year", names,
                   f"{column} is given for a household that has not exited (未脱贫 or 边缘户)")
-        exit_year = np.where(given, year.fillna(-1).to_numpy(), NOT_YET).astype(np.int16)
+        exit_year = np.where(given, year, NOT_YET).astype(np.int16)
     missing = (status == EXITED) & (exit_year < 0)
     if missing.any():
         column = names.get("exit_year", "exit_year (脱贫年度)")
@@ -182,7 +202,7 @@ def _village_index(path: Path, df: pd.DataFrame, names: dict[str, str], county: 
         listed = row.village_names or [str(i + 1) for i in range(n)]
         lookup.update({f"{c}|{name}": first + i for i, name in enumerate(listed)})
         first += n
-    village = df["village"]
+    village = df["village"].astype("str")
     numbered = village.str.fullmatch(r"\d+(\.0+)?")
     village = village.where(~numbered, village.str.replace(r"\.0+$", "", regex=True))
     prefix = pd.Series(county, index=df.index).astype(str) + "|"
@@ -294,7 +314,7 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
                        f"duplicate household_id {ids.iloc[i]!r} (first in row {first})")
 
     county, by_township = _county_index(path, df, names, scenario)
-    township = df["township"] if "township" in df.columns and not by_township else None
+    township = df["township"].astype("str") if "township" in df.columns and not by_township else None
     village = _village_index(path, df, names, county, scenario, township)
     size = _whole(path, df, names, "size", 1, MAX_SIZE)
     labour = _whole(path, df, names, "labour", 0, MAX_SIZE)
@@ -321,10 +341,10 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
             notes.append(f"no column {column} ({zh}): {lacking}")
     floor = np.zeros(len(df), dtype=bool)
     if "household_type" in df.columns:
-        x = df["household_type"].str.lower()
-        first_bad(path, df, ~x.isin(FLOOR_TYPES.keys()), "household_type", names,
+        kind = per_label(df["household_type"], lambda s: int(FLOOR_TYPES.get(s.lower(), -1)), np.int8)
+        first_bad(path, df, kind < 0, "household_type", names,
                   f"unknown {names['household_type']}; expected 一般贫困户, 低保贫困户 or 特困供养贫困户")
-        floor = x.map(FLOOR_TYPES).to_numpy(dtype=bool) & (status != NEAR)
+        floor = (kind == 1) & (status != NEAR)
 
     p = plain(scenario)
     villages = build_villages(p, 1.0)

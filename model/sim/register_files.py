@@ -268,27 +268,69 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
             last_error = exc
             continue
         header = head[h]
-        columns: list[list[Any]] = [[] for _ in header]
+        wanted = [j for j, name in enumerate(header) if _known(name, mapping)]
+        columns: list[list[tuple[Any, ...]]] = [[] for _ in wanted]
         chunk = [r + [""] * (len(header) - len(r)) for r in head[h + 1:]]
 
         def flush() -> None:
-            for j, col in enumerate(zip(*chunk)):
-                if j < len(columns):
-                    columns[j].append(pd.array([_text(c) if c.__class__ is not str else c for c in col], dtype="str"))
+            # raw cells (text, numbers, dates) of the known columns only; made text once per
+            # distinct value later (``_text_column``), never cell by cell
+            by_column = list(zip(*chunk))
+            for slot, j in enumerate(wanted):
+                columns[slot].append(by_column[j] if j < len(by_column) else ("",) * len(chunk))
             chunk.clear()
 
         for row in rows:
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 flush()
-        flush()
-        width = len(header)
+        if chunk:
+            flush()
         names = _unique_names(header)
-        data = {names[j]: (pd.Series(np.concatenate([np.asarray(a, dtype=object) for a in columns[j]]), dtype="str")
-                           if columns[j] else pd.Series([], dtype="str")) for j in range(width)}
-        cells = pd.DataFrame(data)
+        cells = pd.DataFrame({names[j]: _raw(columns[slot]) for slot, j in enumerate(wanted)})
         return Table(cells, np.arange(len(cells)) + first_row + h + 2, first_row + h + 1)
     raise last_error or UserError("the workbook has no sheets", source=str(path))
+
+
+def _known(name: str, mapping: Mapping) -> bool:
+    """A header cell naming a register column (known, or mapped)."""
+    norm = normalise_name(name)
+    return norm in mapping.columns or norm in KNOWN_NAMES or norm.lower() in KNOWN_NAMES
+
+
+def _raw(parts: list[tuple[Any, ...]]) -> np.ndarray:
+    """One column's raw cells, chunk after chunk, as one object array."""
+    out = np.empty(sum(len(p) for p in parts), dtype=object)
+    i = 0
+    for part in parts:
+        out[i:i + len(part)] = part
+        i += len(part)
+    return out
+
+
+def _text_column(raw: Any, labels: dict[str, str] | None) -> pd.Series:
+    """A column as categorical text: every distinct cell made text once (whole numbers without
+    '.0', stripped, relabelled by the mapping), then taken for every row by its code."""
+    codes, uniques = pd.factorize(np.asarray(raw, dtype=object))
+    text = [_text(u).strip() for u in uniques] + [""]  # code -1 (a missing cell) is empty
+    if labels:
+        text = [labels.get(t, t) for t in text]
+    merged, categories = pd.factorize(np.asarray(text, dtype=object))
+    return pd.Series(pd.Categorical.from_codes(merged[codes], categories=categories.astype(object)))
+
+
+def per_label(values: pd.Series, func: Any, dtype: Any = object) -> np.ndarray:
+    """``func`` of each row's text, computed once per distinct value (columns are categorical)."""
+    cat = values.astype("category").cat
+    out = np.empty(len(cat.categories), dtype=dtype)
+    out[:] = [func(str(c)) for c in cat.categories]
+    return out[cat.codes.to_numpy()]
+
+
+def category_table(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A categorical column's codes and its categories as an object array."""
+    cat = values.astype("category").cat
+    return cat.codes.to_numpy(), np.asarray(cat.categories, dtype=object)
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -338,6 +380,12 @@ class Register:
     path: Path
 
 
+def _code_of(text: np.ndarray, value: str) -> int:
+    """The code of ``value`` among a column's categories (-2 when absent)."""
+    where = np.flatnonzero(text == value)
+    return int(where[0]) if len(where) else -2
+
+
 def fail(path: Path, row: int, column: str, message: str) -> UserError:
     """The one-line error for a bad cell: file, spreadsheet row, column, what was expected."""
     return UserError(message, source=str(path), key=f"row {row}, column {column}")
@@ -366,10 +414,7 @@ def _rename(table: Table, mapping: Mapping, path: Path) -> tuple[pd.DataFrame, d
             raise UserError(f"columns {names[key]!r} and {column!r} both give {key}; keep one (or map one to another "
                             "name in a mapping file)", source=str(path), key=f"header (row {table.header_row})")
         names[key] = str(column)
-        values = table.cells[column].astype("str").str.strip()
-        if labels := mapping.values.get(key):
-            values = values.replace(labels)
-        keep[key] = values
+        keep[key] = _text_column(table.cells[column].to_numpy(dtype=object), mapping.values.get(key))
     df = pd.DataFrame(keep)
     df["_row"] = table.rows
     empty = np.ones(len(df), dtype=bool)
@@ -414,29 +459,32 @@ def read_register(path: str | Path, mapping: Mapping | None = None) -> Register:
 def _labels(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], table: dict[str, bool],
             what: str) -> np.ndarray:
     """A column of known labels read through ``table``; an unknown label names its row."""
-    x = df[column].str.lower()
-    known = x.isin(table.keys())
-    first_bad(path, df, ~known, column, names, f"unknown {names.get(column, column)}; expected {what} "
+    value = per_label(df[column], lambda s: int(table[s.lower()]) if s.lower() in table else -1, np.int8)
+    first_bad(path, df, value < 0, column, names, f"unknown {names.get(column, column)}; expected {what} "
               "(or map it in a mapping file)")
-    return np.array(x.map(table), dtype=bool)
+    return value == 1
 
 
 def _matches(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], no: frozenset[str],
              yes: re.Pattern[str], what: str) -> np.ndarray:
     """A column read as yes when it matches ``yes``, no when it is one of ``no``, an error otherwise."""
-    x = df[column].str.lower()
-    negative = x.isin(no)
-    positive = ~negative & x.str.contains(yes, regex=True) & ~x.str.match(r"^(非|不|未|无)")
-    first_bad(path, df, ~(negative | positive), column, names,
+    def read(s: str) -> int:
+        s = s.lower()
+        if s in no:
+            return 0
+        return 1 if yes.search(s) and not re.match(r"(非|不|未|无)", s) else -1
+
+    value = per_label(df[column], read, np.int8)
+    first_bad(path, df, value < 0, column, names,
               f"unknown {names.get(column, column)}; expected {what} (or map it in a mapping file)")
-    return np.array(positive, dtype=bool)
+    return value == 1
 
 
 def person_flag(path: Path, df: pd.DataFrame, column: str, names: dict[str, str]) -> np.ndarray:
     """A yes/no column (是/否, yes/no, 1/0, true/false)."""
-    x = df[column].str.lower()
-    first_bad(path, df, ~x.isin(YES | NO), column, names, "expected yes or no (是/否, 1/0)")
-    return x.isin(YES).to_numpy()
+    value = per_label(df[column], lambda s: 1 if s.lower() in YES else 0 if s.lower() in NO else -1, np.int8)
+    first_bad(path, df, value < 0, column, names, "expected yes or no (是/否, 1/0)")
+    return value == 1
 
 
 def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
@@ -464,7 +512,7 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
     first_row_of = np.full(n, len(df), dtype=np.int64)
     np.minimum.at(first_row_of, codes, np.arange(len(df)))
 
-    head = df["relationship"].str.lower().isin(HEAD).to_numpy()
+    head = per_label(df["relationship"], lambda s: s.lower() in HEAD, bool)
     heads = np.bincount(codes, weights=head, minlength=n)
     if (heads != 1).any():
         h = int(np.flatnonzero(heads != 1)[0])
@@ -491,22 +539,22 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
     for column in HOUSEHOLD_FIELDS:
         if column not in df.columns:
             continue
-        values = df[column].to_numpy(dtype=object)
-        given = values != ""
+        values, text = category_table(df[column])
+        given = values != _code_of(text, "")
         # the household's value: its first non-empty cell (every non-empty cell must agree)
         order = np.lexsort((~given, codes))
         first_given = np.full(n, -1, dtype=np.int64)
         starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
-        first_given[codes[order][starts]] = order[starts]
-        value = values[first_given[codes]]
+        first_given[codes[order][starts]] = np.where(given[order[starts]], order[starts], -1)
+        value = values[np.maximum(first_given, 0)][codes]
         conflict = given & (values != value)
         if conflict.any():
             i = int(np.flatnonzero(conflict)[0])
             other = int(df["_row"].iloc[int(first_given[codes[i]])])
             raise fail(path, int(df["_row"].iloc[i]), names[column],
-                       f"household {ids.iloc[i]!r} has {values[i]!r} here but {value[i]!r} in row {other}; "
-                       "a household field must be the same on every member's row")
-        out[column] = np.where(first_given >= 0, values[np.maximum(first_given, 0)], "")
+                       f"household {ids.iloc[i]!r} has {text[values[i]]!r} here but {text[value[i]]!r} in row "
+                       f"{other}; a household field must be the same on every member's row")
+        out[column] = pd.Categorical(np.where(first_given >= 0, text[values[np.maximum(first_given, 0)]], ""))
     members = np.bincount(codes, minlength=n)
     households = pd.DataFrame(out)
     if "size" in households.columns:
@@ -517,10 +565,11 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
             raise fail(path, int(df["_row"].iloc[int(first_row_of[h])]), names["size"],
                        f"household {uniques[h]!r} has {members[h]} member rows but {names['size']} says "
                        f"{households['size'].iloc[h]!r}")
-    households["size"] = members.astype(str)
-    households["labour"] = np.bincount(codes, weights=able, minlength=n).astype(np.int64).astype(str)
-    households["students"] = np.bincount(codes, weights=student, minlength=n).astype(np.int64).astype(str)
+    counts = {"size": members, "labour": np.bincount(codes, weights=able, minlength=n),
+              "students": np.bincount(codes, weights=student, minlength=n)}
+    for column, count in counts.items():  # as text, like a household row's cells
+        households[column] = pd.Categorical(count.astype(np.int64).astype(str))
     all_insured = np.bincount(codes, weights=insured, minlength=n) == members
-    households["insured"] = np.where(all_insured, "是", "否")
+    households["insured"] = pd.Categorical(np.where(all_insured, "是", "否"))
     households["_row"] = df["_row"].to_numpy()[first_row_of]
     return households
