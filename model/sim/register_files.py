@@ -287,7 +287,7 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
         if chunk:
             flush()
         names = _unique_names(header)
-        cells = pd.DataFrame({names[j]: _raw(columns[slot]) for slot, j in enumerate(wanted)})
+        cells = pd.DataFrame({names[j]: _raw(columns[slot]) for slot, j in enumerate(wanted)}, dtype=object)
         return Table(cells, np.arange(len(cells)) + first_row + h + 2, first_row + h + 1)
     raise last_error or UserError("the workbook has no sheets", source=str(path))
 
