@@ -37,6 +37,11 @@ against the plan (median and 5-95% band), people still poor, relapses, a table o
 villages as squares coloured by the year they exited. A bad value shows a message on the page.
 
 Stop the dashboard with Ctrl+C. For files to keep (CSV, figures), use 'tuopin run'.
+
+The dashboard draws each scenario's synthetic register and simulates from the plan's first year.
+To simulate a county's own 建档立卡 register, or to start in a later year from it ("do we meet
+next year's target?"), use 'tuopin run SCENARIO --households FILE --start-year Y' or the notebook
+notebooks/06_start_from_our_register_2018.ipynb (format: scenarios/data/README.md).
 """
 
 
