@@ -12,7 +12,7 @@ import pandas as pd
 from tuopin.errors import UserError
 from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, write_results
 from tuopin.report.plots import differences
-from tuopin.cli.run import add_register_arguments, register_population
+from tuopin.cli.run import add_register_arguments, print_notes, register_population
 from tuopin.sim.register import Population
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import run_replicates
@@ -126,13 +126,15 @@ def _main(args: argparse.Namespace) -> int:
         if changed := [v.name for v in variants if v.counties != base.counties]:
             raise UserError(f"variant {changed[0]} changes the county table, so the register's villages would not "
                             "match; compare variants that keep the base's counties", source=str(args.households))
-    population = register_population(args, base)
+    notes: list[str] = []
+    population = register_population(args, base, notes)
     out = args.out or Path("results") / f"compare_{base.name}"
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
+    print_notes(notes)
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()

@@ -82,8 +82,11 @@ def add_register_arguments(p: argparse.ArgumentParser) -> None:
                    help="simulate a register whose totals differ from the scenario's by more than 10%%")
 
 
-def register_population(args: argparse.Namespace, scenario: Scenario) -> Population | None:
-    """The register named on the command line, read for the start year (None without --households)."""
+def register_population(args: argparse.Namespace, scenario: Scenario, notes: list[str]) -> Population | None:
+    """The register named on the command line, read for the start year (None without --households).
+
+    Its warnings are added to ``notes``, for the caller to print once every check has passed (a
+    bad input is one line on stderr, nothing more)."""
     if args.households is None:
         for option, given in (("--start-year", args.start_year is not None), ("--register-map", args.register_map),
                               ("--allow-partial", args.allow_partial)):
@@ -92,7 +95,13 @@ def register_population(args: argparse.Namespace, scenario: Scenario) -> Populat
         return None
     return households_from_register(args.households, scenario, mapping=args.register_map,
                                     start_year=args.start_year, allow_partial=args.allow_partial,
-                                    warn=lambda text: print(f"tuopin: warning: {text}", file=sys.stderr))
+                                    warn=notes.append)
+
+
+def print_notes(notes: list[str]) -> None:
+    """The warnings of reading a register, on stderr."""
+    for text in notes:
+        print(f"tuopin: warning: {text}", file=sys.stderr)
 
 
 def planned_county_years(scenario: Scenario) -> dict[str, int]:
@@ -138,11 +147,13 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     """Check everything, simulate, write the results whole, print the table."""
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
-    population = register_population(args, scenario)
+    notes: list[str] = []
+    population = register_population(args, scenario, notes)
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
     check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
               scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
+    print_notes(notes)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,

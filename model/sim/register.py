@@ -24,7 +24,7 @@ from tuopin.errors import UserError
 from tuopin.scenario.schema import BATCHES, CAUSES, Scenario, plain
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
-from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, load_mapping, per_label, person_flag,
+from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, load_mapping, per_label, yes_no,
                                        read_register)
 
 Population = tuple[Households, Villages, Counties]
@@ -69,11 +69,6 @@ def _whole(path: Path, df: pd.DataFrame, names: dict[str, str], column: str, low
     return np.array(x, dtype=np.int64)
 
 
-def _flag(path: Path, df: pd.DataFrame, names: dict[str, str], column: str) -> np.ndarray:
-    """A yes/no column (是/否, yes/no, 1/0, true/false)."""
-    return person_flag(path, df, column, names)
-
-
 def _causes(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarray:
     """The causes of each household (主要 and 其他致贫原因) as a bitmask of ``CAUSE_BIT``."""
     mask = np.zeros(len(df), dtype=np.uint16)
@@ -110,7 +105,7 @@ def _safe_house(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarr
     given must agree."""
     if "safe_house" not in df.columns and "unsafe_house" not in df.columns:
         raise UserError("missing column safe_house (住房安全) or 危房户 (unsafe_house)", source=str(path), key="header")
-    safe = _flag(path, df, names, "safe_house") if "safe_house" in df.columns else None
+    safe = yes_no(path, df, "safe_house", names) if "safe_house" in df.columns else None
     if "unsafe_house" not in df.columns:
         return safe
     column = names["unsafe_house"]
@@ -328,14 +323,14 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
     causes = _causes(path, df, names)
     causes |= np.where(labour == 0, CAUSE_BIT["no_labour"], 0).astype(np.uint16)
     if "safe_water" in df.columns:
-        causes |= np.where(_flag(path, df, names, "safe_water"), 0, CAUSE_BIT["no_water"]).astype(np.uint16)
+        causes |= np.where(yes_no(path, df, "safe_water", names), 0, CAUSE_BIT["no_water"]).astype(np.uint16)
     house_ok = _safe_house(path, df, names)
-    insured = _flag(path, df, names, "insured")
+    insured = yes_no(path, df, "insured", names)
     optional = {}
     for column, zh, lacking in (("harsh_location", "易地扶贫搬迁户", "no household is a relocation candidate"),
                                 ("eco_zone", "生态保护区", "no household receives ecological compensation")):
         if column in df.columns:
-            optional[column] = _flag(path, df, names, column)
+            optional[column] = yes_no(path, df, column, names)
         else:
             optional[column] = np.zeros(len(df), dtype=bool)
             notes.append(f"no column {column} ({zh}): {lacking}")

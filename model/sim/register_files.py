@@ -81,8 +81,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 Names are compared after NFKC normalisation (full-width brackets become ASCII), without spaces,
 without a leading 是否 and without a unit in brackets at the end (人均纯收入(元))."""
 
-PERSON_COLUMNS = ("person_id", "relationship", "in_school", "health", "labour_skill", "work",
-                  "basic_insurance", "serious_illness_insurance")
 HOUSEHOLD_FIELDS = ("county", "township", "village", "size", "per_capita_income", "causes", "causes_other",
                     "safe_house", "unsafe_house", "safe_water", "harsh_location", "eco_zone", "household_type",
                     "status", "exit_year")
@@ -480,7 +478,7 @@ def _matches(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], n
     return value == 1
 
 
-def person_flag(path: Path, df: pd.DataFrame, column: str, names: dict[str, str]) -> np.ndarray:
+def yes_no(path: Path, df: pd.DataFrame, column: str, names: dict[str, str]) -> np.ndarray:
     """A yes/no column (是/否, yes/no, 1/0, true/false)."""
     value = per_label(df[column], lambda s: 1 if s.lower() in YES else 0 if s.lower() in NO else -1, np.int8)
     first_bad(path, df, value < 0, column, names, "expected yes or no (是/否, 1/0)")
@@ -533,7 +531,7 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
         raise UserError(f"missing column basic_insurance ({COLUMNS['basic_insurance'][0]}) or "
                         f"serious_illness_insurance ({COLUMNS['serious_illness_insurance'][0]})", source=str(path),
                         key="header")
-    insured = person_flag(path, df, insured_column, names)
+    insured = yes_no(path, df, insured_column, names)
 
     out = {"household_id": uniques.astype(str)}
     for column in HOUSEHOLD_FIELDS:
