@@ -243,6 +243,8 @@ def _csv_table(path: Path, mapping: Mapping) -> Table:
                             skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise UserError(f"not a readable CSV table: {str(exc).splitlines()[0]}", source=str(path)) from None
+    cells = pd.DataFrame({c: _text_column([pd.factorize(cells[c].to_numpy(dtype=object))])
+                          for c in cells.columns if _known(c, mapping)})
     return Table(cells, np.arange(len(cells)) + h + 2, h + 1)
 
 
@@ -267,15 +269,16 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
             continue
         header = head[h]
         wanted = [j for j, name in enumerate(header) if _known(name, mapping)]
-        columns: list[list[tuple[Any, ...]]] = [[] for _ in wanted]
+        columns: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in wanted]
         chunk = [r + [""] * (len(header) - len(r)) for r in head[h + 1:]]
 
         def flush() -> None:
-            # raw cells (text, numbers, dates) of the known columns only; made text once per
-            # distinct value later (``_text_column``), never cell by cell
+            # the known columns only, each chunk as codes and distinct raw cells (text, numbers,
+            # dates): the raw cells of one chunk at a time are all that is held
             by_column = list(zip(*chunk))
             for slot, j in enumerate(wanted):
-                columns[slot].append(by_column[j] if j < len(by_column) else ("",) * len(chunk))
+                col = by_column[j] if j < len(by_column) else ("",) * len(chunk)
+                columns[slot].append(pd.factorize(np.asarray(col, dtype=object)))
             chunk.clear()
 
         for row in rows:
@@ -285,7 +288,7 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
         if chunk:
             flush()
         names = _unique_names(header)
-        cells = pd.DataFrame({names[j]: _raw(columns[slot]) for slot, j in enumerate(wanted)}, dtype=object)
+        cells = pd.DataFrame({names[j]: _text_column(columns[slot]) for slot, j in enumerate(wanted)})
         return Table(cells, np.arange(len(cells)) + first_row + h + 2, first_row + h + 1)
     raise last_error or UserError("the workbook has no sheets", source=str(path))
 
@@ -296,25 +299,28 @@ def _known(name: str, mapping: Mapping) -> bool:
     return norm in mapping.columns or norm in KNOWN_NAMES or norm.lower() in KNOWN_NAMES
 
 
-def _raw(parts: list[tuple[Any, ...]]) -> np.ndarray:
-    """One column's raw cells, chunk after chunk, as one object array."""
-    out = np.empty(sum(len(p) for p in parts), dtype=object)
-    i = 0
-    for part in parts:
-        out[i:i + len(part)] = part
-        i += len(part)
-    return out
+def _text_column(parts: list[tuple[np.ndarray, np.ndarray]]) -> pd.Series:
+    """Chunks of (codes, distinct raw cells) as one categorical text column: every distinct cell
+    made text once (whole numbers without '.0', stripped), then taken for every row by its code."""
+    texts: list[str] = []
+    codes = []
+    for part_codes, uniques in parts:
+        codes.append(np.where(part_codes >= 0, part_codes + len(texts), -1))
+        texts += [_text(u).strip() for u in uniques]
+    texts.append("")  # a missing cell
+    all_codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
+    all_codes[all_codes < 0] = len(texts) - 1
+    merged, categories = pd.factorize(np.asarray(texts, dtype=object))
+    return pd.Series(pd.Categorical.from_codes(merged[all_codes], categories=pd.Index(categories, dtype=object)))
 
 
-def _text_column(raw: Any, labels: dict[str, str] | None) -> pd.Series:
-    """A column as categorical text: every distinct cell made text once (whole numbers without
-    '.0', stripped, relabelled by the mapping), then taken for every row by its code."""
-    codes, uniques = pd.factorize(np.asarray(raw, dtype=object))
-    text = [_text(u).strip() for u in uniques] + [""]  # code -1 (a missing cell) is empty
-    if labels:
-        text = [labels.get(t, t) for t in text]
-    merged, categories = pd.factorize(np.asarray(text, dtype=object))
-    return pd.Series(pd.Categorical.from_codes(merged[codes], categories=categories.astype(object)))
+def _relabel(values: pd.Series, labels: dict[str, str] | None) -> pd.Series:
+    """A categorical text column with the mapping file's labels put in (once per distinct value)."""
+    if not labels:
+        return values
+    codes, text = category_table(values)
+    merged, categories = pd.factorize(np.asarray([labels.get(t, t) for t in text], dtype=object))
+    return pd.Series(pd.Categorical.from_codes(merged[codes], categories=pd.Index(categories, dtype=object)))
 
 
 def per_label(values: pd.Series, func: Any, dtype: Any = object) -> np.ndarray:
@@ -412,7 +418,7 @@ def _rename(table: Table, mapping: Mapping, path: Path) -> tuple[pd.DataFrame, d
             raise UserError(f"columns {names[key]!r} and {column!r} both give {key}; keep one (or map one to another "
                             "name in a mapping file)", source=str(path), key=f"header (row {table.header_row})")
         names[key] = str(column)
-        keep[key] = _text_column(table.cells[column].to_numpy(dtype=object), mapping.values.get(key))
+        keep[key] = _relabel(table.cells[column], mapping.values.get(key))
     df = pd.DataFrame(keep)
     df["_row"] = table.rows
     empty = np.ones(len(df), dtype=bool)
