@@ -46,7 +46,7 @@ apply from Y on.
 Examples:  tuopin run scenarios/shangluo.yaml --replicates 50 --seed 7 --out results/try
            tuopin run scenarios/national.yaml --scale 0.005
            tuopin run scenarios/township.yaml --households scenarios/data/township_register.csv
-           tuopin run scenarios/township.yaml --households scenarios/data/township_register_2017.xlsx \
+           tuopin run scenarios/township.yaml --households scenarios/data/township_register_2017.xlsx \\
                --start-year 2018
 """
 
