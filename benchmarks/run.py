@@ -362,14 +362,15 @@ def report(r: dict) -> str:
     reg = r.get("register", {})
     if "wall" in reg and "error" not in reg:
         seconds, memory = REGISTER_TARGET
-        ok = reg["wall"] < seconds and reg["peak_rss"] < memory
+        fits = reg["peak_rss"] < memory
         lines += ["", "## Household register (.xlsx, official layout, person rows)", "",
                   "| target | measured | met |", "|---|---|---|",
                   f"| {REGISTER_PEOPLE:,}-person register (.xlsx) read and aggregated < {seconds:.0f} s, < "
                   f"{memory / 2**30:.0f} GB | {reg['rows']:,} person rows, {reg['households']:,} households, "
                   f"{reg['bytes'] / 2**20:.0f} MiB file: {reg['wall']:.1f} s ({reg['cpu']:.1f} s CPU), peak "
                   f"{reg['peak_rss'] / 2**30:.2f} GiB "
-                  f"(process, interpreter included) | {_yes(ok)} |", "",
+                  f"(process, interpreter included) | {_yes(reg['wall'] < seconds and fits)} (wall), "
+                  f"{_yes(reg['cpu'] < seconds and fits)} (CPU) |", "",
                   f"`households_from_register` on Shangluo's state at the end of 2017 (the model's own, full scale; "
                   f"23 columns, a title row), from the file to the model's arrays; writing the file took "
                   f"{reg['write_wall']:.0f} s (not measured)."]
