@@ -31,6 +31,7 @@ from tuopin.errors import UserError  # noqa: E402
 from tuopin.sim.model import PovertyModel  # noqa: E402
 from tuopin.experiments.replicates import RunResult, replicate_seeds, run_replicate  # noqa: E402
 from tuopin.scenario.schema import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
+from tuopin.sim.register import Population, fresh_copy, households_from_register  # noqa: E402
 from tuopin.experiments.summary import summarize  # noqa: E402
 
 MAX_REPLICATES = 200
@@ -82,6 +83,33 @@ class Controls:
     replicates: int = 10
     scale: float | None = None
     seed: int | None = None
+    start_year: int | None = None
+    """With a register (``tuopin app --households``): the first year simulated, from its state."""
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    """A household register the page simulates instead of the synthetic one (``tuopin app
+    --households FILE``), with its mapping file and whether totals may differ."""
+
+    path: Path
+    mapping: Path | None = None
+    allow_partial: bool = False
+
+
+def register_file() -> RegisterFile | None:
+    """The register given to ``tuopin app`` (``$TUOPIN_HOUSEHOLDS``, ``$TUOPIN_REGISTER_MAP``,
+    ``$TUOPIN_ALLOW_PARTIAL``), or None."""
+    if not (path := os.environ.get("TUOPIN_HOUSEHOLDS")):
+        return None
+    mapping = os.environ.get("TUOPIN_REGISTER_MAP")
+    return RegisterFile(Path(path), Path(mapping) if mapping else None, os.environ.get("TUOPIN_ALLOW_PARTIAL") == "1")
+
+
+def load_register(register: RegisterFile, scenario: Scenario, start_year: int | None) -> Population:
+    """The register's households for ``scenario`` at ``start_year`` (a bad row raises UserError)."""
+    return households_from_register(register.path, scenario, mapping=register.mapping, start_year=start_year,
+                                    allow_partial=register.allow_partial)
 
 
 def default_scale(raw: dict[str, Any]) -> float:
@@ -154,6 +182,8 @@ def build_overrides(raw: dict[str, Any], controls: Controls) -> dict[str, Any]:
         if pressure != _value(raw, "assessment.target_pressure"):
             overrides["assessment.target_pressure"] = pressure
     scale = default_scale(raw) if controls.scale is None else _number(controls.scale, "scale")
+    if register_file() is not None:
+        scale = 1.0  # a register is simulated whole
     if scale != _value(raw, "scale"):
         overrides["scale"] = scale
     return overrides
@@ -216,11 +246,13 @@ class Outcome:
 
 def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
              progress: Callable[[int, int], None] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> Outcome | None:
+             cancelled: Callable[[], bool] | None = None, population: Population | None = None,
+             start_year: int | None = None) -> Outcome | None:
     """Run ``replicates`` replicates one by one, reporting ``progress(done, total)``.
 
-    The replicate streams are those of ``run.run_replicates`` (same seed, same numbers). The
-    village map is the final state of replicate 0. Returns None if ``cancelled()`` turns true.
+    The replicate streams are those of ``run.run_replicates`` (same seed, same numbers), from
+    ``population`` (a register) and ``start_year`` if given. The village map is the final state
+    of replicate 0. Returns None if ``cancelled()`` turns true.
     """
     seed = scenario.seed if seed is None else seed
     total = replicates + 1
@@ -228,11 +260,12 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
     for i, seq in enumerate(replicate_seeds(seed, replicates)):
         if cancelled and cancelled():
             return None
-        parts.append(run_replicate(scenario, seq, i))
+        parts.append(run_replicate(scenario, seq, i, population, start_year))
         if progress:
             progress(i + 1, total)
     # replicate 0 again (same seed sequence) for its villages' final state
-    model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0])
+    model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0],
+                         population=fresh_copy(population) if population else None, start_year=start_year)
     model.run()
     if progress:
         progress(total, total)
@@ -257,6 +290,7 @@ LABELS: dict[str, dict[str, str]] = {
         "replicates": "Replicates",
         "scale": "Scale (simulated people per real person)",
         "seed": "Random seed",
+        "start_year": "Start year (from the register {file})",
         "run": "Run",
         "running": "Running… {done} of {total} model runs done",
         "ready": "Set the controls and press Run.",
@@ -306,6 +340,7 @@ LABELS: dict[str, dict[str, str]] = {
         "replicates": "重复次数",
         "scale": "抽样比例（每名真实人口的模拟人数）",
         "seed": "随机种子",
+        "start_year": "开始年份（从名册 {file} 的状态出发）",
         "run": "运行",
         "running": "正在运行：已完成 {done} / {total} 次模拟",
         "ready": "设置参数后点击“运行”。",

@@ -15,10 +15,12 @@ from pathlib import Path
 import solara
 import solara.lab
 
-from tuopin.app.data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline, moved_levers,
-                             outcome_figure, prepare, scenario_dir, scenario_files, simulate, village_figure)
+from tuopin.app.data import (LABELS, MAX_REPLICATES, Controls, Outcome, base_values, county_table, headline,
+                             load_register, moved_levers, outcome_figure, prepare, register_file, scenario_dir,
+                             scenario_files, simulate, village_figure)
 from tuopin.errors import UserError
 from tuopin.scenario.schema import Scenario, load_raw, read_yaml
+from tuopin.sim.register import Population
 
 CSS = """
 .tuopin-table { border-collapse: collapse; font-size: 15px; margin: 4px 0 12px 0; }
@@ -54,6 +56,7 @@ target_pressure = solara.reactive(_start["target_pressure"])
 replicates = solara.reactive(_start["replicates"])
 scale = solara.reactive(_start["scale"])
 seed = solara.reactive(_start["seed"])
+start_year = solara.reactive(None)
 problem = solara.reactive("")
 progress_count = solara.reactive((0, 1))
 
@@ -69,6 +72,7 @@ def _reset(path: str) -> None:
         var.value = values[name]
     for var in (budget, relocation, industry_employment):
         var.value = 1.0
+    start_year.value = None
     problem.value = ""
 
 
@@ -76,11 +80,12 @@ def _controls() -> Controls:
     return Controls(scenario=scenario.value, budget=budget.value, relocation=relocation.value,
                     industry_employment=industry_employment.value, support_years=support_years.value,
                     target_pressure=target_pressure.value, replicates=replicates.value, scale=scale.value,
-                    seed=seed.value)
+                    seed=seed.value, start_year=start_year.value)
 
 
 @solara.lab.task
-def run_task(scenario: Scenario, replicates: int, seed: int | None, levers: dict[str, float]) -> Outcome | None:
+def run_task(scenario: Scenario, replicates: int, seed: int | None, levers: dict[str, float],
+             population: Population | None = None, start: int | None = None) -> Outcome | None:
     """Run the replicates in a worker thread, updating the progress bar; None if superseded."""
 
     def progress(done: int, total: int) -> None:
@@ -88,7 +93,8 @@ def run_task(scenario: Scenario, replicates: int, seed: int | None, levers: dict
         progress_count.value = (done, total)
 
     progress_count.value = (0, replicates + 1)
-    outcome = simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current())
+    outcome = simulate(scenario, replicates, seed, progress=progress, cancelled=lambda: not run_task.is_current(),
+                       population=population, start_year=start)
     if outcome is not None:
         outcome.levers = levers
     return outcome
@@ -100,11 +106,22 @@ def start_run() -> None:
     try:
         scenario = prepare(controls)
         levers = moved_levers(load_raw(Path(controls.scenario))[0], controls)
+        register = register_file()
+        population = load_register(register, scenario, controls.start_year) if register else None
     except UserError as exc:
         problem.value = str(exc)
         return
     problem.value = ""
-    run_task(scenario, controls.replicates, controls.seed, levers)
+    run_task(scenario, controls.replicates, controls.seed, levers, population, controls.start_year)
+
+
+def _years(path: str) -> list[int]:
+    """The simulated years of a scenario file (the first alone if it cannot be read)."""
+    try:
+        first, last = load_raw(Path(path))[0]["years"]["value"]
+        return list(range(int(first), int(last) + 1))
+    except (UserError, KeyError, TypeError, ValueError):
+        return [2016]
 
 
 def _label(key: str) -> str:
@@ -155,6 +172,12 @@ def ControlPanel() -> None:
     solara.InputInt(_label("replicates") + f" (1–{MAX_REPLICATES})", value=replicates, classes=["tuopin-replicates"])
     solara.InputFloat(_label("scale"), value=scale, classes=["tuopin-scale"])
     solara.InputInt(_label("seed"), value=seed, classes=["tuopin-seed"])
+    if (register := register_file()) is not None:
+        years = _years(scenario.value)
+        shown_year = str(start_year.value or years[0])
+        solara.Select(label=_label("start_year").format(file=register.path.name), value=shown_year,
+                      values=[str(y) for y in years], on_value=lambda y: start_year.set(int(y)),
+                      classes=["tuopin-start-year"])
     solara.Button(_label("run"), on_click=start_run, color="primary", disabled=run_task.pending,
                   classes=["tuopin-run"], style={"width": "100%", "font-size": "16px"})
 
