@@ -116,6 +116,14 @@ class PovertyModel(mesa.Model):
         self.config = config
         self.p: SimpleNamespace = plain(config)
         self.seed_seq = seq
+        self.last_year: int = self.p.years[1]
+        start = self.p.years[0] if start_year is None else int(start_year)
+        if not self.p.years[0] <= start <= self.last_year:
+            raise UserError(f"start year {start} is outside the scenario's years {self.p.years[0]}-{self.last_year}",
+                            key="start year")
+        if start > self.p.years[0] and population is None:
+            raise UserError(f"a run starting in {start} needs the state at the end of {start - 1}: a household "
+                            "register (--households) read for that start year", key="start year")
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
@@ -126,14 +134,6 @@ class PovertyModel(mesa.Model):
         ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
         self.funding_order = [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
         self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.last_year: int = self.p.years[1]
-        start = self.p.years[0] if start_year is None else int(start_year)
-        if not self.p.years[0] <= start <= self.last_year:
-            raise UserError(f"start year {start} is outside the scenario's years {self.p.years[0]}-{self.last_year}",
-                            key="start year")
-        if start > self.p.years[0] and population is None:
-            raise UserError(f"a run starting in {start} needs the state at the end of {start - 1}: a household "
-                            "register (--households) read for that start year", key="start year")
         self.year: int = start - 1  # the registration year; step() simulates the next
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
