@@ -56,7 +56,7 @@ target_pressure = solara.reactive(_start["target_pressure"])
 replicates = solara.reactive(_start["replicates"])
 scale = solara.reactive(_start["scale"])
 seed = solara.reactive(_start["seed"])
-start_year = solara.reactive(None)
+start_year: solara.Reactive[int | None] = solara.reactive(None)
 problem = solara.reactive("")
 progress_count = solara.reactive((0, 1))
 

@@ -106,7 +106,7 @@ def _safe_house(path: Path, df: pd.DataFrame, names: dict[str, str]) -> np.ndarr
     if "safe_house" not in df.columns and "unsafe_house" not in df.columns:
         raise UserError("missing column safe_house (住房安全) or 危房户 (unsafe_house)", source=str(path), key="header")
     safe = yes_no(path, df, "safe_house", names) if "safe_house" in df.columns else None
-    if "unsafe_house" not in df.columns:
+    if safe is not None and "unsafe_house" not in df.columns:
         return safe
     column = names["unsafe_house"]
     read = per_label(df["unsafe_house"], lambda s: 2 if s.lower() in SAFE_WORDS else 1 if s.lower() in YES | UNSAFE_WORDS

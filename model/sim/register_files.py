@@ -270,7 +270,7 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
         header = head[h]
         wanted = [j for j, name in enumerate(header) if _known(name, mapping)]
         columns: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in wanted]
-        chunk = [r + [""] * (len(header) - len(r)) for r in head[h + 1:]]
+        chunk: list[list[Any]] = [r + [""] * (len(header) - len(r)) for r in head[h + 1:]]
 
         def flush() -> None:
             # the known columns only, each chunk as codes and distinct raw cells (text, numbers,
@@ -539,7 +539,7 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
                         key="header")
     insured = yes_no(path, df, insured_column, names)
 
-    out = {"household_id": uniques.astype(str)}
+    out: dict[str, Any] = {"household_id": uniques.astype(str)}
     for column in HOUSEHOLD_FIELDS:
         if column not in df.columns:
             continue
