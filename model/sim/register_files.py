@@ -306,7 +306,7 @@ def _text_column(parts: list[tuple[np.ndarray, np.ndarray]]) -> pd.Series:
     codes = []
     for part_codes, uniques in parts:
         codes.append(np.where(part_codes >= 0, part_codes + len(texts), -1))
-        texts += [_text(u).strip() for u in uniques]
+        texts += [u.strip() if u.__class__ is str else _text(u).strip() for u in uniques]
     texts.append("")  # a missing cell
     all_codes = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
     all_codes[all_codes < 0] = len(texts) - 1
