@@ -275,10 +275,11 @@ def _excel_table(path: Path, mapping: Mapping) -> Table:
         def flush() -> None:
             # the known columns only, each chunk as codes and distinct raw cells (text, numbers,
             # dates): the raw cells of one chunk at a time are all that is held
-            by_column = list(zip(*chunk))
+            width = max(len(header), max(len(r) for r in chunk))
+            cells = np.empty((len(chunk), width), dtype=object)  # a sheet's rows are all one width
+            cells[:, :] = [r + [""] * (width - len(r)) if len(r) < width else r for r in chunk]
             for slot, j in enumerate(wanted):
-                col = by_column[j] if j < len(by_column) else ("",) * len(chunk)
-                columns[slot].append(pd.factorize(np.asarray(col, dtype=object)))
+                columns[slot].append(pd.factorize(cells[:, j].copy()))
             chunk.clear()
 
         for row in rows:
