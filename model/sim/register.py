@@ -21,13 +21,11 @@ import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError
-from tuopin.scenario.schema import BATCHES, CAUSES, Scenario, plain
-from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
+from tuopin.scenario.schema import CAUSES, Scenario
+from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Households, Population, Villages
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
 from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, load_mapping, per_label, yes_no,
                                        read_register)
-
-Population = tuple[Households, Villages, Counties]
 
 CAUSE_LABELS: dict[str, str | None] = {
     **{zh: key for key, zh in CAUSES.items()}, **{key: key for key in CAUSES},
@@ -288,10 +286,10 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
     """
     path = Path(path)
     notes: list[str] = []
-    if scenario.scale.value != 1.0:
-        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale.value}, "
+    if scenario.scale != 1.0:
+        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale}, "
                         "use scale 1 (--scale 1)", source=str(path))
-    first_year, last_year = scenario.years.value
+    first_year, last_year = scenario.years
     start = first_year if start_year is None else int(start_year)
     if not first_year <= start <= last_year:
         raise UserError(f"start year {start} is outside the scenario's years {first_year}-{last_year}",
@@ -341,24 +339,16 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
                   f"unknown {names['household_type']}; expected 一般贫困户, 低保贫困户 or 特困供养贫困户")
         floor = (kind == 1) & (status != NEAR)
 
-    p = plain(scenario)
-    villages = build_villages(p, 1.0)
-    counties = build_counties(p, 1.0)
+    villages = build_villages(scenario, 1.0)
+    counties = build_counties(scenario, 1.0)
     fit_village_population(villages, village, size)
-    n = len(df)
-    enrolled = np.full((len(BATCHES), n), NOT_YET, dtype=np.int16)
-    enrolled[BATCH_INDEX["social_floor"], floor] = start - 1
-    hh = Households(
+    hh = Households.register(
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=optional["harsh_location"],
-        eco_zone=optional["eco_zone"], house_ok=house_ok,
-        insured=insured, status=status, market=np.array(income, dtype=np.float64),
-        industry_gain=np.zeros(n), job_wage=np.zeros(n), followup_gain=np.zeros(n),
-        enrolled=enrolled,
-        registered_year=np.where(status == NEAR, NOT_YET, first_year - 1).astype(np.int16),
-        exit_year=exit_year, paper_exit=np.zeros(n, dtype=bool),
-        net=np.array(income, dtype=np.float64),
-    )
+        eco_zone=optional["eco_zone"], house_ok=house_ok, insured=insured, status=status,
+        market=np.array(income, dtype=np.float64), first_year=first_year)
+    hh.exit_year[:] = exit_year  # the register's state at the start year: exits, the floor
+    hh.enrolled[BATCH_INDEX["social_floor"], floor] = start - 1
     comparison = compare_totals(hh, villages, scenario)
     if comparison.worst() > TOLERANCE and not allow_partial:
         raise UserError(f"the register does not match scenario {scenario.name} (beyond the {TOLERANCE:.0%} "

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError
-from tuopin.scenario.schema import read_yaml
+from tuopin.scenario import read_yaml
 
 MAX_REGISTER_BYTES = 300_000_000
 HEADER_SEARCH_ROWS = 30
