@@ -91,6 +91,14 @@ class CountyRow(Strict):
     poor_villages: Count
     other_villages: Count
     rural_population: Annotated[int, Field(gt=0)]
+    region: str | None = None
+    """Optional: the county's region (e.g. east, central, west); thresholds given by region
+    (``exit_rules``) apply to its counties and villages."""
+    poor_county: bool = True
+    """A national poor county (贫困县) that can take off the hat; False for a group of other
+    counties that holds poor people and villages but has no hat (``national.yaml``)."""
+    planned_exit_year: Year | None = None
+    """Optional: the year the plan takes the county's hat off (as ``targets.counties``)."""
     village_names: list[str] | None = None
     """Optional: the county's villages by name, its poor villages first, so that a household
     register (``tuopin run --households``) can name them; otherwise villages are numbered."""
@@ -108,10 +116,15 @@ class CountyRow(Strict):
 
 
 class CountyTable(Strict):
-    """The counties, with one unit per column and one source for the table."""
+    """The counties, with one unit per column and one source for the table.
+
+    ``rows`` are given in the scenario, or read from ``file``: a UTF-8 CSV beside the scenario
+    with one column per row key (a header row first), e.g. ``file: data/national_counties.csv``.
+    """
 
     unit: dict[str, str]
     source: str = Field(min_length=1)
+    file: str | None = None
     rows: list[CountyRow] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -143,6 +156,11 @@ class Population(Strict):
     near_poor_ratio: P[Annotated[float, Field(ge=0, le=5)]]
     near_poor_income_ratio: P[tuple[Pos, Pos]]
     share_in_poor_villages: P[Share]
+    village_poor_cv: P[NonNeg] = P[NonNeg](
+        value=0.0, unit="coefficient of variation of a village's share of its stratum's poor",
+        source="default: the villages of a county stratum (poor or other) share its poor evenly")
+    """Villages differ: each village's share of its county stratum's poor (and near-poor) is a
+    gamma draw with this coefficient of variation (0: all the same)."""
 
     @model_validator(mode="after")
     def _check(self) -> Population:
@@ -269,25 +287,49 @@ class Infrastructure(Strict):
 
 
 VillageRule = Literal["incidence", "mean_income"]
+Threshold = Share | dict[str, Share]
+"""An incidence threshold: one share, or a share per county region (``{east: 0.02, west: 0.03}``)."""
 
 
 class ExitRules(Strict):
     """When poor villages and counties take off the hat.
 
-    ``village_rule`` ``incidence`` (the default): a village exits when its poverty incidence is
-    below ``village_incidence_threshold``. ``mean_income`` (Guangdong's relative standard): when
-    its residents' mean per-capita income reaches ``village_income_threshold`` for the year;
-    residents outside the simulated register are counted at ``resident_income_ratio`` times the
-    year's poverty line. Either way its basic infrastructure must be in place.
+    ``village_rule`` ``incidence`` (the default): a village exits when its poverty incidence
+    (综合贫困发生率, see ``villages.py``) is below ``village_incidence_threshold``.
+    ``mean_income`` (Guangdong's relative standard): when its residents' mean per-capita income
+    reaches ``village_income_threshold`` for the year; residents outside the simulated register
+    are counted at ``resident_income_ratio`` times the year's poverty line. Either way its basic
+    infrastructure must be in place.
+
+    A poor county applies after a year in which its incidence is below
+    ``county_incidence_threshold``, its wrongly exited (错退) and missed (漏评) shares are below
+    ``wrongly_exited_max`` and ``missed_max``, ``satisfaction`` exceeds ``satisfaction_min`` and
+    at least ``county_min_village_exit_share`` of its poor villages have exited; the exit is
+    granted and recorded ``county_grant_lag`` years later (1: announced early the next year).
+    Thresholds may be given per county region.
     """
 
     village_rule: P[VillageRule] = P[VillageRule](
         value="incidence", unit="rule", source="default: poverty incidence (DOMAIN.md)")
-    village_incidence_threshold: P[Share]
+    village_incidence_threshold: P[Threshold]
     village_income_threshold: P[dict[Year, Pos]] | None = None
     resident_income_ratio: P[Pos] | None = None
-    county_incidence_threshold: P[Share]
+    county_incidence_threshold: P[Threshold]
     county_min_village_exit_share: P[Share]
+    wrongly_exited_max: P[Share] = P[Share](
+        value=0.02, unit="wrongly exited people / exited people",
+        source="DOMAIN.md: wrongly exited (错退) and missed poor (漏评) each had to be under 2%")
+    missed_max: P[Share] = P[Share](
+        value=0.02, unit="missed poor people / people not registered",
+        source="DOMAIN.md: wrongly exited (错退) and missed poor (漏评) each had to be under 2%")
+    satisfaction: P[Share] = P[Share](
+        value=0.95, unit="share of surveyed people satisfied",
+        source="assumption: not modelled; assessments reported satisfaction well above 90% for counties that exited")
+    satisfaction_min: P[Share] = P[Share](
+        value=0.90, unit="share of surveyed people satisfied", source="DOMAIN.md: satisfaction over 90%")
+    county_grant_lag: P[Annotated[int, Field(ge=0, le=2)]] = P[Annotated[int, Field(ge=0, le=2)]](
+        value=0, unit="years from the year a county qualifies to the year its exit is granted",
+        source="default: granted in the year it qualifies")
     infrastructure: Infrastructure
 
     @model_validator(mode="after")
@@ -362,6 +404,11 @@ class Scenario(Strict):
             if outside := sorted(set(series) - horizon):
                 raise ValueError(f"{key}: year(s) {outside} outside the horizon {first}-{last}")
         names = {r.name for r in self.counties.rows}
+        regions = {r.region for r in self.counties.rows}
+        for key in ("village_incidence_threshold", "county_incidence_threshold"):
+            by_region = getattr(self.exit_rules, key).value
+            if isinstance(by_region, dict) and (missing := sorted(str(r) for r in regions - set(by_region))):
+                raise ValueError(f"exit_rules.{key}: no threshold for region(s) {missing} of the county table")
         for year, listed in self.targets.counties.value.items():
             if unknown := sorted(set(listed) - names):
                 raise ValueError(f"targets.counties: {year}: unknown county {unknown}")
@@ -376,6 +423,13 @@ class Scenario(Strict):
         if total_poor * self.scale.value < 1:
             raise ValueError("scale: fewer than one simulated person; raise scale")
         return self
+
+    def county_plan(self) -> dict[str, int]:
+        """County name -> the year the plan takes its hat off (``targets.counties`` and the
+        county table's ``planned_exit_year``)."""
+        plan = {r.name: r.planned_exit_year for r in self.counties.rows if r.planned_exit_year is not None}
+        plan.update({name: year for year, names in self.targets.counties.value.items() for name in names})
+        return plan
 
     @property
     def horizon(self) -> list[int]:
@@ -593,6 +647,70 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any], source: str)
     return merged
 
 
+MAX_COUNTY_ROWS = 10_000
+
+_COUNTY_INTS = ("poor_people", "poor_villages", "other_villages", "rural_population", "planned_exit_year")
+
+
+def _read_county_file(raw: dict[str, Any], path: Path) -> Path | None:
+    """Fill ``counties.rows`` from the CSV named by ``counties.file`` (relative to the scenario);
+    returns the CSV's path, or None when the rows are in the scenario itself.
+
+    Each row is checked as a county row; a bad one stops with the CSV, the row and the column.
+    """
+    import csv
+
+    table = raw.get("counties")
+    if not isinstance(table, dict) or "file" not in table:
+        return None
+    key = "counties.file"
+    if "rows" in table:
+        raise UserError("give the county rows in the scenario or in a file, not both", source=str(path), key=key)
+    if not isinstance(table["file"], str) or not table["file"].endswith(".csv"):
+        raise UserError("expected the path of a .csv file beside the scenario", source=str(path), key=key)
+    csv_path = path.parent / table["file"]
+    if not csv_path.is_file():
+        raise UserError(f"county table {csv_path} not found", source=str(path), key=key)
+    src = str(csv_path)
+    data = csv_path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"file is {len(data)} bytes; a county table is at most {MAX_FILE_BYTES}", source=src)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start}); save the table as CSV UTF-8", source=src) from None
+    reader = csv.DictReader(text.splitlines())
+    allowed = set(CountyRow.model_fields) - {"village_names"}
+    if unknown := sorted(set(reader.fieldnames or []) - allowed):
+        raise UserError(f"unknown column {unknown[0]!r}; allowed: {sorted(allowed)}", source=src, key="header (row 1)")
+    rows = []
+    for i, record in enumerate(reader, start=2):
+        if i - 1 > MAX_COUNTY_ROWS:
+            raise UserError(f"more than {MAX_COUNTY_ROWS:,} counties", source=src)
+        row: dict[str, Any] = {}
+        for column, cell in record.items():
+            cell = (cell or "").strip()
+            if column is None or cell == "":
+                continue
+            if column in _COUNTY_INTS:
+                if not cell.isdigit():
+                    raise UserError(f"expected a whole number, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = int(cell)
+            elif column == "poor_county":
+                if cell.lower() not in ("true", "false"):
+                    raise UserError(f"expected true or false, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = cell.lower() == "true"
+            else:
+                row[column] = cell
+        try:
+            rows.append(CountyRow.model_validate(row).model_dump(exclude_none=True))
+        except ValidationError as exc:
+            column, msg = _format_validation(exc)
+            raise UserError(msg, source=src, key=f"row {i}" + (f", column {column}" if column else "")) from None
+    raw["counties"] = {**table, "rows": rows}
+    return csv_path
+
+
 def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
     """Read a scenario or a variant file; returns the merged raw mapping and the files read.
 
@@ -602,7 +720,8 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str,
     path = Path(path)
     raw = read_yaml(path)
     if "base" not in raw:
-        return raw, [path]
+        table = _read_county_file(raw, path)
+        return raw, [path] if table is None else [path, table]
     src = str(path)
     allowed = {"base", "name", "title", "overrides", "description"}
     if unknown := sorted(set(raw) - allowed):

@@ -47,6 +47,9 @@ class Households:
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
+    weight: np.ndarray  # float64, real households this simulated household stands for (its village's weight)
+    wrongly_exited: np.ndarray  # bool, 错退: declared exited without meeting the standard (set by the assessment)
+    missed: np.ndarray  # bool, 漏评: below the standard but not registered (set by the assessment)
 
     def __len__(self) -> int:
         return len(self.size)
@@ -64,9 +67,13 @@ class Households:
         """Mask of households that ever received this batch."""
         return self.enrolled[BATCH_INDEX[batch]] >= 0
 
-    def people(self, mask: np.ndarray) -> int:
-        """Number of people in the households selected by a mask."""
-        return int(self.size[mask].sum())
+    def people(self, mask: np.ndarray) -> float:
+        """Real people (weighted) in the households selected by a mask."""
+        return float(np.dot(self.size[mask], self.weight[mask]))
+
+    def real_people(self) -> np.ndarray:
+        """Real people each simulated household stands for (members x weight)."""
+        return self.size * self.weight
 
 
 @dataclass
@@ -74,10 +81,12 @@ class Villages:
     """One row per village; poor villages (贫困村) are the ones that can exit (摘帽)."""
 
     county: np.ndarray  # int16
-    population: np.ndarray  # int64, all residents (poor or not), simulated scale
+    population: np.ndarray  # float64, all residents (poor or not) of this one village
     poor_village: np.ndarray  # bool
     infra_done: np.ndarray  # bool, basic infrastructure in place
     exit_year: np.ndarray  # int16, -1 not exited
+    weight: np.ndarray  # float64, real villages this simulated one stands for (its stratum's N / n)
+    threshold: np.ndarray  # float64, its incidence threshold (by its county's region)
 
     def __len__(self) -> int:
         return len(self.county)
@@ -89,8 +98,11 @@ class Counties:
 
     name: list[str]
     name_en: list[str]
-    rural_population: np.ndarray  # int64, simulated scale
-    exit_year: np.ndarray  # int16, -1 not exited
+    rural_population: np.ndarray  # float64, real people
+    exit_year: np.ndarray  # int16, year the hat came off (exit granted), -1 not exited
+    first_qualified_year: np.ndarray  # int16, first year-end the county met the exit rule, -1 never
+    threshold: np.ndarray  # float64, the county's incidence threshold (2% east and central, 3% west)
+    poor_county: np.ndarray  # bool, a poor county (贫困县) that can take off the hat
 
     def __len__(self) -> int:
         return len(self.name)

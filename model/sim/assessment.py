@@ -37,11 +37,11 @@ def assess(m: PovertyModel) -> tuple[np.ndarray, np.ndarray]:
     honest = poor & meets_standard(m)
     paper = np.zeros(len(hh), dtype=bool)
     a = m.p.assessment
-    shortfall = (m.target_exits() * m.p.scale - hh.people(honest)) * a.target_pressure
+    shortfall = (m.target_exits() - hh.people(honest)) * a.target_pressure  # real people
     if shortfall > 0:
         idx = np.flatnonzero(poor & ~honest & (hh.net >= (1 - a.pressure_band) * m.line))
         idx = idx[np.argsort(-hh.net[idx], kind="stable")]
-        n = int(np.searchsorted(np.cumsum(hh.size[idx]), shortfall, side="right"))
+        n = int(np.searchsorted(np.cumsum(hh.real_people()[idx]), shortfall, side="right"))
         paper[idx[:n]] = True
     exited = honest | paper
     hh.status[exited] = EXITED

@@ -7,7 +7,11 @@
 3. Assessment and exits (``assessment``).
 4. Relapse and new entrants (``relapse``).
 5. Village and county exit (``villages``).
-6. Reporting: the year's flows, in simulated units (``PovertyModel`` scales them to real ones).
+6. Reporting: the year's flows in real people and yuan: every total is weighted by the
+   households' (villages') sampling weights (``Households.weight``; 1 at scale 1).
+
+Money and capacity are real too: a simulated household costs its weight times its own cost and
+takes its weight times its members from a batch's capacity.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
             continue
         chosen = enrol_new(m, item, draws)
         active[item.name][chosen] = True
-        new_people[item.name] = int(hh.size[chosen].sum())
+        new_people[item.name] = float(hh.real_people()[chosen].sum())
     support = np.zeros(len(hh))
     for batch in m.batches:
         batch.apply(m, active[batch.name])
@@ -71,7 +75,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 5. Village and county exit.
     villages_exited = villages.exit_villages(m)
-    counties_exited = villages.exit_counties(m)
+    counties_exited, counties_qualified = villages.exit_counties(m)
 
     # 6. Reporting.
     m.county_flows = county_flows(m, exited, relapsed, entered)
@@ -86,8 +90,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "poor_end": hh.people(hh.status == POOR),
         "sustained_exits": hh.people(hh.status == EXITED),
         "villages_exited": villages_exited,
-        "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
+        "villages_exited_total": float(m.villages.weight[m.villages.exit_year >= 0].sum()),
         "villages_built": villages_built,
+        "counties_qualified": counties_qualified,
+        "counties_qualified_total": int((m.counties.first_qualified_year >= 0).sum()),
         "counties_exited": len(counties_exited),
         "counties_exited_total": int((m.counties.exit_year >= 0).sum()),
         "counties_exited_names": ";".join(counties_exited),
@@ -103,23 +109,29 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
     out = np.flatnonzero(exited)
+    real = hh.real_people()
     for row, name in enumerate(m.batch_names):
-        flows[f"exits_{name}"] = int(hh.size[out[hh.enrolled[row, out] >= 0]].sum())
+        flows[f"exits_{name}"] = float(real[out[hh.enrolled[row, out] >= 0]].sum())
     return flows
 
 
 def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
-    """The year's people flows and stocks per county (simulated units)."""
-    hh, n = m.hh, len(m.counties)
-    by = lambda mask: np.bincount(hh.county[mask], weights=hh.size[mask], minlength=n)  # noqa: E731
-    v = m.villages
+    """The year's people flows and stocks per county (real people, weighted), its incidence
+    with the standard error of its estimate, and the indicators of the county exit rule."""
+    hh, v, n = m.hh, m.villages, len(m.counties)
+    by = lambda mask: villages.county_people(m, mask)  # noqa: E731
     return {
         "exits": by(exited),
         "relapses": by(relapsed),
         "new_entrants": by(entered),
         "poor_end": by(hh.status == POOR),
-        "villages_exited_total": np.bincount(v.county, weights=v.exit_year >= 0, minlength=n),
-        "poor_villages": np.bincount(v.county, weights=v.poor_village, minlength=n),
+        "incidence": villages.county_incidence(m),
+        "incidence_se": villages.county_incidence_se(m),
+        "wrongly_exited_share": villages.wrongly_exited_share(m),
+        "missed_share": villages.missed_share(m),
+        "villages_exited_total": np.bincount(v.county, weights=v.weight * (v.exit_year >= 0), minlength=n),
+        "poor_villages": np.bincount(v.county, weights=v.weight * v.poor_village, minlength=n),
+        "villages_sampled": np.bincount(v.county, minlength=n),
     }
 
 
@@ -156,7 +168,7 @@ def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) ->
     idx = np.flatnonzero(batch.supported(m))
     u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
     keys = queue_keys(key, hh.net[idx], m.line, u)
-    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx))
+    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx) * hh.weight[idx])
     active = np.zeros(len(hh), dtype=bool)
     active[idx[funded]] = True
     return active
@@ -168,8 +180,8 @@ def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.nda
     idx = np.flatnonzero(batch.candidates(m))
     u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
     keys = queue_keys(key, hh.net[idx], m.line, u)
-    costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
-    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
+    costs = (batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)) * hh.weight[idx]
+    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.real_people()[idx], capacity=batch.capacity(m))
     chosen = idx[funded]
     hh.enrolled[batch.row, chosen] = m.year
     batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])

@@ -47,11 +47,10 @@ def seed_sequence(rng: Any) -> np.random.SeedSequence:
 
 
 def _reporter(key: str):
-    """A DataCollector reporter for one of the year's flows, in real-world units."""
+    """A DataCollector reporter for one of the year's flows (already in real people and yuan)."""
 
     def report(model: PovertyModel) -> float | str:
-        value = model.flows[key]
-        return value * model.inflate if key in PEOPLE or key in MONEY else value
+        return model.flows[key]
 
     report.__name__ = key
     return report
@@ -114,13 +113,12 @@ class PovertyModel(mesa.Model):
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
         infra = self.p.exit_rules.infrastructure
         self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
-        self.inflate = 1.0 / self.p.scale
         self.batches: list[Intervention] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
         self.batch_names = BATCHES
         ranked = [(b.p.priority, i, b) for i, b in enumerate(self.batches)]
         ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
         self.funding_order = [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
-        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.ledger = Ledger(self.p.funding)
         self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
         self.last_year: int = self.p.years[1]
         self.flows: dict[str, float | str] = {}
@@ -152,17 +150,26 @@ class PovertyModel(mesa.Model):
         self.running = self.year < self.last_year
 
     def _county_rows(self) -> list[dict[str, Any]]:
-        """This year's county flows in real units, one dict per county."""
+        """This year's county flows in real units, one dict per county: people, incidence (the
+        official formula, estimated from the sampled villages) with its standard error and
+        threshold, the exit rule's other indicators, villages, and the county's two years."""
         c, f = self.counties, self.county_flows
+        year = lambda y: int(y) if y >= 0 else None  # noqa: E731
         rows = []
         for i, name in enumerate(c.name):
-            people = {k: f[k][i] * self.inflate for k in ("exits", "relapses", "new_entrants", "poor_end")}
             rows.append({
-                "year": self.year, "county": name, "county_en": c.name_en[i], **people,
-                "incidence": f["poor_end"][i] / c.rural_population[i],
-                "villages_exited_total": int(f["villages_exited_total"][i]),
-                "poor_villages": int(f["poor_villages"][i]),
-                "county_exit_year": int(c.exit_year[i]) if c.exit_year[i] >= 0 else None,
+                "year": self.year, "county": name, "county_en": c.name_en[i],
+                **{k: float(f[k][i]) for k in ("exits", "relapses", "new_entrants", "poor_end", "incidence")},
+                "villages_exited_total": float(f["villages_exited_total"][i]),
+                "poor_villages": float(f["poor_villages"][i]),
+                "county_exit_year": year(c.exit_year[i]),
+                "incidence_se": float(f["incidence_se"][i]),
+                "threshold": float(c.threshold[i]),
+                "wrongly_exited_share": float(f["wrongly_exited_share"][i]),
+                "missed_share": float(f["missed_share"][i]),
+                "first_qualified_year": year(c.first_qualified_year[i]),
+                "poor_county": bool(c.poor_county[i]),
+                "villages_sampled": int(f["villages_sampled"][i]),
             })
         return rows
 
@@ -176,7 +183,7 @@ def _flow_keys() -> list[str]:
     """Every flow ``simulate_year`` reports, in a stable order."""
     keys = ["poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end",
             "sustained_exits", "villages_exited", "villages_exited_total", "villages_built",
-            "counties_exited", "counties_exited_total", "counties_exited_names", "budget", "spending", "spending_floor",
+            "counties_qualified", "counties_qualified_total", "counties_exited", "counties_exited_total", "counties_exited_names", "budget", "spending", "spending_floor",
             "spending_infrastructure", "unspent", "carried_over"]
     keys += [f"spending_{b}" for b in BATCHES if b != "social_floor"]
     keys += [f"enrolled_{b}" for b in BATCHES]

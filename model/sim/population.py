@@ -2,12 +2,17 @@
 
 What is drawn, in order (all seeded from the ``population`` stream):
 
-1. Registered poor households per county, sizes ``1 + Poisson(mean - 1)``, cut so that each
-   county's people add up exactly to ``poor_people x scale``.
-2. Near-poor (边缘户) households, ``near_poor_ratio`` per registered household, same sizes.
-3. Village of each household: a share ``share_in_poor_villages`` of the poor live in the
-   county's poor villages, the rest and all near-poor in its other villages (or poor villages
-   when a county lists none). Every village holds ``rural_population / villages`` residents.
+1. Villages (cluster sampling): at scale 1 every village of every county; below 1, in each
+   county a sample of its poor villages and a sample of its other villages (``round(scale x
+   N)``, at least one of each stratum that exists), each simulated whole and weighted ``N / n``
+   so that weighted totals are unbiased in real people (``build_villages``).
+2. People per village: a share ``share_in_poor_villages`` of the county's registered poor live
+   in its poor villages, the rest and all near-poor (边缘户, ``near_poor_ratio`` per registered
+   person) in its other villages (or all in one stratum when a county has only one). Villages
+   differ (``village_poor_cv``); a sampled village's people are the marginal of the full-scale
+   split, so at scale 1 each county's people add up exactly (``_village_people``).
+3. Households per village, sizes ``1 + Poisson(mean - 1)`` cut to the village's people. Every
+   village holds ``rural_population / villages`` residents (more if its register needs room).
 4. Labour: a share ``no_labour_share`` of households has no able-bodied member (cause 缺劳力);
    in the others each member works with probability ``labour_per_member`` (at least one).
 5. Causes: each cause independently with its prevalence; 缺劳力 follows labour, 因学 implies a
@@ -47,15 +52,33 @@ def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.nda
     return sizes[sizes > 0].astype(np.int16)
 
 
+def sample_sizes(total: np.ndarray, scale: float) -> np.ndarray:
+    """Villages simulated of each stratum's ``total``: ``round(scale x total)``, at least one
+    (every stratum that has villages is represented) and at most all of them."""
+    total = np.asarray(total, dtype=np.int64)
+    return np.where(total > 0, np.clip(np.rint(total * scale), 1, np.maximum(total, 1)), 0).astype(np.int64)
+
+
 def build_villages(p: SimpleNamespace, scale: float) -> Villages:
-    """Villages of every county: poor villages first, then the others."""
-    county, population, poor = [], [], []
+    """The simulated villages, county by county, poor villages first.
+
+    At scale 1 every village, each standing for itself (weight 1): the order a household
+    register numbers them in. Below 1, a stratified sample: in each county, ``sample_sizes`` of
+    its poor villages and of its other villages, each standing for ``N / n`` villages of its
+    stratum. Villages of a stratum are exchangeable (their people are drawn afterwards, see
+    ``_village_people``), so the sample is the stratum's first ``n``. A village holds
+    ``rural_population / villages`` residents of its county, whatever the scale.
+    """
+    county, population, poor, weight, threshold = [], [], [], [], []
     for c, row in enumerate(p.counties.rows):
-        n_villages = row.poor_villages + row.other_villages
-        per_village = row.rural_population * scale / max(n_villages, 1)
-        county += [c] * n_villages
-        population += [per_village] * n_villages
-        poor += [True] * row.poor_villages + [False] * row.other_villages
+        per_village = row.rural_population / max(row.poor_villages + row.other_villages, 1)
+        for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
+            n = int(sample_sizes(np.array([total]), scale)[0])
+            county += [c] * n
+            population += [per_village] * n
+            poor += [is_poor] * n
+            weight += [total / n if n else 0.0] * n
+            threshold += [by_region(p.exit_rules.village_incidence_threshold, row.region)] * n
     n = len(county)
     return Villages(
         county=np.asarray(county, dtype=np.int16),
@@ -63,18 +86,29 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
         poor_village=np.asarray(poor, dtype=bool),
         infra_done=np.zeros(n, dtype=bool),
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
+        weight=np.asarray(weight, dtype=np.float64),
+        threshold=np.asarray(threshold, dtype=np.float64),
     )
 
 
-def build_counties(p: SimpleNamespace, scale: float) -> Counties:
-    """The county table at simulated scale."""
+def build_counties(p: SimpleNamespace) -> Counties:
+    """The county table (real people), with each county's incidence threshold."""
     rows = p.counties.rows
+    threshold = p.exit_rules.county_incidence_threshold
     return Counties(
         name=[r.name for r in rows],
         name_en=[r.name_en for r in rows],
-        rural_population=np.asarray([r.rural_population * scale for r in rows], dtype=np.float64),
+        rural_population=np.asarray([r.rural_population for r in rows], dtype=np.float64),
         exit_year=np.full(len(rows), NOT_YET, dtype=np.int16),
+        first_qualified_year=np.full(len(rows), NOT_YET, dtype=np.int16),
+        threshold=np.asarray([by_region(threshold, r.region) for r in rows], dtype=np.float64),
+        poor_county=np.asarray([r.poor_county for r in rows], dtype=bool),
     )
+
+
+def by_region(threshold: float | dict[str, float], region: str | None) -> float:
+    """A threshold given as one share, or per region, for a county of ``region``."""
+    return threshold[region] if isinstance(threshold, dict) else threshold
 
 
 def fit_village_population(villages: Villages, village: np.ndarray, size: np.ndarray) -> None:
@@ -83,21 +117,38 @@ def fit_village_population(villages: Villages, village: np.ndarray, size: np.nda
     villages.population = np.maximum(villages.population, residents * 1.25)
 
 
-def _assign_villages(
-    rng: np.random.Generator, villages: Villages, county: np.ndarray, in_poor_village: np.ndarray
-) -> np.ndarray:
-    """Pick a village in each household's county, poor or other as asked (falls back if none)."""
-    village = np.empty(len(county), dtype=np.int32)
-    u = rng.random(len(county))
-    for c in range(int(villages.county.max()) + 1 if len(villages) else 0):
-        ids_poor = np.flatnonzero((villages.county == c) & villages.poor_village)
-        ids_other = np.flatnonzero((villages.county == c) & ~villages.poor_village)
-        for want_poor, ids, fallback in ((True, ids_poor, ids_other), (False, ids_other, ids_poor)):
-            pool = ids if len(ids) else fallback
-            sel = (county == c) & (in_poor_village == want_poor)
-            if sel.any():
-                village[sel] = pool[(u[sel] * len(pool)).astype(np.int64)]
-    return village
+def _village_people(rng: np.random.Generator, totals: list[int], n_all: int, n_sampled: int,
+                    cv: float) -> np.ndarray:
+    """People of each of a stratum's ``totals`` (poor, near-poor) in each of its first
+    ``n_sampled`` villages, shape (len(totals), n_sampled).
+
+    Every one of the stratum's ``n_all`` villages draws a share (gamma, coefficient of variation
+    ``cv``; equal shares when 0) and the people fall into villages multinomially. The sampled
+    villages get exactly the marginal of the full-scale split, so a sample at any scale is a
+    sample of the same full-scale population (and at scale 1 the totals are exact).
+    """
+    out = np.zeros((len(totals), n_sampled), dtype=np.int64)
+    if n_sampled == 0:
+        return out
+    share = rng.gamma(1.0 / cv**2, size=n_all) if cv > 0 else np.ones(n_all)
+    share /= share.sum()
+    probs = np.append(share[:n_sampled], max(1.0 - share[:n_sampled].sum(), 0.0))
+    for k, total in enumerate(totals):
+        if total > 0:
+            out[k] = rng.multinomial(total, probs / probs.sum())[:n_sampled]
+    return out
+
+
+def _stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, list[int]]:
+    """A county's registered poor and near-poor people, by stratum (poor villages or not): a
+    share ``share_in_poor_villages`` of the poor in poor villages, the rest and every near-poor
+    person in the other villages (all in whichever stratum exists when a county has one)."""
+    poor = row.poor_people
+    near = round(poor * pop.near_poor_ratio)
+    if row.poor_villages == 0 or row.other_villages == 0:
+        return {row.poor_villages > 0: [poor, near], row.poor_villages == 0: [0, 0]}
+    in_poor = round(poor * pop.share_in_poor_villages)
+    return {True: [in_poor, 0], False: [poor - in_poor, near]}
 
 
 def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
@@ -107,24 +158,26 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     first_year = p.years[0]
     line0 = p.poverty_line[first_year]
 
-    sizes, county, status = [], [], []
+    villages = build_villages(p, scale)
+    counties = build_counties(p)
+    sizes, village_of, status = [], [], []
     for c, row in enumerate(p.counties.rows):
-        poor_sizes = _sizes_to_total(rng, round(row.poor_people * scale), pop.household_size_mean)
-        n_near_people = round(row.poor_people * scale * pop.near_poor_ratio)
-        near_sizes = _sizes_to_total(rng, n_near_people, pop.household_size_mean)
-        sizes += [poor_sizes, near_sizes]
-        county += [np.full(len(poor_sizes) + len(near_sizes), c, dtype=np.int16)]
-        status += [np.full(len(poor_sizes), POOR, np.int8), np.full(len(near_sizes), NEAR, np.int8)]
+        people = _stratum_people(row, pop)
+        for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
+            ids = np.flatnonzero((villages.county == c) & (villages.poor_village == is_poor))
+            counts = _village_people(rng, people[is_poor], n_all, len(ids), pop.village_poor_cv)
+            for j, v in enumerate(ids):
+                for k, code in enumerate((POOR, NEAR)):
+                    drawn = _sizes_to_total(rng, int(counts[k, j]), pop.household_size_mean)
+                    sizes.append(drawn)
+                    village_of.append(np.full(len(drawn), v, dtype=np.int32))
+                    status.append(np.full(len(drawn), code, dtype=np.int8))
     size = np.concatenate(sizes).astype(np.int16)
-    county_arr = np.concatenate(county)
+    village = np.concatenate(village_of)
+    county_arr = villages.county[village]
     status_arr = np.concatenate(status)
     n = len(size)
     near = status_arr == NEAR
-
-    villages = build_villages(p, scale)
-    counties = build_counties(p, scale)
-    in_poor_village = (rng.random(n) < pop.share_in_poor_villages) & ~near
-    village = _assign_villages(rng, villages, county_arr, in_poor_village)
     fit_village_population(villages, village, size)
 
     no_labour = rng.random(n) < pop.no_labour_share
@@ -184,5 +237,8 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
         paper_exit=np.zeros(n, dtype=bool),
         net=market.astype(np.float64),
+        weight=villages.weight[village],
+        wrongly_exited=np.zeros(n, dtype=bool),
+        missed=np.zeros(n, dtype=bool),
     )
     return hh, villages, counties

@@ -17,6 +17,9 @@ The year, as in ``loop.py``:
    takes the social floor, and is assessed: exit, relapse or new registration.
 4. Target pressure (declared exits) at model level, then village and county exit.
 
+Totals are real people and yuan: each household counts, costs and takes capacity at its
+sampling weight (``Households.weight``), as in the product model.
+
 With the same seed it starts from the same register and draws the same uncertain parameters as
 ``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
 in the yearly draws.
@@ -56,6 +59,9 @@ class HouseholdAgent(mesa.Agent):
         self.county = int(hh.county[i])
         self.village = int(hh.village[i])
         self.size = int(hh.size[i])
+        self.weight = float(hh.weight[i])
+        self.wrongly_exited = bool(hh.wrongly_exited[i])
+        self.missed = bool(hh.missed[i])
         self.labour = int(hh.labour[i])
         self.students = int(hh.students[i])
         self.causes = int(hh.causes[i])
@@ -201,8 +207,8 @@ class HouseholdAgent(mesa.Agent):
         self.net += gap
         if "social_floor" not in self.enrolled:
             self.enrolled["social_floor"] = m.year
-            m.floor_new_people += self.size
-        return gap * self.size + f.annual_cost_per_household
+            m.floor_new_people += self.size * self.weight
+        return (gap * self.size + f.annual_cost_per_household) * self.weight
 
     def meets_standard(self) -> bool:
         """Income at the line, a safe house, insurance, and no child out of school for cost."""
@@ -259,17 +265,16 @@ class ReferenceModel(mesa.Model):
         for i in range(len(hh)):
             HouseholdAgent(self, hh, i)
         self.households = list(self.agents)  # register order, for stable queues
-        self.inflate = 1.0 / self.p.scale
         ranked = [(getattr(self.p.batches, b).priority, i, b) for i, b in enumerate(FUNDED)]
         ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
         self.funding_order = [b for _, _, b in sorted(ranked)]
-        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.ledger = Ledger(self.p.funding)
         self.year = self.p.years[0] - 1
         self.last_year = self.p.years[1]
         self.flows: dict[str, float] = {}
         self.records: list[dict[str, float]] = []
         self.spending_floor = 0.0
-        self.floor_new_people = 0
+        self.floor_new_people = 0.0
 
     @property
     def line(self) -> float:
@@ -313,7 +318,7 @@ class ReferenceModel(mesa.Model):
             a.active = set()
         for batch in FUNDED:
             supported = [a for a in self.households if a.is_supported(batch)]
-            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b)):
+            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b) * a.weight):
                 a.active.add(batch)
         new_people = {}
         for item in self.funding_order:
@@ -323,25 +328,30 @@ class ReferenceModel(mesa.Model):
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
             chosen = self.fund(item, self.queue(cands, item),
-                               lambda a, b=item: a.one_off_cost(b) + a.annual_cost(b),
-                               people=lambda a: a.size, capacity=b.capacity.get(year, 0.0) * p.scale)
+                               lambda a, b=item: (a.one_off_cost(b) + a.annual_cost(b)) * a.weight,
+                               people=lambda a: a.size * a.weight, capacity=b.capacity.get(year, 0.0))
             for a in chosen:
                 a.enrol(item)
-            new_people[item] = sum(a.size for a in chosen)
+            new_people[item] = sum(a.size * a.weight for a in chosen)
         return new_people
 
     # -- villages and counties -----------------------------------------------
-    def poor_people(self, attr: str, n: int) -> list[float]:
-        """Registered poor people by village or county."""
+    def people_by(self, attr: str, n: int, counted: Callable[[HouseholdAgent], bool], weighted: bool) -> list[float]:
+        """People of the households ``counted`` selects, by village or county (real people when weighted)."""
         out = [0.0] * n
         for a in self.households:
-            if a.status == POOR:
-                out[getattr(a, attr)] += a.size
+            if counted(a):
+                out[getattr(a, attr)] += a.size * (a.weight if weighted else 1.0)
         return out
 
+    @staticmethod
+    def counted_poor(a: HouseholdAgent) -> bool:
+        """Counted by the official incidence: registered poor, missed or wrongly exited."""
+        return a.status == POOR or a.missed or a.wrongly_exited
+
     def village_incidence(self) -> list[float]:
-        """Registered poor / residents, per village."""
-        poor = self.poor_people("village", len(self.villages))
+        """Counted poor / residents, per (whole) village."""
+        poor = self.people_by("village", len(self.villages), self.counted_poor, weighted=False)
         return [x / pop for x, pop in zip(poor, self.villages.population)]
 
     def build_infrastructure(self) -> int:
@@ -350,11 +360,11 @@ class ReferenceModel(mesa.Model):
         incidence = self.village_incidence()
         todo = sorted((i for i in range(len(v)) if v.poor_village[i] and not v.infra_done[i]),
                       key=lambda i: incidence[i])
-        done = self.fund(INFRASTRUCTURE, todo, lambda i: infra.cost_per_village * self.p.scale,
-                         people=lambda i: 1, capacity=infra.capacity.get(self.year, 0.0))
+        done = self.fund(INFRASTRUCTURE, todo, lambda i: infra.cost_per_village * v.weight[i],
+                         people=lambda i: v.weight[i], capacity=infra.capacity.get(self.year, 0.0))
         for i in done:
             v.infra_done[i] = True
-        return len(done)
+        return sum(v.weight[i] for i in done)
 
     def village_qualifies(self) -> list[bool]:
         """The scenario's village exit rule (incidence or residents' mean income)."""
@@ -371,24 +381,40 @@ class ReferenceModel(mesa.Model):
                 total = income[i] + others * rules.resident_income_ratio * self.line
                 out.append((total / residents if residents > 0 else 0.0) >= rules.village_income_threshold[self.year])
             return out
-        return [x < rules.village_incidence_threshold for x in self.village_incidence()]
+        return [x < v.threshold[i] for i, x in enumerate(self.village_incidence())]
 
-    def exit_villages_and_counties(self) -> tuple[int, int]:
-        """Take off the hats that now qualify; returns (villages, counties) exiting this year."""
+    def exit_villages_and_counties(self) -> tuple[float, int]:
+        """Take off the hats that now qualify; returns (real villages, counties) exiting this year.
+
+        A county qualifies on its weighted incidence, wrongly exited and missed shares,
+        satisfaction and poor-village share, and is granted ``county_grant_lag`` years later."""
         v, c, rules = self.villages, self.counties, self.p.exit_rules
         qualifies = self.village_qualifies()
-        n_villages = 0
+        n_villages = 0.0
         for i in range(len(v)):
             if v.poor_village[i] and v.exit_year[i] < 0 and v.infra_done[i] and qualifies[i]:
                 v.exit_year[i] = self.year
-                n_villages += 1
-        poor = self.poor_people("county", len(c))
+                n_villages += v.weight[i]
+        n = len(c)
+        poor = self.people_by("county", n, self.counted_poor, weighted=True)
+        exited = self.people_by("county", n, lambda a: a.status == EXITED, weighted=True)
+        wrong = self.people_by("county", n, lambda a: a.status == EXITED and a.wrongly_exited, weighted=True)
+        registered = self.people_by("county", n, lambda a: a.status != NEAR, weighted=True)
+        missed = self.people_by("county", n, lambda a: a.status == NEAR and a.missed, weighted=True)
         n_counties = 0
-        for k in range(len(c)):
+        for k in range(n):
             mine = [i for i in range(len(v)) if v.county[i] == k and v.poor_village[i]]
-            share = sum(v.exit_year[i] >= 0 for i in mine) / len(mine) if mine else 1.0
-            if (c.exit_year[k] < 0 and poor[k] / c.rural_population[k] < rules.county_incidence_threshold
+            total = sum(v.weight[i] for i in mine)
+            share = sum(v.weight[i] for i in mine if v.exit_year[i] >= 0) / total if mine else 1.0
+            outside = c.rural_population[k] - registered[k]
+            if (c.first_qualified_year[k] < 0 and c.poor_county[k] and poor[k] / c.rural_population[k] < c.threshold[k]
+                    and (wrong[k] / exited[k] if exited[k] > 0 else 0.0) < rules.wrongly_exited_max
+                    and (missed[k] / outside if outside > 0 else 0.0) < rules.missed_max
+                    and rules.satisfaction > rules.satisfaction_min
                     and share >= rules.county_min_village_exit_share):
+                c.first_qualified_year[k] = self.year
+            if c.exit_year[k] < 0 <= c.first_qualified_year[k] and \
+                    c.first_qualified_year[k] + rules.county_grant_lag == self.year:
                 c.exit_year[k] = self.year
                 n_counties += 1
         return n_villages, n_counties
@@ -397,17 +423,17 @@ class ReferenceModel(mesa.Model):
     def declare_under_pressure(self, honest_people: int) -> list[HouseholdAgent]:
         """Fill a share of the shortfall with households just below the line, closest first."""
         a = self.p.assessment
-        shortfall = (self.p.targets.exits.get(self.year, 0.0) * self.p.scale - honest_people) * a.target_pressure
+        shortfall = (self.p.targets.exits.get(self.year, 0.0) - honest_people) * a.target_pressure
         if shortfall <= 0:
             return []
         floor = (1 - a.pressure_band) * self.line
         queue = sorted((h for h in self.households if h.failed_assessment and h.net >= floor),
                        key=lambda h: -h.net)
-        declared, people = [], 0
+        declared, people = [], 0.0
         for h in queue:
-            if people + h.size > shortfall:
+            if people + h.size * h.weight > shortfall:
                 break
-            people += h.size
+            people += h.size * h.weight
             declared.append(h)
         for h in declared:
             h.status, h.exit_year, h.paper_exit, h.outcome = EXITED, self.year, True, "exit"
@@ -416,40 +442,39 @@ class ReferenceModel(mesa.Model):
     def step(self) -> None:
         """One year: shocks, funding, each household's year, declared exits, villages and counties."""
         self.year += 1
-        poor_start = sum(a.size for a in self.households if a.status == POOR)
+        poor_start = sum(a.size * a.weight for a in self.households if a.status == POOR)
         self.agents.shuffle_do("draw_shocks")
         self.ledger.open_year(self.year)
         self.villages_built = 0
-        self.spending_floor, self.floor_new_people = 0.0, 0
+        self.spending_floor, self.floor_new_people = 0.0, 0.0
         new_people = self.fund_year()
         self.agents.shuffle_do("step")
-        honest = sum(a.size for a in self.households if a.outcome == "exit")
+        honest = sum(a.size * a.weight for a in self.households if a.outcome == "exit")
         paper = self.declare_under_pressure(honest)
         villages_exited, counties_exited = self.exit_villages_and_counties()
         unspent, carried = self.ledger.close_year()
-        people = {k: 0 for k in ("exit", "relapse", "entry")}
+        people = {k: 0.0 for k in ("exit", "relapse", "entry")}
         for a in self.households:
             if a.outcome:
-                people[a.outcome] += a.size
-        k = self.inflate
+                people[a.outcome] += a.size * a.weight
         self.flows = {
             "year": self.year,
-            "poor_start": poor_start * k,
-            "exits": people["exit"] * k,
-            "exits_paper": sum(a.size for a in paper) * k,
-            "relapses": people["relapse"] * k,
-            "new_entrants": people["entry"] * k,
-            "poor_end": sum(a.size for a in self.households if a.status == POOR) * k,
+            "poor_start": poor_start,
+            "exits": people["exit"],
+            "exits_paper": sum(a.size * a.weight for a in paper),
+            "relapses": people["relapse"],
+            "new_entrants": people["entry"],
+            "poor_end": sum(a.size * a.weight for a in self.households if a.status == POOR),
             "villages_exited": villages_exited,
             "villages_built": self.villages_built,
             "counties_exited": counties_exited,
-            "spending": self.ledger.total_spent * k,
-            "spending_floor": self.spending_floor * k,
-            "unspent": unspent * k,
-            "carried_over": carried * k,
-            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) * k for b in FUNDED},
-            **{f"enrolled_{b}": n * k for b, n in new_people.items()},
-            "enrolled_social_floor": self.floor_new_people * k,
+            "spending": self.ledger.total_spent,
+            "spending_floor": self.spending_floor,
+            "unspent": unspent,
+            "carried_over": carried,
+            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) for b in FUNDED},
+            **{f"enrolled_{b}": n for b, n in new_people.items()},
+            "enrolled_social_floor": self.floor_new_people,
         }
         self.records.append(self.flows)
         self.running = self.year < self.last_year

@@ -174,7 +174,7 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
 
     p = plain(scenario)
     villages = build_villages(p, 1.0)
-    counties = build_counties(p, 1.0)
+    counties = build_counties(p)
     fit_village_population(villages, village, size)
     n = len(df)
     hh = Households(
@@ -186,7 +186,8 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
         enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
         registered_year=np.where(status == NEAR, NOT_YET, scenario.years.value[0] - 1).astype(np.int16),
         exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
-        net=income.to_numpy(dtype=np.float64),
+        net=income.to_numpy(dtype=np.float64), weight=np.ones(n),
+        wrongly_exited=np.zeros(n, dtype=bool), missed=np.zeros(n, dtype=bool),
     )
     return hh, villages, counties
 
@@ -200,4 +201,5 @@ def describe(population: Population) -> dict[str, int]:
     """Households and people of a register, registered poor and near-poor."""
     hh = population[0]
     return {"households": len(hh), "people": int(hh.size.sum()),
-            "registered_poor_people": hh.people(hh.status == POOR), "near_poor_people": hh.people(hh.status == NEAR)}
+            "registered_poor_people": round(hh.people(hh.status == POOR)),
+            "near_poor_people": round(hh.people(hh.status == NEAR))}

@@ -73,8 +73,8 @@ class Intervention:
         return self.p.annual_cost_per_person * self.units(m, idx) + self.p.annual_cost_per_household
 
     def capacity(self, m: PovertyModel) -> float:
-        """People that can newly receive the batch this year (simulated scale)."""
-        return self.p.capacity.get(m.year, 0.0) * m.p.scale
+        """Real people that can newly receive the batch this year (households count at their weight)."""
+        return self.p.capacity.get(m.year, 0.0)
 
     # -- what it does --------------------------------------------------------
     def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:

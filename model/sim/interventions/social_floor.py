@@ -4,7 +4,7 @@ An entitlement, not a funded batch: every household without able-bodied labour w
 falls short of ``top_up_to`` times the line is topped up to it, every year, whatever the budget.
 ``top_up_to`` is one number or a schedule by year (低保 raised to the line step by step); a
 year missing from a schedule takes the latest earlier one.
-Its cost is the gap plus ``annual_cost_per_household`` of administration, paid from civil-affairs
+Its cost (real yuan: each household at its weight) is the gap plus ``annual_cost_per_household`` of administration, paid from civil-affairs
 funds outside the poverty budget and reported as ``spending_floor``.
 """
 
@@ -48,4 +48,4 @@ def top_up(m: PovertyModel) -> float:
     hh.net += gap
     first_time = receives & (hh.enrolled[ROW] < 0)
     hh.enrolled[ROW, first_time] = m.year
-    return float((gap * hh.size).sum() + receives.sum() * p.annual_cost_per_household)
+    return float((gap * hh.real_people()).sum() + hh.weight[receives].sum() * p.annual_cost_per_household)
