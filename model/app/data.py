@@ -393,10 +393,6 @@ def headline(outcome: Outcome, lang: str = "en") -> str:
         behind=int((table["Status"] == LABELS["en"]["behind"]).sum()), counties=len(table))
 
 
-def _planned_years(scenario: Scenario) -> dict[str, int]:
-    return {name: int(year) for year, names in scenario.targets.counties.value.items() for name in names}
-
-
 def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     """One row per county: planned exit year, median simulated exit year (or "after <last year>"
     when most replicates never exit), P(exit by the planned year), poor left at the end, status."""
@@ -404,7 +400,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     counties = outcome.run.counties
     last = int(counties["year"].max())
     final = counties[counties["year"] == last]
-    planned = _planned_years(outcome.run.scenario)
+    planned = outcome.run.scenario.county_plan()
     rows = []
     for name, name_en in zip(outcome.county_names, outcome.county_names_en):
         g = final[final["county"] == name]
@@ -418,7 +414,8 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
         if plan is None:
             p_on_time, status, plan_text = np.nan, t["no_plan"], "–"
         else:
-            p_on_time = float((exited & (exit_year <= plan)).mean())
+            qualified = g["first_qualified_year"].astype(float).to_numpy()  # the planned year's assessment
+            p_on_time = float((qualified <= plan).mean())
             status = t["on_track"] if p_on_time >= 0.5 else t["behind"]
             plan_text = str(plan)
         rows.append({

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tuopin.report.plots import exits_vs_target
 from tuopin.sim.register import describe, households_from_register
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import RunResult, run_replicates
-from tuopin.scenario.schema import Scenario, file_hash, load_scenario
+from tuopin.scenario.schema import file_hash, load_scenario
 from tuopin.experiments.summary import summarize, summarize_counties
 
 HELP = """\
@@ -22,15 +23,20 @@ Simulate a scenario (or a variant file) and compare it with the plan.
 
 Writes to DIR (default results/<scenario name>):
   annual.csv           one row per replicate and year, in people and yuan
-  county_annual.csv    the same per county
+  county_annual.csv    the same per county, with its incidence (综合贫困发生率), the standard error
+                       of that estimate at this scale, its threshold, the exit rule's indicators,
+                       the year it first qualified and the year its exit was granted
   summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
-  county_summary.csv   per county and year: remaining poor, P(hat off), planned year
+  county_summary.csv   per county and year, ranked by how far behind: incidence against its
+                       threshold, P(hat off by the planned year), the year it first qualifies and
+                       the year its exit is granted (median and band)
   exits_vs_target.png  simulated exits against the plan's bars
   run.json             scenario hash, seed, replicates, versions, wall time (written last)
 
 With --households FILE.csv the households come from a 建档立卡-style register (one row per
 household; format in scenarios/data/README.md) instead of being drawn from the county totals.
-The register is simulated whole (scale 1). Every row is checked first; a bad row stops the run
+The register is simulated whole (scale 1). Below scale 1 a sample of each county's villages is
+simulated whole and weighted, so a county's incidence is an estimate (see scenarios/README.md). Every row is checked first; a bad row stops the run
 with one line naming the file, row and column.
 
 Examples:  tuopin run scenarios/shangluo.yaml --replicates 50 --seed 7 --out results/try
@@ -47,8 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, metavar="N", help="number of replicates (default: the file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed (default: the file's)")
     p.add_argument("--scale", type=float, metavar="X",
-                   help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
-                        "file's); results are still reported in real people and yuan")
+                   help="share of each county's villages simulated (whole), e.g. 0.01 for a 1:100 sample "
+                        "(default: the file's); results are still reported in real people and yuan")
     p.add_argument("--households", type=Path, metavar="FILE.csv",
                    help="household register (CSV) to simulate instead of the synthetic population")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
@@ -57,15 +63,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def planned_county_years(scenario: Scenario) -> dict[str, int]:
-    """County name -> the year the plan takes its hat off."""
-    return {name: year for year, names in scenario.targets.counties.value.items() for name in names}
-
-
 def result_writers(result: RunResult) -> dict:
     """The files of a run, each with the function that writes it."""
     summary = summarize(result.annual)
-    counties = summarize_counties(result.counties, planned_county_years(result.scenario))
+    counties = summarize_counties(result.counties, result.scenario.county_plan())
     title = f"{result.scenario.title.get('en', result.scenario.name)}: exits against plan"
     return {
         "annual.csv": lambda path: result.annual.to_csv(path, index=False),
@@ -76,17 +77,52 @@ def result_writers(result: RunResult) -> dict:
     }, summary, counties
 
 
+COUNTY_ROWS = 15
+"""Counties printed by ``tuopin run`` (the furthest behind first); all are in county_summary.csv."""
+
+
+def _year(x: float) -> str:
+    return "-" if pd.isna(x) else f"{x:.0f}"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 1)
+
+
 def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
-    """The planner's table: exits against the plan, and counties behind schedule."""
-    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}")
+    """The planner's table: exits against the plan and counties exiting per year; then the
+    counties, furthest behind first: incidence each year against the threshold, P(hat off by
+    the planned year), the year it first qualifies and the year its exit is granted."""
+    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}  "
+          f"{'counties qualified':>18}  {'exits granted':>13}")
     for r in summary.itertuples():
         band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
         p = "" if pd.isna(r.p_meet_target) else f"{r.p_meet_target:.0%}"
-        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}")
-    behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
+        qualified = f"{r.counties_qualified_median:.0f} ({r.counties_qualified_q05:.0f}-{r.counties_qualified_q95:.0f})"
+        granted = f"{r.counties_exited_median:.0f} ({r.counties_exited_q05:.0f}-{r.counties_exited_q95:.0f})"
+        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}  "
+              f"{qualified:>18}  {granted:>13}")
+    years = sorted(counties["year"].unique())
+    ranked = counties.drop_duplicates("county")
+    shown = ranked.head(COUNTY_ROWS)
+    print("\ncounties, furthest behind first: median incidence (综合贫困发生率) each year, threshold, "
+          "P(hat off by the planned year), year first qualified and year granted (median)")
+    print(f"{'county':<14}" + "".join(f"{y:>7}" for y in years) + f"  {'thresh':>6}  {'plan':>4}  {'P(plan)':>7}"
+          f"  {'qualif.':>7}  {'granted':>7}")
+    for r in shown.itertuples():
+        inc = counties[counties["county"] == r.county].set_index("year")["incidence_median"]
+        p = "-" if pd.isna(r.p_hat_off_by_plan) else f"{r.p_hat_off_by_plan:.0%}"
+        plan = "-" if pd.isna(r.planned_exit_year) else f"{r.planned_exit_year:.0f}"
+        print(_pad(r.county, 14) + "".join(f"{inc[y]:>7.1%}" for y in years) + f"  {r.threshold:>6.1%}  {plan:>4}"
+              f"  {p:>7}  {_year(r.first_qualified_year_median):>7}  {_year(r.exit_year_median):>7}")
+    if len(ranked) > len(shown):
+        print(f"... {len(ranked) - len(shown)} more counties in county_summary.csv")
+    behind = ranked[ranked["p_hat_off_by_plan"] < 0.5]
     if len(behind):
-        names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
-        print(f"counties behind plan (P(hat off) < 50% by the planned year): {names}")
+        print(f"counties behind plan (P(hat off) < 50% by the planned year): {len(behind)} of "
+              f"{int(ranked['planned_exit_year'].notna().sum())} with a planned year")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -8,7 +8,8 @@ import pandas as pd
 
 BANDED = [
     "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
+    "villages_exited_total", "counties_qualified", "counties_exited", "counties_exited_total", "spending",
+    "spending_floor",
     "cost_per_sustained_exit",
 ]
 """Quantities summarised with median and band, per year."""
@@ -55,20 +56,60 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _years(values: pd.Series) -> dict[str, float]:
+    """Median and 5-95% band of a year over replicates; a replicate where it never came counts as
+    later than any year, so a median or bound beyond the horizon is NaN ("not by the horizon")."""
+    v = values.astype(float).fillna(np.inf).to_numpy()
+    lo, mid, hi = np.quantile(v, [LOW, 0.5, HIGH], method="inverted_cdf")
+    return {k: float(x) if np.isfinite(x) else np.nan for k, x in (("median", mid), ("q05", lo), ("q95", hi))}
+
+
 def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
-    """Per county and year: remaining poor (median, band), P(exited by then) and the planned year."""
-    rows = []
-    for (county, year), group in counties.groupby(["county", "year"], sort=False):
-        exit_year = group["county_exit_year"].astype(float)
-        row = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
-               "planned_exit_year": planned.get(county)}
-        row.update(_band(group, "poor_end"))
-        row.update(_band(group, "incidence"))
-        row["p_exited"] = float((exit_year <= year).mean())
-        row["behind_plan"] = bool(planned.get(county) is not None and year >= planned[county]
-                                  and row["p_exited"] < 0.5)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Per county and year, the rows ranked by how far behind the county is.
+
+    Per county and year: remaining poor and incidence (median, 5-95% band over replicates, which
+    carries the sampling noise of the villages as well as chance), the median standard error of
+    the incidence estimate, the threshold, P(qualified by then) and P(exited, i.e. granted, by
+    then). Per county: the planned year, P(hat off by the planned year) (qualified in the planned
+    year's assessment or earlier), the year it first qualified and the year its exit was granted
+    (median and band), the median incidence minus the threshold in the planned year (the last
+    year without a plan), and ``rank`` (1 = furthest behind: lowest P(hat off by the planned
+    year), then the widest gap). ``behind_plan``: from the planned year on, P(qualified) < 50%.
+    """
+    last = counties["year"].max()
+    rows, per_county = [], []
+    for county, group in counties.groupby("county", sort=False):
+        final = group[group["year"] == last]
+        plan = planned.get(county)
+        qualified = final["first_qualified_year"].astype(float)
+        granted = final["county_exit_year"].astype(float)
+        at = group[group["year"] == (plan if plan is not None and plan <= last else last)]
+        threshold = float(group["threshold"].iloc[0])
+        p_plan = float((qualified <= plan).mean()) if plan is not None else np.nan
+        gap = float(at["incidence"].median()) - threshold
+        first, grant = _years(qualified), _years(granted)
+        per_county.append((county, p_plan, gap))
+        for year, g in group.groupby("year", sort=True):
+            row = {"county": county, "county_en": g["county_en"].iloc[0], "year": int(year),
+                   "planned_exit_year": plan}
+            row.update(_band(g, "poor_end"))
+            row.update(_band(g, "incidence"))
+            p_qualified = float((qualified <= year).mean())
+            row.update({
+                "incidence_se_median": float(g["incidence_se"].median()), "threshold": threshold,
+                "p_qualified": p_qualified, "p_exited": float((granted <= year).mean()),
+                "behind_plan": bool(plan is not None and year >= plan and p_qualified < 0.5),
+                "p_hat_off_by_plan": p_plan,
+                **{f"first_qualified_year_{k}": x for k, x in first.items()},
+                **{f"exit_year_{k}": x for k, x in grant.items()},
+                "gap_at_plan": gap,
+            })
+            rows.append(row)
+    order = sorted(per_county, key=lambda c: (np.nan_to_num(c[1], nan=2.0), -c[2]))
+    rank = {county: i + 1 for i, (county, _, _) in enumerate(order)}
+    out = pd.DataFrame(rows)
+    out["rank"] = out["county"].map(rank)
+    return out.sort_values(["rank", "year"], kind="stable").reset_index(drop=True)
 
 
 def paired_differences(base: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:

@@ -245,13 +245,18 @@ def exits_by_batch(results: Results, lang: Lang) -> Figure:
     return fig
 
 
+MAX_COUNTY_PANELS = 16
+"""Counties drawn in the county figure at most (the rows of county_summary.csv come ranked)."""
+
+
 def county_remaining(results: Results, lang: Lang) -> Figure | None:
     """One panel per county: registered poor left (median, band), the planned exit year and the
-    chance that the county has exited by then. None without county results."""
+    chance that the county has taken off its hat for then; of many counties, the
+    ``MAX_COUNTY_PANELS`` furthest behind (county_summary.csv's ``rank``). None without county results."""
     c = results.counties
     if c is None or c["county"].nunique() < 2:
         return None
-    names = list(dict.fromkeys(c["county"]))
+    names = list(dict.fromkeys(c["county"]))[:MAX_COUNTY_PANELS]
     ncols = min(4, len(names))
     nrows = -(-len(names) // ncols)
     width = max(3.0 * ncols, 7.0)
@@ -268,7 +273,8 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
             planned = int(planned)
             ax.axvline(planned, color="#576574", ls="--", lw=1)
             row = g[g["year"] == planned]
-            p = float(row["p_exited"].iloc[0]) if len(row) else float("nan")
+            column = "p_hat_off_by_plan" if "p_hat_off_by_plan" in g else "p_exited"
+            p = float(row[column].iloc[0]) if len(row) else float("nan")
             note = text("p_hat_off", lang, year=planned, p=p)
             ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
                     color="#c0392b" if p < 0.5 else "#222f3e", bbox=WHITE)
