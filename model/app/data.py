@@ -30,6 +30,7 @@ from tuopin.sim.agents import Villages  # noqa: E402
 from tuopin.errors import UserError  # noqa: E402
 from tuopin.sim.model import PovertyModel  # noqa: E402
 from tuopin.experiments.replicates import RunResult, replicate_seeds, run_replicate  # noqa: E402
+from tuopin.experiments.resources import expected_people  # noqa: E402
 from tuopin.scenario.schema import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
 from tuopin.experiments.summary import summarize  # noqa: E402
 
@@ -37,7 +38,8 @@ MAX_REPLICATES = 200
 """Most replicates the page runs at once (more belong in ``tuopin run``)."""
 
 MAX_SIMULATED_PEOPLE = 2_000_000
-"""Most simulated poor people (poor people x scale) the page accepts, to keep it responsive."""
+"""Most simulated people (registered and near-poor, in the sampled villages) the page accepts,
+to keep it responsive."""
 
 DEFAULT_SIMULATED_PEOPLE = 25_000
 """The default scale simulates about this many poor people: a run takes seconds."""
@@ -188,9 +190,9 @@ def prepare(controls: Controls) -> Scenario:
     raw = apply_overrides(raw, build_overrides(raw, controls), "dashboard")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
-    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale.value
+    simulated = expected_people(scenario)
     if simulated > MAX_SIMULATED_PEOPLE:
-        raise UserError(f"scale {scenario.scale.value:g} simulates {simulated:,.0f} poor people; the page "
+        raise UserError(f"scale {scenario.scale.value:g} simulates {simulated:,.0f} people; the page "
                         f"takes at most {MAX_SIMULATED_PEOPLE:,} (lower the scale, or use 'tuopin run')",
                         key="scale")
     return scenario

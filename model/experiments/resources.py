@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 from tuopin.errors import UserError
+from tuopin.sim.population import sample_sizes, stratum_people
 from tuopin.sim.register import Population
-from tuopin.scenario.schema import MAX_REPLICATES, Scenario
+from tuopin.scenario.schema import MAX_REPLICATES, Scenario, plain
 
 BYTES_PER_HOUSEHOLD = 300
 """Peak bytes per simulated household in one replicate (measured with tracemalloc: about 220 on
@@ -40,9 +43,20 @@ def expected_households(scenario: Scenario, population: Population | None = None
     """Households one replicate simulates: the register's, or the synthetic draw's expectation."""
     if population is not None:
         return len(population[0])
-    poor = sum(row.poor_people for row in scenario.counties.rows) * scenario.scale.value
-    people = poor * (1 + scenario.population.near_poor_ratio.value)
-    return int(people / scenario.population.household_size_mean.value) + 1
+    return int(expected_people(scenario) / scenario.population.household_size_mean.value) + 1
+
+
+def expected_people(scenario: Scenario) -> float:
+    """Registered and near-poor people one replicate simulates: each county stratum's people
+    times the share of its villages in the sample (``population.sample_sizes``)."""
+    p = plain(scenario)
+    people = 0.0
+    for row in p.counties.rows:
+        strata = stratum_people(row, p.population)
+        for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
+            if total:
+                people += sum(strata[is_poor]) * float(sample_sizes(np.array([total]), p.scale)[0]) / total
+    return people
 
 
 def estimate_bytes(scenario: Scenario, replicates: int, workers: int, population: Population | None = None) -> int:

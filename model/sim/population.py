@@ -139,7 +139,7 @@ def _village_people(rng: np.random.Generator, totals: list[int], n_all: int, n_s
     return out
 
 
-def _stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, list[int]]:
+def stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, list[int]]:
     """A county's registered poor and near-poor people, by stratum (poor villages or not): a
     share ``share_in_poor_villages`` of the poor in poor villages, the rest and every near-poor
     person in the other villages (all in whichever stratum exists when a county has one)."""
@@ -162,7 +162,7 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     counties = build_counties(p)
     sizes, village_of, status = [], [], []
     for c, row in enumerate(p.counties.rows):
-        people = _stratum_people(row, pop)
+        people = stratum_people(row, pop)
         for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
             ids = np.flatnonzero((villages.county == c) & (villages.poor_village == is_poor))
             counts = _village_people(rng, people[is_poor], n_all, len(ids), pop.village_poor_cv)
