@@ -17,7 +17,7 @@ from tuopin.sim.villages import exit_villages, village_mean_income
 
 SCENARIOS = ROOT / "scenarios"
 PLANS = {  # file: (scale for a quick test, registered poor people, exit targets by year)
-    "national.yaml": (0.0005, 70_170_000, {2016: 14e6, 2017: 14e6, 2018: 14e6, 2019: 14e6, 2020: 14.17e6}),
+    "national.yaml": (0.0005, 55_750_000, {year: 11.15e6 for year in range(2016, 2021)}),
     "meizhou_qingyuan.yaml": (0.05, 206_000, {2016: 80_000, 2017: 70_000, 2018: 56_000}),
     "anshan_gaoxin.yaml": (1.0, 260, {2016: 80, 2017: 100, 2018: 80}),
     "township.yaml": (1.0, 1_500, {2016: 320, 2017: 480, 2018: 600}),
@@ -46,7 +46,8 @@ def test_plan_runs_and_is_plausible(name):
     assert scenario.targets.exits.value == targets
     annual = run_replicates(scenario, replicates=2, seed=1).annual
     first = annual[annual.year == min(targets)]
-    assert np.allclose(first["poor_start"], poor, rtol=0.02)  # real people whatever the scale
+    # real people whatever the scale: exact when whole, an estimate from sampled villages below
+    assert np.allclose(first["poor_start"], poor, rtol=0.02 if scale == 1 else 0.06)
     totals = annual.groupby("replicate")["exits"].sum()
     assert (totals > 0.5 * poor).all() and (totals < 1.5 * poor).all()
     end = annual[annual.year == annual.year.max()]
@@ -112,7 +113,7 @@ def test_villages_exit_by_mean_income_not_incidence(guangdong):
     threshold = guangdong.exit_rules.village_income_threshold.value[2017]
     mean = village_mean_income(m)
     exited = exit_villages(m)
-    assert exited == int((v.poor_village & (mean >= threshold)).sum())
+    assert exited == pytest.approx(v.weight[v.poor_village & (mean >= threshold)].sum())
     assert np.array_equal(v.exit_year == 2017, v.poor_village & (mean >= threshold))
     # everyone rich: every poor village passes, even though nobody's status changed
     m.year = 2018
