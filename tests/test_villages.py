@@ -34,6 +34,7 @@ def test_village_exit_share_does_not_drift_with_scale():
 
 
 def test_every_county_and_stratum_is_sampled_and_weights_add_up():
+    # 1:500: most strata keep a single village, and every county is still represented
     scenario = load_scenario(SHANGLUO, overrides={"scale": 0.002})
     m = PovertyModel(scenario, rng=3)
     v = m.villages
@@ -41,7 +42,10 @@ def test_every_county_and_stratum_is_sampled_and_weights_add_up():
         for poor, total in ((True, row.poor_villages), (False, row.other_villages)):
             mine = (v.county == c) & (v.poor_village == poor)
             assert mine.sum() >= 1 and v.weight[mine].sum() == pytest.approx(total)
-    assert np.array_equal(m.hh.weight, v.weight[m.hh.village])
+    # households' weights are calibrated to each county's registered poor (and near-poor) people
+    hh = m.hh
+    poor = np.bincount(hh.county, weights=hh.size * hh.weight * (hh.status == POOR), minlength=len(m.counties))
+    assert poor == pytest.approx([r.poor_people for r in scenario.counties.rows])
 
 
 def test_scale_one_simulates_every_village_whole():

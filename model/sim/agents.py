@@ -3,6 +3,12 @@
 Households are hundreds of thousands, so each attribute is one array with a row per household
 (the Starsim way), and every rule is written over whole arrays. Villages and counties are
 hundreds, held the same way so that incidence is one ``bincount``.
+
+Weights (cluster sampling, see ``population.py``): at a scale below 1 only a sample of each
+county's villages is simulated, each whole; a simulated village stands for ``Villages.weight``
+real ones and each of its households for ``Households.weight`` real households (its village's
+weight, calibrated to the county's known poor and near-poor people). Every total in real people
+or yuan is a weighted sum; a register is simulated whole (weight 1).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ class Households:
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
-    weight: np.ndarray  # float64, real households this simulated household stands for (its village's weight)
+    weight: np.ndarray  # float64, real households this simulated household stands for (calibrated village weight)
     wrongly_exited: np.ndarray  # bool, 错退: declared exited without meeting the standard (set by the assessment)
     missed: np.ndarray  # bool, 漏评: below the standard but not registered (set by the assessment)
 

@@ -5,7 +5,8 @@ What is drawn, in order (all seeded from the ``population`` stream):
 1. Villages (cluster sampling): at scale 1 every village of every county; below 1, in each
    county a sample of its poor villages and a sample of its other villages (``round(scale x
    N)``, at least one of each stratum that exists), each simulated whole and weighted ``N / n``
-   so that weighted totals are unbiased in real people (``build_villages``).
+   (``build_villages``); households' weights are calibrated to the county table's people of
+   each stratum, so weighted totals are in real people (``calibrated_weights``).
 2. People per village: a share ``share_in_poor_villages`` of the county's registered poor live
    in its poor villages, the rest and all near-poor (边缘户, ``near_poor_ratio`` per registered
    person) in its other villages (or all in one stratum when a county has only one). Villages
@@ -151,6 +152,28 @@ def stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, lis
     return {True: [in_poor, 0], False: [poor - in_poor, near]}
 
 
+def calibrated_weights(p: SimpleNamespace, villages: Villages, village: np.ndarray, status: np.ndarray,
+                       size: np.ndarray) -> np.ndarray:
+    """Each household's weight: its village's ``N / n``, calibrated so that the sample's weighted
+    registered poor and near-poor people of each county stratum equal the known totals.
+
+    The county table gives each stratum's people (``stratum_people``), so the sample's t0 error in
+    them is removed (a ratio estimator): otherwise a sample holding 18% too many poor would keep
+    them all, since capacities and budgets are real, and the error would grow as exits shrink the
+    remainder. A cell the sample holds nobody of keeps its village weight. At scale 1 every
+    factor is 1.
+    """
+    cell = (villages.county[village].astype(np.int64) * 2 + villages.poor_village[village]) * 2 + (status == NEAR)
+    k = 4 * len(p.counties.rows)
+    estimate = np.bincount(cell, weights=size * villages.weight[village], minlength=k)
+    target = np.zeros(k)
+    for c, row in enumerate(p.counties.rows):
+        for is_poor, (poor, near) in stratum_people(row, p.population).items():
+            target[(c * 2 + is_poor) * 2: (c * 2 + is_poor) * 2 + 2] = poor, near
+    factor = np.divide(target, estimate, out=np.ones(k), where=estimate > 0)
+    return villages.weight[village] * factor[cell]
+
+
 def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
     """Draw the synthetic register for a scenario's plain values ``p`` (see module doc)."""
     pop = p.population
@@ -237,7 +260,7 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
         paper_exit=np.zeros(n, dtype=bool),
         net=market.astype(np.float64),
-        weight=villages.weight[village],
+        weight=calibrated_weights(p, villages, village, status_arr, size),
         wrongly_exited=np.zeros(n, dtype=bool),
         missed=np.zeros(n, dtype=bool),
     )

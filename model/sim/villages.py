@@ -68,26 +68,33 @@ def county_incidence(m: PovertyModel) -> np.ndarray:
 def county_incidence_se(m: PovertyModel) -> np.ndarray:
     """Standard error of ``county_incidence`` over the sample of villages.
 
-    Stratified estimator, strata the county's poor and other villages: variance
-    ``sum_h N_h^2 (1 - n_h/N_h) s_h^2 / n_h`` of the counted people, over the rural population.
-    A stratum sampled with one village has no variance of its own; it takes the mean relative
-    variance (s^2 / mean^2) of the strata of its kind sampled with two or more (collapsed strata).
+    The weights are calibrated to each stratum's known people (``population.calibrated_weights``),
+    so the estimate is a ratio estimator: its variance is ``sum_h N_h^2 (1 - n_h/N_h) s_h^2 / n_h``
+    with ``s_h^2`` the variance, over the stratum's sampled villages, of the residuals
+    ``y - R_h x`` (y: counted poor people of a village, x: its simulated people, R_h their ratio
+    in the stratum), over the rural population. A stratum sampled with one village has no
+    variance of its own; it takes the mean relative variance (s^2 / mean(y)^2) of the strata of
+    its kind sampled with two or more (collapsed strata), NaN when there is none (the band
+    over replicates still shows the noise). Zero at scale 1.
     """
     hh, v, c = m.hh, m.villages, m.counties
     counted = counted_poor(hh)
-    y = np.bincount(hh.village[counted], weights=hh.size[counted], minlength=len(v))
+    n_v = len(v)
+    y = np.bincount(hh.village[counted], weights=hh.size[counted], minlength=n_v)
+    x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
     stratum = v.county.astype(np.int64) * 2 + v.poor_village
     k = 2 * len(c)
-    n = np.bincount(stratum, minlength=k).astype(np.float64)
-    big_n = np.bincount(stratum, weights=v.weight, minlength=k)
-    mean = np.divide(np.bincount(stratum, weights=y, minlength=k), n, out=np.zeros(k), where=n > 0)
-    sq = np.bincount(stratum, weights=y * y, minlength=k)
-    var = np.divide(sq - n * mean**2, n - 1, out=np.zeros(k), where=n > 1).clip(min=0.0)
-    for kind in (0, 1):
-        own = (np.arange(k) % 2 == kind) & (n > 1) & (mean > 0)
-        single = (np.arange(k) % 2 == kind) & (n == 1) & (big_n > 1)
-        if own.any() and single.any():
-            var[single] = float(np.mean(var[own] / mean[own] ** 2)) * mean[single] ** 2
+    per = lambda values: np.bincount(stratum, weights=values, minlength=k)  # noqa: E731
+    n, big_n, sum_y = per(np.ones(n_v)), per(v.weight), per(y)
+    ratio = np.divide(sum_y, per(x), out=np.zeros(k), where=per(x) > 0)
+    e = y - ratio[stratum] * x
+    var = np.divide(per(e * e), n - 1, out=np.zeros(k), where=n > 1)
+    mean = np.divide(sum_y, n, out=np.zeros(k), where=n > 0)
+    kind = np.arange(k) % 2
+    for poor in (0, 1):
+        own = (kind == poor) & (n > 1) & (mean > 0)
+        single = (kind == poor) & (n == 1) & (big_n > 1)
+        var[single] = float(np.mean(var[own] / mean[own] ** 2)) * mean[single] ** 2 if own.any() else np.nan
     fpc = np.divide(big_n - n, big_n, out=np.zeros(k), where=big_n > 0)
     total = np.divide(big_n**2 * fpc * var, n, out=np.zeros(k), where=n > 0)
     return np.sqrt(total.reshape(-1, 2).sum(axis=1)) / c.rural_population
