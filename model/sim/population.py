@@ -12,8 +12,9 @@ What is drawn, in order (all seeded from the ``population`` stream):
    person) in its other villages (or all in one stratum when a county has only one). Villages
    differ (``village_poor_cv``); a sampled village's people are the marginal of the full-scale
    split, so at scale 1 each county's people add up exactly (``_village_people``).
-3. Households per village, sizes ``1 + Poisson(mean - 1)`` cut to the village's people. Every
-   village holds ``rural_population / villages`` residents (more if its register needs room).
+3. Households per village, sizes ``1 + Poisson(mean - 1)``, a household cut where it would
+   straddle two villages, so each village holds exactly its people. Every village holds
+   ``rural_population / villages`` residents (more if its register needs room).
 4. Labour: a share ``no_labour_share`` of households has no able-bodied member (cause 缺劳力);
    in the others each member works with probability ``labour_per_member`` (at least one).
 5. Causes: each cause independently with its prevalence; 缺劳力 follows labour, 因学 implies a
@@ -58,6 +59,17 @@ def sample_sizes(total: np.ndarray, scale: float) -> np.ndarray:
     (every stratum that has villages is represented) and at most all of them."""
     total = np.asarray(total, dtype=np.int64)
     return np.where(total > 0, np.clip(np.rint(total * scale), 1, np.maximum(total, 1)), 0).astype(np.int64)
+
+
+def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Households holding exactly ``people[j]`` people in village ``j``: sizes drawn for all the
+    villages' people at once, a household that would straddle two villages cut at the boundary.
+    Returns (sizes, village position of each household)."""
+    sizes = _sizes_to_total(rng, int(people.sum()), mean).astype(np.int64)
+    bounds = np.cumsum(people)
+    ends = np.union1d(np.cumsum(sizes), bounds[people > 0])
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    return (ends - starts).astype(np.int16), np.searchsorted(bounds, starts, side="right")
 
 
 def build_villages(p: SimpleNamespace, scale: float) -> Villages:
@@ -189,12 +201,11 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
         for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
             ids = np.flatnonzero((villages.county == c) & (villages.poor_village == is_poor))
             counts = _village_people(rng, people[is_poor], n_all, len(ids), pop.village_poor_cv)
-            for j, v in enumerate(ids):
-                for k, code in enumerate((POOR, NEAR)):
-                    drawn = _sizes_to_total(rng, int(counts[k, j]), pop.household_size_mean)
-                    sizes.append(drawn)
-                    village_of.append(np.full(len(drawn), v, dtype=np.int32))
-                    status.append(np.full(len(drawn), code, dtype=np.int8))
+            for k, code in enumerate((POOR, NEAR)):
+                drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)
+                sizes.append(drawn)
+                village_of.append(ids[where].astype(np.int32))
+                status.append(np.full(len(drawn), code, dtype=np.int8))
     size = np.concatenate(sizes).astype(np.int16)
     village = np.concatenate(village_of)
     county_arr = villages.county[village]
