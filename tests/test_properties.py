@@ -130,7 +130,7 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert (v.exit_year[before["village_exit"] >= 0] == before["village_exit"][before["village_exit"] >= 0]).all()
     assert (v.poor_village[new_v] & v.infra_done[new_v]).all()
     if m.p.exit_rules.village_rule == "incidence":
-        assert (poor_v[new_v] / v.population[new_v] < m.p.exit_rules.village_incidence_threshold).all()
+        assert (poor_v[new_v] / v.population[new_v] < v.threshold[new_v]).all()
     assert close(v.weight[new_v].sum(), f["villages_exited"])
     # Counties: first qualified only when the rule held that year; granted only lag years later.
     rules = m.p.exit_rules
