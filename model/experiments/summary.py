@@ -56,12 +56,12 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _years(values: pd.Series) -> dict[str, float]:
+def _years(values: pd.Series) -> pd.Series:
     """Median and 5-95% band of a year over replicates; a replicate where it never came counts as
     later than any year, so a median or bound beyond the horizon is NaN ("not by the horizon")."""
     v = values.astype(float).fillna(np.inf).to_numpy()
     lo, mid, hi = np.quantile(v, [LOW, 0.5, HIGH], method="inverted_cdf")
-    return {k: float(x) if np.isfinite(x) else np.nan for k, x in (("median", mid), ("q05", lo), ("q95", hi))}
+    return pd.Series({k: float(x) if np.isfinite(x) else np.nan for k, x in (("median", mid), ("q05", lo), ("q95", hi))})
 
 
 def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
@@ -77,38 +77,44 @@ def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.Da
     year), then the widest gap). ``behind_plan``: from the planned year on, P(qualified) < 50%.
     """
     last = counties["year"].max()
-    rows, per_county = [], []
-    for county, group in counties.groupby("county", sort=False):
-        final = group[group["year"] == last]
-        plan = planned.get(county)
-        qualified = final["first_qualified_year"].astype(float)
-        granted = final["county_exit_year"].astype(float)
-        at = group[group["year"] == (plan if plan is not None and plan <= last else last)]
-        threshold = float(group["threshold"].iloc[0])
-        p_plan = float((qualified <= plan).mean()) if plan is not None else np.nan
-        gap = float(at["incidence"].median()) - threshold
-        first, grant = _years(qualified), _years(granted)
-        per_county.append((county, p_plan, gap))
-        for year, g in group.groupby("year", sort=True):
-            row = {"county": county, "county_en": g["county_en"].iloc[0], "year": int(year),
-                   "planned_exit_year": plan}
-            row.update(_band(g, "poor_end"))
-            row.update(_band(g, "incidence"))
-            p_qualified = float((qualified <= year).mean())
-            row.update({
-                "incidence_se_median": float(g["incidence_se"].median()), "threshold": threshold,
-                "p_qualified": p_qualified, "p_exited": float((granted <= year).mean()),
-                "behind_plan": bool(plan is not None and year >= plan and p_qualified < 0.5),
-                "p_hat_off_by_plan": p_plan,
-                **{f"first_qualified_year_{k}": x for k, x in first.items()},
-                **{f"exit_year_{k}": x for k, x in grant.items()},
-                "gap_at_plan": gap,
-            })
-            rows.append(row)
-    order = sorted(per_county, key=lambda c: (np.nan_to_num(c[1], nan=2.0), -c[2]))
-    rank = {county: i + 1 for i, (county, _, _) in enumerate(order)}
-    out = pd.DataFrame(rows)
-    out["rank"] = out["county"].map(rank)
+    order = list(dict.fromkeys(counties["county"]))
+    by = counties.groupby(["county", "year"], sort=False)
+    out = by[["county_en", "threshold"]].first()
+    out.insert(0, "planned_exit_year", [planned.get(c) for c, _ in out.index])
+    for column in ("poor_end", "incidence"):
+        q = by[column].quantile([0.5, LOW, HIGH]).unstack()
+        for name, at in (("median", 0.5), ("q05", LOW), ("q95", HIGH)):
+            out[f"{column}_{name}"] = q[at]
+    out["incidence_se_median"] = by["incidence_se"].median()
+    final = counties[counties["year"] == last].set_index(["county", "replicate"])
+    years = counties[["county", "replicate", "year"]].join(
+        final[["first_qualified_year", "county_exit_year"]].astype(float), on=["county", "replicate"])
+    years["qualified"] = years["first_qualified_year"] <= years["year"]
+    years["exited"] = years["county_exit_year"] <= years["year"]
+    share = years.groupby(["county", "year"], sort=False)[["qualified", "exited"]].mean()
+    out["p_qualified"], out["p_exited"] = share["qualified"], share["exited"]
+    plan = out["planned_exit_year"].astype(float)
+    year = out.index.get_level_values("year")
+    out["behind_plan"] = (year >= plan) & (out["p_qualified"] < 0.5)
+    per = final.groupby(level="county", sort=False)
+    first = per["first_qualified_year"].apply(_years).unstack()
+    grant = per["county_exit_year"].apply(_years).unstack()
+    plan_of = pd.Series({c: planned.get(c, np.nan) for c in order}, dtype=float)
+    p_plan = (final["first_qualified_year"].astype(float) <= plan_of.reindex(final.index.get_level_values(0)).to_numpy())
+    p_plan = p_plan.groupby(level="county", sort=False).mean().where(plan_of.notna())
+    at = plan_of.where(plan_of <= last, last).fillna(last)
+    median = out["incidence_median"]
+    gap = pd.Series({c: median[(c, int(at[c]))] for c in order}) - out["threshold"].groupby(level="county").first()
+    per_county = pd.DataFrame({"p_hat_off_by_plan": p_plan, **{f"first_qualified_year_{k}": first[k] for k in first},
+                               **{f"exit_year_{k}": grant[k] for k in grant}, "gap_at_plan": gap}).reindex(order)
+    ranked = per_county.assign(key=per_county["p_hat_off_by_plan"].fillna(2.0)).sort_values(
+        ["key", "gap_at_plan"], ascending=[True, False], kind="stable")
+    per_county["rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index)
+    out = out.reset_index().join(per_county, on="county")
+    first_columns = ["county", "county_en", "year", "planned_exit_year"]
+    rest = [c for c in out.columns if c not in first_columns and c != "threshold"]
+    at = rest.index("incidence_se_median") + 1
+    out = out[first_columns + rest[:at] + ["threshold"] + rest[at:]]
     return out.sort_values(["rank", "year"], kind="stable").reset_index(drop=True)
 
 

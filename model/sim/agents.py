@@ -75,7 +75,7 @@ class Households:
 
     def people(self, mask: np.ndarray) -> float:
         """Real people (weighted) in the households selected by a mask."""
-        return float(np.dot(self.size[mask], self.weight[mask]))
+        return float(self.real_people()[mask].sum())
 
     def real_people(self) -> np.ndarray:
         """Real people each simulated household stands for (members x weight)."""

@@ -195,17 +195,20 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
 
     villages = build_villages(p, scale)
     counties = build_counties(p)
-    sizes, village_of, status = [], [], []
-    for c, row in enumerate(p.counties.rows):
+    counts = np.zeros((2, len(villages)), dtype=np.int64)  # poor and near-poor people per village
+    first = 0  # build_villages lays villages out county by county, poor villages first
+    for row in p.counties.rows:
         people = stratum_people(row, pop)
         for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
-            ids = np.flatnonzero((villages.county == c) & (villages.poor_village == is_poor))
-            counts = _village_people(rng, people[is_poor], n_all, len(ids), pop.village_poor_cv)
-            for k, code in enumerate((POOR, NEAR)):
-                drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)
-                sizes.append(drawn)
-                village_of.append(ids[where].astype(np.int32))
-                status.append(np.full(len(drawn), code, dtype=np.int8))
+            n = int(sample_sizes(np.array([n_all]), scale)[0])
+            counts[:, first:first + n] = _village_people(rng, people[is_poor], n_all, n, pop.village_poor_cv)
+            first += n
+    sizes, village_of, status = [], [], []
+    for k, code in enumerate((POOR, NEAR)):
+        drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)
+        sizes.append(drawn)
+        village_of.append(where.astype(np.int32))
+        status.append(np.full(len(drawn), code, dtype=np.int8))
     size = np.concatenate(sizes).astype(np.int16)
     village = np.concatenate(village_of)
     county_arr = villages.county[village]
