@@ -68,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--level", type=float, default=0.95, metavar="P",
                    help="confidence of the accepted set: keep points the data reject at less than this (default 0.95)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
-    p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person (default: the file's)")
+    p.add_argument("--scale", type=float, metavar="X", help="share of each county's villages simulated (default: the file's)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler")
     how.add_argument("--dask", action="store_true", help="run on a local Dask cluster of --workers processes")
