@@ -146,7 +146,7 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert (before["county_qualified"][first] < 0).all()
     was = before["county_qualified"] >= 0
     assert (c.first_qualified_year[was] == before["county_qualified"][was]).all()
-    assert (by(counted)[first] / c.rural_population[first] < rules.county_incidence_threshold).all()
+    assert (by(counted)[first] / c.rural_population[first] < c.threshold[first]).all()
     assert (wrong[first] < rules.wrongly_exited_max).all() and (missed[first] < rules.missed_max).all()
     assert (share[first] >= rules.county_min_village_exit_share).all() and c.poor_county[first].all()
     new_c = c.exit_year == year

@@ -78,11 +78,12 @@ def flag_wrongly_exited(m: PovertyModel, share: float) -> None:
 
 def test_county_below_threshold_with_too_many_wrongly_exited_is_not_granted():
     m = qualifying()
-    assert villages.county_qualifies(m)[0]  # the control: it qualifies as set up
+    assert villages.county_qualifies(m, villages.county_indicators(m))[0]  # the control: it qualifies as set up
     flag_wrongly_exited(m, 0.03)
-    assert villages.county_incidence(m)[0] < m.counties.threshold[0]  # still below its threshold
-    assert villages.wrongly_exited_share(m)[0] > 0.02
-    granted, _ = villages.exit_counties(m)
+    indicators = villages.county_indicators(m)
+    assert indicators["incidence"][0] < m.counties.threshold[0]  # still below its threshold
+    assert indicators["wrongly_exited_share"][0] > 0.02
+    granted, _, _ = villages.exit_counties(m)
     assert m.counties.name[0] not in granted
     assert m.counties.exit_year[0] == NOT_YET and m.counties.first_qualified_year[0] == NOT_YET
 
@@ -90,8 +91,8 @@ def test_county_below_threshold_with_too_many_wrongly_exited_is_not_granted():
 def test_county_with_few_wrongly_exited_is_granted():
     m = qualifying()
     flag_wrongly_exited(m, 0.01)
-    assert 0 < villages.wrongly_exited_share(m)[0] < 0.02
-    granted, _ = villages.exit_counties(m)
+    assert 0 < villages.county_indicators(m)["wrongly_exited_share"][0] < 0.02
+    granted, _, _ = villages.exit_counties(m)
     assert m.counties.name[0] in granted and m.counties.exit_year[0] == 2017
 
 
@@ -100,19 +101,20 @@ def test_missed_poor_count_in_the_incidence_and_block_the_exit():
     hh = m.hh
     near = np.flatnonzero((hh.county == 0) & (hh.status != POOR) & (hh.status != EXITED))
     hh.missed[near] = True  # every near-poor household of the county missed by the register
-    assert villages.county_incidence(m)[0] > 0 and villages.missed_share(m)[0] > 0.02
-    assert not villages.county_qualifies(m)[0]
+    indicators = villages.county_indicators(m)
+    assert indicators["incidence"][0] > 0 and indicators["missed_share"][0] > 0.02
+    assert not villages.county_qualifies(m, indicators)[0]
 
 
 def test_exit_granted_the_year_after_it_qualifies_when_the_scenario_says_so():
     m = qualifying(lag=1)
-    granted, qualified = villages.exit_counties(m)
+    granted, qualified, _ = villages.exit_counties(m)
     c = m.counties
     assert qualified >= 1 and c.first_qualified_year[0] == 2017
     assert m.counties.name[0] not in granted and c.exit_year[0] == NOT_YET
     m.hh.status[m.hh.county == 0] = POOR  # next year's state does not matter: the 2017 assessment stands
     m.year = 2018
-    granted, _ = villages.exit_counties(m)
+    granted, _, _ = villages.exit_counties(m)
     assert m.counties.name[0] in granted and c.exit_year[0] == 2018 and c.first_qualified_year[0] == 2017
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-
 from tuopin.errors import UserError
-from tuopin.sim.population import sample_sizes, stratum_people
+from tuopin.sim.population import sample_size, stratum_people
 from tuopin.sim.register import Population
 from tuopin.scenario.schema import MAX_REPLICATES, Scenario, plain
 
@@ -48,14 +46,14 @@ def expected_households(scenario: Scenario, population: Population | None = None
 
 def expected_people(scenario: Scenario) -> float:
     """Registered and near-poor people one replicate simulates: each county stratum's people
-    times the share of its villages in the sample (``population.sample_sizes``)."""
+    times the share of its villages in the sample (``population.sample_size``)."""
     p = plain(scenario)
     people = 0.0
     for row in p.counties.rows:
         strata = stratum_people(row, p.population)
         for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
             if total:
-                people += sum(strata[is_poor]) * float(sample_sizes(np.array([total]), p.scale)[0]) / total
+                people += sum(strata[is_poor]) * sample_size(total, p.scale) / total
     return people
 
 

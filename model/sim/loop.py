@@ -75,10 +75,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 5. Village and county exit.
     villages_exited = villages.exit_villages(m)
-    counties_exited, counties_qualified = villages.exit_counties(m)
+    counties_exited, counties_qualified, indicators = villages.exit_counties(m)
 
     # 6. Reporting.
-    m.county_flows = county_flows(m, exited, relapsed, entered)
+    m.county_flows = county_flows(m, exited, relapsed, entered, indicators)
     unspent, carried = ledger.close_year()
     m.cumulative_spending += ledger.total_spent + spending_floor
     flows: dict[str, float | str] = {
@@ -115,9 +115,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     return flows
 
 
-def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
-    """The year's people flows and stocks per county (real people, weighted), its incidence
-    with the standard error of its estimate, and the indicators of the county exit rule."""
+def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray,
+                 indicators: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The year's people flows and stocks per county (real people, weighted), and the exit rule's
+    ``indicators`` with the standard error of the incidence estimate."""
     hh, v, n = m.hh, m.villages, len(m.counties)
     by = lambda mask: villages.county_people(m, mask)  # noqa: E731
     return {
@@ -125,10 +126,8 @@ def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, ente
         "relapses": by(relapsed),
         "new_entrants": by(entered),
         "poor_end": by(hh.status == POOR),
-        "incidence": villages.county_incidence(m),
+        **indicators,
         "incidence_se": villages.county_incidence_se(m),
-        "wrongly_exited_share": villages.wrongly_exited_share(m),
-        "missed_share": villages.missed_share(m),
         "villages_exited_total": np.bincount(v.county, weights=v.weight * (v.exit_year >= 0), minlength=n),
         "poor_villages": np.bincount(v.county, weights=v.weight * v.poor_village, minlength=n),
         "villages_sampled": np.bincount(v.county, minlength=n),

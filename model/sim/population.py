@@ -54,11 +54,10 @@ def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.nda
     return sizes[sizes > 0].astype(np.int16)
 
 
-def sample_sizes(total: np.ndarray, scale: float) -> np.ndarray:
-    """Villages simulated of each stratum's ``total``: ``round(scale x total)``, at least one
-    (every stratum that has villages is represented) and at most all of them."""
-    total = np.asarray(total, dtype=np.int64)
-    return np.where(total > 0, np.clip(np.rint(total * scale), 1, np.maximum(total, 1)), 0).astype(np.int64)
+def sample_size(total: int, scale: float) -> int:
+    """Villages simulated of a stratum of ``total``: ``round(scale x total)``, at least one (every
+    stratum that has villages is represented) and at most all of them."""
+    return min(total, max(1, round(total * scale))) if total > 0 else 0
 
 
 def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: float) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +66,9 @@ def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: 
     Returns (sizes, village position of each household)."""
     sizes = _sizes_to_total(rng, int(people.sum()), mean).astype(np.int64)
     bounds = np.cumsum(people)
-    ends = np.union1d(np.cumsum(sizes), bounds[people > 0])
+    ends = np.concatenate([np.cumsum(sizes), bounds[people > 0]])  # two increasing runs: merge them
+    ends.sort(kind="stable")
+    ends = ends[np.r_[True, ends[1:] != ends[:-1]]] if len(ends) else ends
     starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
     return (ends - starts).astype(np.int16), np.searchsorted(bounds, starts, side="right")
 
@@ -76,7 +77,7 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
     """The simulated villages, county by county, poor villages first.
 
     At scale 1 every village, each standing for itself (weight 1): the order a household
-    register numbers them in. Below 1, a stratified sample: in each county, ``sample_sizes`` of
+    register numbers them in. Below 1, a stratified sample: in each county, ``sample_size`` of
     its poor villages and of its other villages, each standing for ``N / n`` villages of its
     stratum. Villages of a stratum are exchangeable (their people are drawn afterwards, see
     ``_village_people``), so the sample is the stratum's first ``n``. A village holds
@@ -86,7 +87,7 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
     for c, row in enumerate(p.counties.rows):
         per_village = row.rural_population / max(row.poor_villages + row.other_villages, 1)
         for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
-            n = int(sample_sizes(np.array([total]), scale)[0])
+            n = sample_size(total, scale)
             county += [c] * n
             population += [per_village] * n
             poor += [is_poor] * n
@@ -130,21 +131,19 @@ def fit_village_population(villages: Villages, village: np.ndarray, size: np.nda
     villages.population = np.maximum(villages.population, residents * 1.25)
 
 
-def _village_people(rng: np.random.Generator, totals: list[int], n_all: int, n_sampled: int,
-                    cv: float) -> np.ndarray:
+def _village_people(rng: np.random.Generator, totals: list[int], share: np.ndarray, n_sampled: int) -> np.ndarray:
     """People of each of a stratum's ``totals`` (poor, near-poor) in each of its first
     ``n_sampled`` villages, shape (len(totals), n_sampled).
 
-    Every one of the stratum's ``n_all`` villages draws a share (gamma, coefficient of variation
-    ``cv``; equal shares when 0) and the people fall into villages multinomially. The sampled
-    villages get exactly the marginal of the full-scale split, so a sample at any scale is a
-    sample of the same full-scale population (and at scale 1 the totals are exact).
+    ``share`` holds a weight for every one of the stratum's villages (see ``synthesize``); the
+    people fall into villages multinomially in proportion to it. The sampled villages get
+    exactly the marginal of the full-scale split, so a sample at any scale is a sample of the
+    same full-scale population (and at scale 1 the totals are exact).
     """
     out = np.zeros((len(totals), n_sampled), dtype=np.int64)
     if n_sampled == 0:
         return out
-    share = rng.gamma(1.0 / cv**2, size=n_all) if cv > 0 else np.ones(n_all)
-    share /= share.sum()
+    share = share / share.sum()
     probs = np.append(share[:n_sampled], max(1.0 - share[:n_sampled].sum(), 0.0))
     for k, total in enumerate(totals):
         if total > 0:
@@ -195,14 +194,19 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
 
     villages = build_villages(p, scale)
     counties = build_counties(p)
+    # Every real village's weight in its stratum's people: gamma with coefficient of variation
+    # village_poor_cv (equal when 0), drawn for all of them at once.
+    n_real = sum(row.poor_villages + row.other_villages for row in p.counties.rows)
+    cv = pop.village_poor_cv
+    shares = rng.gamma(1.0 / cv**2, size=n_real) if cv > 0 else np.ones(n_real)
     counts = np.zeros((2, len(villages)), dtype=np.int64)  # poor and near-poor people per village
-    first = 0  # build_villages lays villages out county by county, poor villages first
+    first = real = 0  # build_villages lays villages out county by county, poor villages first
     for row in p.counties.rows:
         people = stratum_people(row, pop)
         for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
-            n = int(sample_sizes(np.array([n_all]), scale)[0])
-            counts[:, first:first + n] = _village_people(rng, people[is_poor], n_all, n, pop.village_poor_cv)
-            first += n
+            n = sample_size(n_all, scale)
+            counts[:, first:first + n] = _village_people(rng, people[is_poor], shares[real:real + n_all], n)
+            first, real = first + n, real + n_all
     sizes, village_of, status = [], [], []
     for k, code in enumerate((POOR, NEAR)):
         drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)

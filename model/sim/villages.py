@@ -60,13 +60,8 @@ def county_people(m: PovertyModel, mask: np.ndarray) -> np.ndarray:
     return np.bincount(hh.county[mask], weights=hh.real_people()[mask], minlength=len(m.counties))
 
 
-def county_incidence(m: PovertyModel) -> np.ndarray:
-    """Each county's incidence, estimated from its sampled villages (exact at scale 1)."""
-    return county_people(m, counted_poor(m.hh)) / m.counties.rural_population
-
-
 def county_incidence_se(m: PovertyModel) -> np.ndarray:
-    """Standard error of ``county_incidence`` over the sample of villages.
+    """Standard error of the county incidence (``county_indicators``) over the sample of villages.
 
     The weights are calibrated to each stratum's known people (``population.calibrated_weights``),
     so the estimate is a ratio estimator: its variance is ``sum_h N_h^2 (1 - n_h/N_h) s_h^2 / n_h``
@@ -98,22 +93,6 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
     fpc = np.divide(big_n - n, big_n, out=np.zeros(k), where=big_n > 0)
     total = np.divide(big_n**2 * fpc * var, n, out=np.zeros(k), where=n > 0)
     return np.sqrt(total.reshape(-1, 2).sum(axis=1)) / c.rural_population
-
-
-def wrongly_exited_share(m: PovertyModel) -> np.ndarray:
-    """Per county: wrongly exited people / exited people (0 where no one has exited)."""
-    hh = m.hh
-    exited = county_people(m, hh.status == EXITED)
-    wrong = county_people(m, (hh.status == EXITED) & hh.wrongly_exited)
-    return np.divide(wrong, exited, out=np.zeros(len(exited)), where=exited > 0)
-
-
-def missed_share(m: PovertyModel) -> np.ndarray:
-    """Per county: missed poor people / people not on the register (rural population less registered)."""
-    hh = m.hh
-    outside = m.counties.rural_population - county_people(m, hh.status != NEAR)
-    missed = county_people(m, hh.missed & (hh.status == NEAR))
-    return np.divide(missed, outside, out=np.zeros(len(outside)), where=outside > 0)
 
 
 def village_mean_income(m: PovertyModel) -> np.ndarray:
@@ -164,25 +143,47 @@ def poor_village_exit_share(m: PovertyModel) -> np.ndarray:
     return np.divide(exited_v, poor_v, out=np.ones(n), where=poor_v > 0)
 
 
-def county_qualifies(m: PovertyModel) -> np.ndarray:
-    """Counties whose year-end indicators meet the exit rule (see module doc)."""
+def county_indicators(m: PovertyModel) -> dict[str, np.ndarray]:
+    """This year's county indicators of the exit rule, each one value per county: ``incidence``
+    (estimated from the sampled villages, exact at scale 1), ``wrongly_exited_share`` (wrongly
+    exited / exited people, 0 where no one has exited), ``missed_share`` (missed poor / people
+    not on the register) and ``poor_village_exit_share`` (weighted; 1 where it has none)."""
+    hh, c = m.hh, m.counties
+    real = hh.real_people()
+    by = lambda mask: np.bincount(hh.county[mask], weights=real[mask], minlength=len(c))  # noqa: E731
+    exited = hh.status == EXITED
+    gone = by(exited)
+    outside = c.rural_population - by(hh.status != NEAR)
+    share = lambda part, whole: np.divide(part, whole, out=np.zeros(len(c)), where=whole > 0)  # noqa: E731
+    return {
+        "incidence": by(counted_poor(hh)) / c.rural_population,
+        "wrongly_exited_share": share(by(exited & hh.wrongly_exited), gone),
+        "missed_share": share(by(hh.missed & (hh.status == NEAR)), outside),
+        "poor_village_exit_share": poor_village_exit_share(m),
+    }
+
+
+def county_qualifies(m: PovertyModel, indicators: dict[str, np.ndarray]) -> np.ndarray:
+    """Counties whose year-end ``indicators`` meet the exit rule (see module doc)."""
     c, rules = m.counties, m.p.exit_rules
-    ok = c.poor_county & (county_incidence(m) < c.threshold)
-    ok &= (wrongly_exited_share(m) < rules.wrongly_exited_max) & (missed_share(m) < rules.missed_max)
+    ok = c.poor_county & (indicators["incidence"] < c.threshold)
+    ok &= indicators["wrongly_exited_share"] < rules.wrongly_exited_max
+    ok &= indicators["missed_share"] < rules.missed_max
     ok &= rules.satisfaction > rules.satisfaction_min
-    return ok & (poor_village_exit_share(m) >= rules.county_min_village_exit_share)
+    return ok & (indicators["poor_village_exit_share"] >= rules.county_min_village_exit_share)
 
 
-def exit_counties(m: PovertyModel) -> tuple[list[str], int]:
+def exit_counties(m: PovertyModel) -> tuple[list[str], int, dict[str, np.ndarray]]:
     """Record this year's first qualifications and grant the applications due this year.
 
-    Returns the names of the counties whose exit is granted this year, and how many counties
-    qualified for the first time.
+    Returns the names of the counties whose exit is granted this year, how many counties
+    qualified for the first time, and the year's indicators (``county_indicators``).
     """
     c = m.counties
-    new = (c.first_qualified_year == NOT_YET) & county_qualifies(m)
+    indicators = county_indicators(m)
+    new = (c.first_qualified_year == NOT_YET) & county_qualifies(m, indicators)
     c.first_qualified_year[new] = m.year
     due = (c.exit_year == NOT_YET) & (c.first_qualified_year != NOT_YET)
     due &= c.first_qualified_year + m.p.exit_rules.county_grant_lag == m.year
     c.exit_year[due] = m.year
-    return [c.name[i] for i in np.flatnonzero(due)], int(new.sum())
+    return [c.name[i] for i in np.flatnonzero(due)], int(new.sum()), indicators
