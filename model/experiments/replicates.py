@@ -50,7 +50,7 @@ def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: in
     annual = annual[first + [c for c in annual.columns if c not in first]]
     for path, value in model.drawn.items():
         annual[f"param.{path}"] = value
-    counties = pd.DataFrame(model.county_records)
+    counties = pd.concat(model.county_records, ignore_index=True)
     counties.insert(0, "replicate", replicate)
     return annual, counties
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from tuopin.sim.agents import Counties, Households, Villages
 from tuopin.sim.funding import Ledger
@@ -87,7 +88,8 @@ class PovertyModel(mesa.Model):
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year; ``hh``, ``villages`` and ``counties`` hold the final state, and
+    has one row per year, ``county_records`` a table per year (a row per county); ``hh``,
+    ``villages`` and ``counties`` hold the final state, and
     ``drawn`` this replicate's values of the scenario's uncertain parameters.
     """
 
@@ -123,7 +125,7 @@ class PovertyModel(mesa.Model):
         self.last_year: int = self.p.years[1]
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
-        self.county_records: list[dict[str, Any]] = []
+        self.county_records: list[pd.DataFrame] = []
         self.cumulative_spending = 0.0
         self.shocks = None
         reporters = {k: _reporter(k) for k in _flow_keys()}
@@ -146,32 +148,25 @@ class PovertyModel(mesa.Model):
         self.year += 1
         self.flows = simulate_year(self)
         self.datacollector.collect(self)
-        self.county_records += self._county_rows()
+        self.county_records.append(self._county_rows())
         self.running = self.year < self.last_year
 
-    def _county_rows(self) -> list[dict[str, Any]]:
-        """This year's county flows in real units, one dict per county: people, incidence (the
+    def _county_rows(self) -> pd.DataFrame:
+        """This year's county flows in real units, one row per county: people, incidence (the
         official formula, estimated from the sampled villages) with its standard error and
         threshold, the exit rule's other indicators, villages, and the county's two years."""
         c, f = self.counties, self.county_flows
-        year = lambda y: int(y) if y >= 0 else None  # noqa: E731
-        rows = []
-        for i, name in enumerate(c.name):
-            rows.append({
-                "year": self.year, "county": name, "county_en": c.name_en[i],
-                **{k: float(f[k][i]) for k in ("exits", "relapses", "new_entrants", "poor_end", "incidence")},
-                "villages_exited_total": float(f["villages_exited_total"][i]),
-                "poor_villages": float(f["poor_villages"][i]),
-                "county_exit_year": year(c.exit_year[i]),
-                "incidence_se": float(f["incidence_se"][i]),
-                "threshold": float(c.threshold[i]),
-                "wrongly_exited_share": float(f["wrongly_exited_share"][i]),
-                "missed_share": float(f["missed_share"][i]),
-                "first_qualified_year": year(c.first_qualified_year[i]),
-                "poor_county": bool(c.poor_county[i]),
-                "villages_sampled": int(f["villages_sampled"][i]),
-            })
-        return rows
+        year = lambda y: np.where(y >= 0, y, np.nan)  # noqa: E731
+        return pd.DataFrame({
+            "year": self.year, "county": c.name, "county_en": c.name_en,
+            **{k: f[k] for k in ("exits", "relapses", "new_entrants", "poor_end", "incidence",
+                                 "villages_exited_total", "poor_villages")},
+            "county_exit_year": year(c.exit_year),
+            "incidence_se": f["incidence_se"], "threshold": c.threshold,
+            "wrongly_exited_share": f["wrongly_exited_share"], "missed_share": f["missed_share"],
+            "first_qualified_year": year(c.first_qualified_year),
+            "poor_county": c.poor_county, "villages_sampled": f["villages_sampled"],
+        })
 
     def run(self) -> None:
         """Simulate every remaining year of the scenario."""
