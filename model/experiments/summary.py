@@ -8,8 +8,8 @@ import pandas as pd
 
 BANDED = [
     "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "villages_exited_total", "counties_qualified", "counties_exited", "counties_exited_total", "spending",
-    "spending_floor",
+    "villages_exited_total", "counties_qualified", "counties_qualified_total", "counties_exited",
+    "counties_exited_total", "spending", "spending_floor",
     "cost_per_sustained_exit",
 ]
 """Quantities summarised with median and band, per year."""

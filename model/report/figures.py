@@ -76,8 +76,10 @@ def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
-            return (dict(scenario.title), dict(scenario.targets.villages.value),
-                    dict(scenario.targets.counties.value))
+            by_year: dict[int, list[str]] = {}
+            for name, year in scenario.county_plan().items():
+                by_year.setdefault(year, []).append(name)
+            return dict(scenario.title), dict(scenario.targets.villages.value), by_year
     except (UserError, OSError):
         pass
     return {"zh": name, "en": name}, None, None
@@ -173,16 +175,19 @@ def villages_counties(results: Results, lang: Lang) -> Figure:
     """Cumulative villages and counties exited, against the plan's cumulative targets."""
     s, years = results.summary, results.summary["year"].to_numpy()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
+    # Counties by the year of the assessment that took the hat off (the plan's and the record's
+    # convention; the exit is granted county_grant_lag years later), when the run reports it.
+    counties = "counties_qualified_total" if "counties_qualified_total_median" in s else "counties_exited_total"
     panels = (
         (axes[0], "villages_exited_total", "villages_axis", results.village_targets),
-        (axes[1], "counties_exited_total", "counties_axis",
+        (axes[1], counties, "counties_axis" if counties == "counties_exited_total" else "counties_axis_assessed",
          None if results.county_targets is None else {y: len(v) for y, v in results.county_targets.items()}),
     )
     for ax, column, axis_key, targets in panels:
         if targets is not None and sum(targets.values()) > 0:
             ax.plot(years, _cumulative_plan(years, targets), **PLAN, label=text("plan", lang))
         _band(ax, years, s, column, 1.0, SIM, text("median_band", lang))
-        if column == "counties_exited_total" and targets is not None and sum(targets.values()) == 0:
+        if column == counties and targets is not None and sum(targets.values()) == 0:
             ax.text(0.5, 0.5, text("no_county_plan", lang), transform=ax.transAxes, ha="center", color="#576574")
         ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -256,7 +261,8 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
     c = results.counties
     if c is None or c["county"].nunique() < 2:
         return None
-    names = list(dict.fromkeys(c["county"]))[:MAX_COUNTY_PANELS]
+    every = list(dict.fromkeys(c["county"]))
+    names = every[:MAX_COUNTY_PANELS]
     ncols = min(4, len(names))
     nrows = -(-len(names) // ncols)
     width = max(3.0 * ncols, 7.0)
@@ -290,7 +296,8 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(with_unit(text("people", lang), unit, lang), fontsize=8)
-    fig.suptitle(_title(results, "county_title", lang, width * 1.1) + "\n" + _sim_label(results, lang)
+    key = "county_title" if len(names) == len(every) else "county_title_behind"
+    fig.suptitle(_title(results, key, lang, width * 1.1) + "\n" + _sim_label(results, lang)
                  + ("；" if lang == "zh" else "; ") + text("dashed_planned", lang), fontsize=10)
     fig.tight_layout()
     return fig
