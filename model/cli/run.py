@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tuopin.cli.progress import progress_bar
+from tuopin.experiments.headlines import headlines
 from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, sha256, write_results
-from tuopin.report.plots import exits_vs_target
+from tuopin.report.headlines import headline_lines
+from tuopin.report.plots import exits_vs_target, source_line
 from tuopin.sim.register import describe, households_from_register
 from tuopin.experiments.resources import check_run
 from tuopin.experiments.replicates import RunResult, run_replicates
@@ -27,6 +30,10 @@ Writes to DIR (default results/<scenario name>):
                        of that estimate at this scale, its threshold, the exit rule's indicators,
                        the year it first qualified and the year its exit was granted
   summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
+                       with its 95% interval; cumulative columns (*_cum) to the period's end
+  headlines.csv        the whole period: declared exits, net reduction, still poor at the end,
+                       relapses, distinct people ever exited, villages and counties exited,
+                       each against the plan with P(meet) and its 95% interval
   county_summary.csv   per county and year, ranked by how far behind: incidence against its
                        threshold, P(hat off by the planned year), the year it first qualifies and
                        the year its exit is granted (median and band)
@@ -59,22 +66,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="household register (CSV) to simulate instead of the synthetic population")
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
-    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
 
 
-def result_writers(result: RunResult) -> dict:
-    """The files of a run, each with the function that writes it."""
+def result_writers(result: RunResult, source: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The files of a run, each with the function that writes it; and the summary, county and
+    headline tables. ``source`` is the line printed under the figure (see ``report.source``)."""
     summary = summarize(result.annual)
     counties = summarize_counties(result.counties, result.scenario.county_plan())
-    title = f"{result.scenario.title.get('en', result.scenario.name)}: exits against plan"
+    table = headlines(result.annual, result.scenario)
+    title = f"{result.scenario.title.get('en', result.scenario.name)}: declared exits against the plan"
     return {
         "annual.csv": lambda path: result.annual.to_csv(path, index=False),
         "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
         "summary.csv": lambda path: summary.to_csv(path, index=False),
+        "headlines.csv": lambda path: table.to_csv(path, index=False),
         "county_summary.csv": lambda path: counties.to_csv(path, index=False),
-        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title),
-    }, summary, counties
+        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title, source=source),
+    }, summary, counties, table
 
 
 COUNTY_ROWS = 15
@@ -91,19 +101,34 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 1)
 
 
-def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
-    """The planner's table: exits against the plan and counties exiting per year; then the
+def _meet(p: float, low: float, high: float) -> str:
+    return "" if pd.isna(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
+
+
+def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The planner's table: declared exits against the plan per year and over the period, the
+    headline quantities in words, counties qualifying and granted their exit per year; then the
     counties, furthest behind first: incidence each year against the threshold, P(hat off by
     the planned year), the year it first qualifies and the year its exit is granted."""
-    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}  "
-          f"{'counties qualified':>18}  {'exits granted':>13}")
+    print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
     for r in summary.itertuples():
         band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
-        p = "" if pd.isna(r.p_meet_target) else f"{r.p_meet_target:.0%}"
+        meet = _meet(r.p_meet_target, r.p_meet_target_low, r.p_meet_target_high)
+        print(f"{r.year:>9}  {r.exits_median:>14,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {meet:>22}")
+    last = summary.iloc[-1]
+    years = f"{int(summary['year'].iloc[0])}-{int(last['year'])}"
+    band = f"{last['exits_cum_q05']:,.0f}-{last['exits_cum_q95']:,.0f}"
+    meet = _meet(last["p_meet_cum_target"], last["p_meet_cum_target_low"], last["p_meet_cum_target_high"])
+    print(f"{years:>9}  {last['exits_cum_median']:>14,.0f}  {band:>19}  {last['target_exits_cum']:>11,.0f}  {meet:>22}")
+    print()
+    for line in headline_lines(table, "en"):
+        print(line)
+    print()
+    print(f"{'year':>9}  {'counties qualifying (assessment year)':>37}  {'exits granted':>14}")
+    for r in summary.itertuples():
         qualified = f"{r.counties_qualified_median:.0f} ({r.counties_qualified_q05:.0f}-{r.counties_qualified_q95:.0f})"
         granted = f"{r.counties_exited_median:.0f} ({r.counties_exited_q05:.0f}-{r.counties_exited_q95:.0f})"
-        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}  "
-              f"{qualified:>18}  {granted:>13}")
+        print(f"{r.year:>9}  {qualified:>37}  {granted:>14}")
     years = sorted(counties["year"].unique())
     ranked = counties.drop_duplicates("county")
     shown = ranked.head(COUNTY_ROWS)
@@ -143,9 +168,12 @@ def _main(args: argparse.Namespace) -> int:
               scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                            population=population)
-    writers, summary, counties = result_writers(result)
+    replicates = scenario.replicates if args.replicates is None else args.replicates
+    with progress_bar(replicates, scenario.name, args.quiet) as bar:
+        result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
+                                population=population, progress=bar.update)
+    writers, summary, counties, table = result_writers(result, source_line(
+        scenario.name, scenario.scale.value, result.replicates, result.seed, lang="en"))
     meta = {
         "scenario": scenario.name,
         "scenario_file": str(args.scenario),
@@ -160,6 +188,6 @@ def _main(args: argparse.Namespace) -> int:
     }
     write_results(out, writers, meta)
     if not args.quiet:
-        print_table(summary, counties)
+        print_table(summary, counties, table)
         print(f"results written to {out}/")
     return 0
