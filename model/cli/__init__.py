@@ -7,8 +7,10 @@ with code 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
+from collections.abc import Callable
 
 from tuopin.errors import UserError
 
@@ -37,6 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"tuopin.cli.{name}").add_parser(sub)
     return parser
+
+
+def keeps_results_whole(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """For a command writing ``args.out``: Ctrl-C stops it with one line saying what was kept
+    (the previous results or the new ones whole, see ``experiments.outputs``), exit code 130."""
+
+    @functools.wraps(command)
+    def main(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except KeyboardInterrupt:
+            from tuopin.experiments.outputs import interrupted
+
+            return interrupted(args.out)
+
+    return main
+
+
+def headless() -> None:
+    """Draw figures off screen (matplotlib's Agg backend): the commands that write figures call this
+    before drawing, so no window system is needed (and importing tuopin chooses nothing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def main(argv: list[str] | None = None) -> int:

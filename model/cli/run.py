@@ -1,25 +1,18 @@
-"""``tuopin run``: simulate a scenario's replicates and write tables and a figure."""
+"""``tuopin run``: simulate a scenario's replicates and write tables and a figure
+(``tuopin.experiments.replicates`` and ``tuopin.experiments.results``)."""
 
 from __future__ import annotations
 
 import argparse
-import time
+import math
 import unicodedata
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from tuopin.cli import headless, keeps_results_whole
 
-from tuopin.cli.progress import progress_bar
-from tuopin.experiments.headlines import headlines
-from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, sha256, write_results
-from tuopin.report.headlines import headline_lines
-from tuopin.report.plots import exits_vs_target, source_line
-from tuopin.sim.register import describe, households_from_register
-from tuopin.experiments.resources import check_run
-from tuopin.experiments.replicates import RunResult, run_replicates
-from tuopin.scenario.schema import file_hash, load_scenario
-from tuopin.experiments.summary import summarize, summarize_counties
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """\
 Simulate a scenario (or a variant file) and compare it with the plan.
@@ -70,29 +63,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def result_writers(result: RunResult, source: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The files of a run, each with the function that writes it; and the summary, county and
-    headline tables. ``source`` is the line printed under the figure (see ``report.source``)."""
-    summary = summarize(result.annual)
-    counties = summarize_counties(result.counties, result.scenario.county_plan())
-    table = headlines(result.annual, result.scenario)
-    title = f"{result.scenario.title.get('en', result.scenario.name)}: declared exits against the plan"
-    return {
-        "annual.csv": lambda path: result.annual.to_csv(path, index=False),
-        "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
-        "summary.csv": lambda path: summary.to_csv(path, index=False),
-        "headlines.csv": lambda path: table.to_csv(path, index=False),
-        "county_summary.csv": lambda path: counties.to_csv(path, index=False),
-        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title, source=source),
-    }, summary, counties, table
-
-
 COUNTY_ROWS = 15
 """Counties printed by ``tuopin run`` (the furthest behind first); all are in county_summary.csv."""
 
 
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def _year(x: float) -> str:
-    return "-" if pd.isna(x) else f"{x:.0f}"
+    return "-" if _missing(x) else f"{x:.0f}"
 
 
 def _pad(text: str, width: int) -> str:
@@ -102,7 +82,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def _meet(p: float, low: float, high: float) -> str:
-    return "" if pd.isna(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
+    return "" if math.isnan(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
 
 
 def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
@@ -110,11 +90,13 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
     headline quantities in words, counties qualifying and granted their exit per year; then the
     counties, furthest behind first: incidence each year against the threshold, P(hat off by
     the planned year), the year it first qualifies and the year its exit is granted."""
+    from tuopin.report.headlines import headline_lines
+
     print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
-    for r in summary.itertuples():
-        band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
-        meet = _meet(r.p_meet_target, r.p_meet_target_low, r.p_meet_target_high)
-        print(f"{r.year:>9}  {r.exits_median:>14,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {meet:>22}")
+    for r in summary.to_dict("records"):
+        band = f"{r['exits_q05']:,.0f}-{r['exits_q95']:,.0f}"
+        meet = _meet(r["p_meet_target"], r["p_meet_target_low"], r["p_meet_target_high"])
+        print(f"{r['year']:>9}  {r['exits_median']:>14,.0f}  {band:>19}  {r['target_exits']:>11,.0f}  {meet:>22}")
     last = summary.iloc[-1]
     years = f"{int(summary['year'].iloc[0])}-{int(last['year'])}"
     band = f"{last['exits_cum_q05']:,.0f}-{last['exits_cum_q95']:,.0f}"
@@ -125,10 +107,9 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
         print(line)
     print()
     print(f"{'year':>9}  {'counties qualifying (assessment year)':>37}  {'exits granted':>14}")
-    for r in summary.itertuples():
-        qualified = f"{r.counties_qualified_median:.0f} ({r.counties_qualified_q05:.0f}-{r.counties_qualified_q95:.0f})"
-        granted = f"{r.counties_exited_median:.0f} ({r.counties_exited_q05:.0f}-{r.counties_exited_q95:.0f})"
-        print(f"{r.year:>9}  {qualified:>37}  {granted:>14}")
+    band3 = lambda r, k: f"{r[k + '_median']:.0f} ({r[k + '_q05']:.0f}-{r[k + '_q95']:.0f})"  # noqa: E731
+    for r in summary.to_dict("records"):
+        print(f"{r['year']:>9}  {band3(r, 'counties_qualified'):>37}  {band3(r, 'counties_exited'):>14}")
     years = sorted(counties["year"].unique())
     ranked = counties.drop_duplicates("county")
     shown = ranked.head(COUNTY_ROWS)
@@ -136,12 +117,12 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
           "P(hat off by the planned year), year first qualified and year granted (median)")
     print(f"{'county':<14}" + "".join(f"{y:>7}" for y in years) + f"  {'thresh':>6}  {'plan':>4}  {'P(plan)':>7}"
           f"  {'qualif.':>7}  {'granted':>7}")
-    for r in shown.itertuples():
-        inc = counties[counties["county"] == r.county].set_index("year")["incidence_median"]
-        p = "-" if pd.isna(r.p_hat_off_by_plan) else f"{r.p_hat_off_by_plan:.0%}"
-        plan = "-" if pd.isna(r.planned_exit_year) else f"{r.planned_exit_year:.0f}"
-        print(_pad(r.county, 14) + "".join(f"{inc[y]:>7.1%}" for y in years) + f"  {r.threshold:>6.1%}  {plan:>4}"
-              f"  {p:>7}  {_year(r.first_qualified_year_median):>7}  {_year(r.exit_year_median):>7}")
+    for r in shown.to_dict("records"):
+        inc = counties[counties["county"] == r["county"]].set_index("year")["incidence_median"]
+        p = "-" if _missing(r["p_hat_off_by_plan"]) else f"{r['p_hat_off_by_plan']:.0%}"
+        plan = "-" if _missing(r["planned_exit_year"]) else f"{r['planned_exit_year']:.0f}"
+        print(_pad(str(r["county"]), 14) + "".join(f"{inc[y]:>7.1%}" for y in years) + f"  {r['threshold']:>6.1%}"
+              f"  {plan:>4}  {p:>7}  {_year(r['first_qualified_year_median']):>7}  {_year(r['exit_year_median']):>7}")
     if len(ranked) > len(shown):
         print(f"... {len(ranked) - len(shown)} more counties in county_summary.csv")
     behind = ranked[ranked["p_hat_off_by_plan"] < 0.5]
@@ -150,43 +131,35 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
               f"{int(ranked['planned_exit_year'].notna().sum())} with a planned year")
 
 
+@keeps_results_whole
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
-    try:
-        return _main(args)
-    except KeyboardInterrupt:
-        return interrupted(args.out)
+    """Run ``tuopin run``: check everything, simulate, write the results whole, print the table."""
+    import time
+    from datetime import UTC, datetime
 
+    from tuopin.cli.progress import progress_bar
+    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.replicates import run_replicates
+    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.results import write_run
+    from tuopin.scenario import load_scenario
+    from tuopin.sim.register import households_from_register
 
-def _main(args: argparse.Namespace) -> int:
-    """Check everything, simulate, write the results whole, print the table."""
+    headless()
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
-    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
-              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
+    replicates = scenario.replicates if args.replicates is None else args.replicates
+    check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario),
+              population)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    replicates = scenario.replicates if args.replicates is None else args.replicates
     with progress_bar(replicates, scenario.name, args.quiet) as bar:
         result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
                                 population=population, progress=bar.update)
-    writers, summary, counties, table = result_writers(result, source_line(
-        scenario.name, scenario.scale.value, result.replicates, result.seed, lang="en"))
-    meta = {
-        "scenario": scenario.name,
-        "scenario_file": str(args.scenario),
-        "scenario_sha256": file_hash(args.scenario),
-        "scale": scenario.scale.value,
-        "households": None if population is None else
-        {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
-        "seed": result.seed,
-        "replicates": result.replicates,
-        "workers": args.workers,
-        **provenance(started, t0),
-    }
-    write_results(out, writers, meta)
+    summary, counties, table = write_run(out, result, scenario_file=args.scenario, households=args.households,
+                                         population=population, workers=args.workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, counties, table)
         print(f"results written to {out}/")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir
-from tuopin.experiments.resources import check_run
-from tuopin.experiments.sweep import Backend, run_sweep
-from tuopin.experiments.sweep_spec import SweepPlan, base_scenario, load_spec
+
+if TYPE_CHECKING:
+    from tuopin.experiments.sweep import Backend
+    from tuopin.experiments.sweep_spec import SweepPlan
+
+T = TypeVar("T")
 
 HELP = """\
 Run a scenario many times over a design of parameter values (a parameter sweep).
@@ -56,29 +60,54 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
 
 def backend(args: argparse.Namespace) -> Backend:
     """The backend the arguments ask for."""
+    from tuopin.experiments.sweep import Backend
+
     if args.workers < 1:
         raise UserError("must be at least 1", key="--workers")
     return Backend(workers=args.workers, dask=args.dask, scheduler=args.scheduler)
 
 
-def run_or_resume(args: argparse.Namespace, plan: SweepPlan | None = None) -> SweepPlan:
-    """Validate the spec (unless given its plan), then run or resume the sweep; Ctrl-C says how to resume."""
-    plan = plan or load_spec(args.spec)
+def checked(args: argparse.Namespace, plan: SweepPlan) -> Backend:
+    """Refuse, before anything runs, a sweep that cannot fit or an output that cannot be written;
+    returns the backend the arguments ask for."""
+    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.sweep_spec import base_scenario
+
     how = backend(args)
     check_run(base_scenario(plan), plan.spec.replicates, plan.spec.seed, how.workers, str(args.spec))
     check_output_dir(args.out)
+    return how
+
+
+def resume_hint(args: argparse.Namespace, kept: str) -> NoReturn:
+    """After Ctrl-C: say what was kept and that the same command resumes; exit code 130."""
+    print(f"\ntuopin: interrupted; {kept.format(out=args.out)}. To resume, rerun the same command: "
+          f"{' '.join(sys.argv)}", file=sys.stderr)
+    raise SystemExit(130) from None
+
+
+def resumable(args: argparse.Namespace, work: Callable[[SweepPlan, Backend], T],
+              check: Callable[[SweepPlan], None] | None = None) -> tuple[SweepPlan, T]:
+    """Read the spec, ``check`` it, refuse what cannot run (:func:`checked`), then do ``work``
+    (which runs or resumes the sweep into ``args.out``); Ctrl-C says how to resume."""
+    from tuopin.experiments.sweep_spec import load_spec
+
+    plan = load_spec(args.spec)
+    if check:
+        check(plan)
+    how = checked(args, plan)
     try:
-        run_sweep(plan, args.out, how, progress=not args.quiet)
+        return plan, work(plan, how)
     except KeyboardInterrupt:
-        print(f"\ntuopin: interrupted; finished chunks are kept in {args.out}/runs. To resume, rerun the same "
-              f"command: {' '.join(sys.argv)}", file=sys.stderr)
-        raise SystemExit(130) from None
-    return plan
+        resume_hint(args, "finished chunks are kept in {out}/runs")
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin sweep``."""
-    plan = run_or_resume(args)
+    from tuopin.experiments.sweep import run_sweep
+
+    plan, _ = resumable(args, lambda plan, how: run_sweep(plan, args.out, how, progress=not args.quiet))
     if not args.quiet:
         print(f"{plan.runs} runs ({len(plan.points)} points x {plan.spec.replicates} replicates) in {args.out}/")
     return 0

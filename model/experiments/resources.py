@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 from tuopin.errors import UserError
+from tuopin.sim.agents import Population
 from tuopin.sim.population import sample_size, stratum_people
-from tuopin.sim.register import Population
-from tuopin.scenario.schema import MAX_REPLICATES, Scenario, plain
+from tuopin.scenario import MAX_REPLICATES, Scenario
 
 BYTES_PER_HOUSEHOLD = 300
 """Peak bytes per simulated household in one replicate (measured with tracemalloc: about 220 on
@@ -41,19 +41,18 @@ def expected_households(scenario: Scenario, population: Population | None = None
     """Households one replicate simulates: the register's, or the synthetic draw's expectation."""
     if population is not None:
         return len(population[0])
-    return int(expected_people(scenario) / scenario.population.household_size_mean.value) + 1
+    return int(expected_people(scenario) / scenario.population.household_size_mean) + 1
 
 
 def expected_people(scenario: Scenario) -> float:
     """Registered and near-poor people one replicate simulates: each county stratum's people
     times the share of its villages in the sample (``population.sample_size``)."""
-    p = plain(scenario)
     people = 0.0
-    for row in p.counties.rows:
-        strata = stratum_people(row, p.population)
+    for row in scenario.counties.rows:
+        strata = stratum_people(row, scenario.population)
         for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
             if total:
-                people += sum(strata[is_poor]) * sample_size(total, p.scale) / total
+                people += sum(strata[is_poor]) * sample_size(total, scenario.scale) / total
     return people
 
 

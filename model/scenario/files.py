@@ -1,15 +1,253 @@
-"""Where the shipped scenario files are, wherever the caller runs from (a notebook copied to
-another folder, the dashboard, a script)."""
+"""Scenario files: safe YAML loading, variants (a base and overrides), validation, resolving a
+scenario from a file or an object, and the hash that identifies a run's inputs.
+
+A *variant* is a small file naming a base scenario and a few dotted-path overrides; it is applied
+all or nothing: the merged result is validated as a whole.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tuopin.errors import UserError
+from tuopin.scenario.paths import apply_overrides, get_path
+from tuopin.scenario.schema import CountyRow, Scenario
+from tuopin.scenario.strict import format_validation, user_error
+
+MAX_FILE_BYTES = 2_000_000
+DOCUMENTED = "scenarios/README.md"
+"""Where a scenario's keys are documented (named when a key is misspelt)."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML that also refuses anchors and aliases (no 'billion laughs'), tags that would
+    build Python objects, and a key given twice in one mapping (the second would silently win)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D401
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a list or mapping cannot be a key", key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}; give each key once", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_undefined(self, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"tag {node.tag!r} is not allowed; scenario files are plain YAML", node.start_mark)
+
+
+_NoAliasLoader.add_constructor(None, _NoAliasLoader.construct_undefined)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping safely: no code, no aliases, UTF-8 only; errors name the file."""
+    path = Path(path)
+    src = str(path)
+    if not path.exists():
+        raise UserError("file not found", source=src)
+    if not path.is_file():
+        raise UserError("not a regular file", source=src)
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"file is {len(data)} bytes; a scenario is at most {MAX_FILE_BYTES}", source=src)
+    if b"\x00" in data:
+        raise UserError("binary file; expected UTF-8 YAML text", source=src)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", source=src) from None
+    if not text.strip():
+        raise UserError("empty file; expected a YAML mapping", source=src)
+    try:
+        raw = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - SafeLoader subclass
+    except RecursionError:
+        raise UserError("YAML nested too deeply to be a scenario", source=src) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{where}invalid YAML: {problem}", source=src) from None
+    if raw is None:
+        raise UserError("empty file (only comments); expected a YAML mapping", source=src)
+    if not isinstance(raw, dict):
+        raise UserError(f"expected a YAML mapping at top level, got {type(raw).__name__}", source=src)
+    return raw
+
+
+def validate(raw: dict[str, Any], source: str) -> Scenario:
+    """Validate a raw mapping into a Scenario, or raise a one-line UserError."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise user_error(exc, source, DOCUMENTED) from None
+
+
+def check_uncertainty(raw: dict[str, Any], scenario: Scenario, source: str) -> None:
+    """Each ``uncertainty`` entry must name a number in the scenario, and both ends of its range
+    must be valid values there (checked by validating the scenario at each end)."""
+    for path, u in scenario.uncertainty.items():
+        key = f"uncertainty.{path}"
+        try:
+            value = get_path(raw, path, source)
+        except UserError:
+            raise UserError("names no parameter of the scenario", source=source, key=key) from None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise UserError("must name a single number in the scenario", source=source, key=key)
+        for end in ("low", "high"):
+            try:
+                Scenario.model_validate(apply_overrides(raw, {path: getattr(u, end)}, source))
+            except ValidationError as exc:
+                _, msg = format_validation(exc, DOCUMENTED)
+                raise UserError(f"{end} end of the range is not a valid value: {msg}", source=source,
+                                key=key) from None
+
+
+MAX_COUNTY_ROWS = 10_000
+
+_COUNTY_INTS = ("poor_people", "poor_villages", "other_villages", "rural_population", "planned_exit_year")
+
+
+def _read_county_file(raw: dict[str, Any], path: Path) -> Path | None:
+    """Fill ``counties.rows`` from the CSV named by ``counties.file`` (relative to the scenario);
+    returns the CSV's path, or None when the rows are in the scenario itself.
+
+    Each row is checked as a county row; a bad one stops with the CSV, the row and the column.
+    """
+    import csv
+
+    table = raw.get("counties")
+    if not isinstance(table, dict) or "file" not in table:
+        return None
+    key = "counties.file"
+    if "rows" in table:
+        raise UserError("give the county rows in the scenario or in a file, not both", source=str(path), key=key)
+    if not isinstance(table["file"], str) or not table["file"].endswith(".csv"):
+        raise UserError("expected the path of a .csv file beside the scenario", source=str(path), key=key)
+    csv_path = path.parent / table["file"]
+    if not csv_path.is_file():
+        raise UserError(f"county table {csv_path} not found", source=str(path), key=key)
+    src = str(csv_path)
+    data = csv_path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"file is {len(data)} bytes; a county table is at most {MAX_FILE_BYTES}", source=src)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start}); save the table as CSV UTF-8", source=src) from None
+    reader = csv.DictReader(text.splitlines())
+    allowed = set(CountyRow.model_fields) - {"village_names"}
+    if unknown := sorted(set(reader.fieldnames or []) - allowed):
+        raise UserError(f"unknown column {unknown[0]!r}; allowed: {sorted(allowed)}", source=src, key="header (row 1)")
+    rows = []
+    for i, record in enumerate(reader, start=2):
+        if i - 1 > MAX_COUNTY_ROWS:
+            raise UserError(f"more than {MAX_COUNTY_ROWS:,} counties", source=src)
+        row: dict[str, Any] = {}
+        for column, cell in record.items():
+            cell = (cell or "").strip()
+            if column is None or cell == "":
+                continue
+            if column in _COUNTY_INTS:
+                if not cell.isdigit():
+                    raise UserError(f"expected a whole number, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = int(cell)
+            elif column == "poor_county":
+                if cell.lower() not in ("true", "false"):
+                    raise UserError(f"expected true or false, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = cell.lower() == "true"
+            else:
+                row[column] = cell
+        try:
+            rows.append(CountyRow.model_validate(row).model_dump(exclude_none=True))
+        except ValidationError as exc:
+            column, msg = format_validation(exc, DOCUMENTED)
+            raise UserError(msg, source=src, key=f"row {i}" + (f", column {column}" if column else "")) from None
+    raw["counties"] = {**table, "rows": rows}
+    return csv_path
+
+
+def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
+    """Read a scenario or a variant file; returns the merged raw mapping and the files read.
+
+    A variant file has ``base: other.yaml`` (relative to the variant), optional ``name`` and
+    ``title``, and ``overrides: {dotted.path: value}``.
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    if "base" not in raw:
+        table = _read_county_file(raw, path)
+        return raw, [path] if table is None else [path, table]
+    src = str(path)
+    allowed = {"base", "name", "title", "overrides", "description"}
+    if unknown := sorted(set(raw) - allowed):
+        raise UserError(f"unknown key in a variant file; allowed: {sorted(allowed)}", source=src, key=unknown[0])
+    base_path = (path.parent / str(raw["base"])).resolve()
+    if base_path == path.resolve():
+        raise UserError("a variant cannot be its own base", source=src, key="base")
+    chain = (*_chain, path.resolve())
+    if base_path in chain:
+        raise UserError(f"variants form a cycle through {base_path.name}; a base must be a scenario or "
+                        "a variant of one", source=src, key="base")
+    base_raw, files = load_raw(base_path, chain)
+    overrides = raw.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise UserError("expected a mapping of dotted.path: value", source=src, key="overrides")
+    merged = apply_overrides(base_raw, overrides, src)
+    for key in ("name", "title"):
+        if key in raw:
+            merged[key] = raw[key]
+    return merged, [*files, path]
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, merge and validate a scenario (or variant) file.
+
+    Args:
+        path: the YAML file.
+        overrides: extra ``{"dotted.path": value}`` changes, validated with the rest.
+
+    Raises:
+        UserError: with the file, the key and what was expected.
+    """
+    raw, _ = load_raw(path)
+    if overrides:
+        raw = apply_overrides(raw, overrides, "override")
+    scenario = validate(raw, str(path))
+    check_uncertainty(raw, scenario, str(path))
+    return scenario
+
+
+def resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A validated scenario from a ``Scenario`` or a scenario / variant file, with overrides applied."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    if not overrides:
+        return scenario
+    return validate(apply_overrides(scenario.model_dump(), overrides, "override"), "override")
 
 
 def scenario_dir() -> Path:
-    """The folder of scenario files: ``$TUOPIN_SCENARIOS``, else ``scenarios/`` of the checkout the
-    package runs from, else ``./scenarios``."""
+    """Where the shipped scenario files are: ``$TUOPIN_SCENARIOS``, else ``scenarios/`` of the
+    checkout the package runs from, else ``./scenarios``."""
     if env := os.environ.get("TUOPIN_SCENARIOS"):
         return Path(env)
     beside = Path(__file__).resolve().parents[2] / "scenarios"
@@ -18,5 +256,20 @@ def scenario_dir() -> Path:
 
 def scenario_path(name: str) -> Path:
     """A shipped scenario file by name, e.g. ``scenario_path("shangluo.yaml")`` or
-    ``scenario_path("variants/budget_cut_20.yaml")``."""
+    ``scenario_path("variants/budget_cut_20.yaml")``, wherever the caller runs from (a notebook
+    copied to another folder, the dashboard, a script)."""
     return scenario_dir() / name
+
+
+def default_scenario() -> Path:
+    """The scenario a model runs when given none: the Shangluo baseline of :func:`scenario_dir`."""
+    return scenario_path("shangluo.yaml")
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of a scenario and every file it is built on (variant chains)."""
+    _, files = load_raw(path)
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(Path(f).read_bytes())
+    return digest.hexdigest()

@@ -57,6 +57,29 @@ class Households:
     wrongly_exited: np.ndarray  # bool, 错退: declared exited without meeting the standard (set by the assessment)
     missed: np.ndarray  # bool, 漏评: below the standard but not registered (set by the assessment)
 
+    @classmethod
+    def register(cls, *, county: np.ndarray, village: np.ndarray, size: np.ndarray, labour: np.ndarray,
+                 students: np.ndarray, causes: np.ndarray, harsh: np.ndarray, eco_zone: np.ndarray,
+                 house_ok: np.ndarray, insured: np.ndarray, status: np.ndarray, market: np.ndarray,
+                 first_year: int, weight: np.ndarray | None = None) -> Households:
+        """A register before the first simulated year: the households as drawn or read (``market``
+        is per-capita income of the registration year), nothing received, nobody exited yet; the
+        registered poor registered in the year before ``first_year``. ``weight``: the real
+        households each stands for (default 1: a register simulated whole); no one flagged
+        wrongly exited or missed."""
+        n = len(size)
+        return cls(
+            county=county, village=village, size=size, labour=labour, students=students, causes=causes,
+            harsh=harsh, eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status,
+            market=np.array(market, dtype=np.float64), industry_gain=np.zeros(n), job_wage=np.zeros(n),
+            followup_gain=np.zeros(n), enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
+            registered_year=np.where(status == NEAR, NOT_YET, first_year - 1).astype(np.int16),
+            exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
+            net=np.array(market, dtype=np.float64),
+            weight=np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64),
+            wrongly_exited=np.zeros(n, dtype=bool), missed=np.zeros(n, dtype=bool),
+        )
+
     def __len__(self) -> int:
         return len(self.size)
 
@@ -112,3 +135,7 @@ class Counties:
 
     def __len__(self) -> int:
         return len(self.name)
+
+
+Population = tuple[Households, Villages, Counties]
+"""A register: its households, villages and counties."""

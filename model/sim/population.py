@@ -29,12 +29,10 @@ What is drawn, in order (all seeded from the ``population`` stream):
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
+from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
 from tuopin.sim.agents import CAUSE_BIT, NEAR, NOT_YET, POOR, Counties, Households, Villages
-from tuopin.scenario.schema import BATCHES, CAUSES
 
 
 def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
@@ -73,7 +71,7 @@ def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: 
     return (ends - starts).astype(np.int16), np.searchsorted(bounds, starts, side="right")
 
 
-def build_villages(p: SimpleNamespace, scale: float) -> Villages:
+def build_villages(p: Scenario, scale: float) -> Villages:
     """The simulated villages, county by county, poor villages first.
 
     At scale 1 every village, each standing for itself (weight 1): the order a household
@@ -105,7 +103,7 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
     )
 
 
-def build_counties(p: SimpleNamespace) -> Counties:
+def build_counties(p: Scenario) -> Counties:
     """The county table (real people), with each county's incidence threshold."""
     rows = p.counties.rows
     threshold = p.exit_rules.county_incidence_threshold
@@ -151,7 +149,7 @@ def _village_people(rng: np.random.Generator, totals: list[int], share: np.ndarr
     return out
 
 
-def stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, list[int]]:
+def stratum_people(row: CountyRow, pop: Population) -> dict[bool, list[int]]:
     """A county's registered poor and near-poor people, by stratum (poor villages or not): a
     share ``share_in_poor_villages`` of the poor in poor villages, the rest and every near-poor
     person in the other villages (all in whichever stratum exists when a county has one)."""
@@ -163,7 +161,7 @@ def stratum_people(row: SimpleNamespace, pop: SimpleNamespace) -> dict[bool, lis
     return {True: [in_poor, 0], False: [poor - in_poor, near]}
 
 
-def calibrated_weights(p: SimpleNamespace, villages: Villages, village: np.ndarray, status: np.ndarray,
+def calibrated_weights(p: Scenario, villages: Villages, village: np.ndarray, status: np.ndarray,
                        size: np.ndarray) -> np.ndarray:
     """Each household's weight: its village's ``N / n``, calibrated so that the sample's weighted
     registered poor and near-poor people of each county stratum equal the known totals.
@@ -185,8 +183,8 @@ def calibrated_weights(p: SimpleNamespace, villages: Villages, village: np.ndarr
     return villages.weight[village] * factor[cell]
 
 
-def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
-    """Draw the synthetic register for a scenario's plain values ``p`` (see module doc)."""
+def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
+    """Draw the synthetic register of scenario ``p`` (see module doc)."""
     pop = p.population
     scale = p.scale
     first_year = p.years[0]
@@ -257,29 +255,8 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     insured[near] = True
     causes[near] &= ~np.uint16(CAUSE_BIT["school"])
 
-    hh = Households(
-        county=county_arr,
-        village=village,
-        size=size,
-        labour=labour,
-        students=students,
-        causes=causes,
-        harsh=harsh,
-        eco_zone=eco_zone,
-        house_ok=house_ok,
-        insured=insured,
-        status=status_arr,
-        market=market.astype(np.float64),
-        industry_gain=np.zeros(n),
-        job_wage=np.zeros(n),
-        followup_gain=np.zeros(n),
-        enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
-        registered_year=np.where(near, NOT_YET, first_year - 1).astype(np.int16),
-        exit_year=np.full(n, NOT_YET, dtype=np.int16),
-        paper_exit=np.zeros(n, dtype=bool),
-        net=market.astype(np.float64),
-        weight=calibrated_weights(p, villages, village, status_arr, size),
-        wrongly_exited=np.zeros(n, dtype=bool),
-        missed=np.zeros(n, dtype=bool),
-    )
+    hh = Households.register(
+        county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
+        eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
+        first_year=first_year, weight=calibrated_weights(p, villages, village, status_arr, size))
     return hh, villages, counties

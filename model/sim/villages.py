@@ -35,10 +35,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tuopin.scenario import schema
+from tuopin.scenario.schema import INFRASTRUCTURE
 from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
-from tuopin.sim.funding import Ledger
 
 if TYPE_CHECKING:
+    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
 
@@ -112,19 +114,35 @@ def village_qualifies(m: PovertyModel) -> np.ndarray:
     """Villages meeting the scenario's village exit rule this year (infrastructure aside)."""
     rules = m.p.exit_rules
     if rules.village_rule == "mean_income":
-        return village_mean_income(m) >= rules.village_income_threshold[m.year]
+        return village_mean_income(m) >= (rules.village_income_threshold or {})[m.year]  # set: validated
     return village_incidence(m) < m.villages.threshold
 
 
-def build_infrastructure(m: PovertyModel, ledger: Ledger) -> float:
-    """Fund this year's village infrastructure; returns the real villages completed."""
-    v, infra = m.villages, m.p.exit_rules.infrastructure
-    idx = np.flatnonzero(v.poor_village & ~v.infra_done)
-    weight = v.weight[idx]
-    done = ledger.fund_in_order("infrastructure", village_incidence(m)[idx], infra.cost_per_village * weight,
-                                people=weight, capacity=infra.capacity.get(m.year, 0.0))
-    v.infra_done[idx[done]] = True
-    return float(weight[done].sum())
+class Infrastructure:
+    """Village infrastructure as a funded item, with a batch's interface (``funding.Funded``):
+    each year, poor villages without it are funded lowest incidence first, within the year's
+    capacity (villages) and the money it can draw."""
+
+    name = INFRASTRUCTURE
+
+    def __init__(self, params: schema.Infrastructure) -> None:
+        self.p = params
+
+    @property
+    def priority(self) -> int:
+        """Funding order: lowest first."""
+        return self.p.priority
+
+    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+        """Fund this year's village infrastructure; returns the villages completed. A simulated
+        village costs, and takes from the capacity (real villages), its weight."""
+        v = m.villages
+        idx = np.flatnonzero(v.poor_village & ~v.infra_done)
+        weight = v.weight[idx]
+        done = m.ledger.fund_in_order(self.name, village_incidence(m)[idx], self.p.cost_per_village * weight,
+                                      people=weight, capacity=self.p.capacity.get(m.year, 0.0))
+        v.infra_done[idx[done]] = True
+        return idx[done]
 
 
 def exit_villages(m: PovertyModel) -> float:
