@@ -110,18 +110,18 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
     band3 = lambda r, k: f"{r[k + '_median']:.0f} ({r[k + '_q05']:.0f}-{r[k + '_q95']:.0f})"  # noqa: E731
     for r in summary.to_dict("records"):
         print(f"{r['year']:>9}  {band3(r, 'counties_qualified'):>37}  {band3(r, 'counties_exited'):>14}")
-    years = sorted(counties["year"].unique())
+    county_years = sorted(counties["year"].unique())
     ranked = counties.drop_duplicates("county")
     shown = ranked.head(COUNTY_ROWS)
     print("\ncounties, furthest behind first: median incidence (综合贫困发生率) each year, threshold, "
           "P(hat off by the planned year), year first qualified and year granted (median)")
-    print(f"{'county':<14}" + "".join(f"{y:>7}" for y in years) + f"  {'thresh':>6}  {'plan':>4}  {'P(plan)':>7}"
+    print(f"{'county':<14}" + "".join(f"{y:>7}" for y in county_years) + f"  {'thresh':>6}  {'plan':>4}  {'P(plan)':>7}"
           f"  {'qualif.':>7}  {'granted':>7}")
     for r in shown.to_dict("records"):
         inc = counties[counties["county"] == r["county"]].set_index("year")["incidence_median"]
         p = "-" if _missing(r["p_hat_off_by_plan"]) else f"{r['p_hat_off_by_plan']:.0%}"
         plan = "-" if _missing(r["planned_exit_year"]) else f"{r['planned_exit_year']:.0f}"
-        print(_pad(str(r["county"]), 14) + "".join(f"{inc[y]:>7.1%}" for y in years) + f"  {r['threshold']:>6.1%}"
+        print(_pad(str(r["county"]), 14) + "".join(f"{inc[y]:>7.1%}" for y in county_years) + f"  {r['threshold']:>6.1%}"
               f"  {plan:>4}  {p:>7}  {_year(r['first_qualified_year_median']):>7}  {_year(r['exit_year_median']):>7}")
     if len(ranked) > len(shown):
         print(f"... {len(ranked) - len(shown)} more counties in county_summary.csv")

@@ -90,9 +90,9 @@ def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.Da
     out = by[["county_en", "threshold"]].first()
     out.insert(0, "planned_exit_year", [planned.get(c) for c, _ in out.index])
     for column in ("poor_end", "incidence"):
-        q = by[column].quantile([0.5, LOW, HIGH]).unstack()
-        for name, at in (("median", 0.5), ("q05", LOW), ("q95", HIGH)):
-            out[f"{column}_{name}"] = q[at]
+        q = by[column].quantile(np.array([0.5, LOW, HIGH])).unstack()
+        for name, level in (("median", 0.5), ("q05", LOW), ("q95", HIGH)):
+            out[f"{column}_{name}"] = q[level]
     out["incidence_se_median"] = by["incidence_se"].median()
     final = counties[counties["year"] == last].set_index(["county", "replicate"])
     years = counties[["county", "replicate", "year"]].join(
@@ -121,8 +121,8 @@ def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.Da
     out = out.reset_index().join(per_county, on="county")
     first_columns = ["county", "county_en", "year", "planned_exit_year"]
     rest = [c for c in out.columns if c not in first_columns and c != "threshold"]
-    at = rest.index("incidence_se_median") + 1
-    out = out[first_columns + rest[:at] + ["threshold"] + rest[at:]]
+    pos = rest.index("incidence_se_median") + 1
+    out = out[first_columns + rest[:pos] + ["threshold"] + rest[pos:]]
     return out.sort_values(["rank", "year"], kind="stable").reset_index(drop=True)
 
 

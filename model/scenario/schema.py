@@ -393,8 +393,8 @@ class Scenario(Strict):
         regions = {r.region for r in self.counties.rows}
         for key in ("village_incidence_threshold", "county_incidence_threshold"):
             by_region = getattr(self.exit_rules, key)
-            if isinstance(by_region, dict) and (missing := sorted(str(r) for r in regions - set(by_region))):
-                raise ValueError(f"exit_rules.{key}: no threshold for region(s) {missing} of the county table")
+            if isinstance(by_region, dict) and (absent := sorted(str(r) for r in regions - set(by_region))):
+                raise ValueError(f"exit_rules.{key}: no threshold for region(s) {absent} of the county table")
         for year, listed in self.targets.counties.items():
             if unknown := sorted(set(listed) - names):
                 raise ValueError(f"targets.counties: {year}: unknown county {unknown}")

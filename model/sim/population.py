@@ -120,7 +120,7 @@ def build_counties(p: Scenario) -> Counties:
 
 def by_region(threshold: float | dict[str, float], region: str | None) -> float:
     """A threshold given as one share, or per region, for a county of ``region``."""
-    return threshold[region] if isinstance(threshold, dict) else threshold
+    return threshold[str(region)] if isinstance(threshold, dict) else threshold  # validated: every region has one
 
 
 def fit_village_population(villages: Villages, village: np.ndarray, size: np.ndarray) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,16 @@ class HouseholdAgent(mesa.Agent):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
 
+def _real_annual_cost(a: HouseholdAgent, batch: str) -> float:
+    """A household's recurring cost in real yuan: its own times its sampling weight."""
+    return a.annual_cost(batch) * a.weight
+
+
+def _real_enrolment_cost(a: HouseholdAgent, batch: str) -> float:
+    """A new household's cost in real yuan: its own times its sampling weight."""
+    return a.enrolment_cost(batch) * a.weight
+
+
 class ReferenceModel(ReplicateModel):
     """The per-agent Mesa model of the same rules as ``PovertyModel`` (same arguments).
 
@@ -295,7 +306,7 @@ class ReferenceModel(ReplicateModel):
             a.active = set()
         for batch in FUNDED:
             supported = [a for a in self.households if a.is_supported(batch)]
-            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b) * a.weight):
+            for a in self.fund(batch, self.queue(supported, batch), partial(_real_annual_cost, batch=batch)):
                 a.active.add(batch)
         new_people = {}
         for item in self.funding_order:
@@ -305,7 +316,7 @@ class ReferenceModel(ReplicateModel):
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
             chosen = self.fund(item, self.queue(cands, item),
-                               lambda a, b=item: a.enrolment_cost(b) * a.weight,
+                               partial(_real_enrolment_cost, batch=item),
                                people=lambda a: a.size * a.weight, capacity=b.capacity.get(year, 0.0))
             for a in chosen:
                 a.enrol(item)
@@ -397,7 +408,7 @@ class ReferenceModel(ReplicateModel):
         return n_villages, n_counties
 
     # -- the year ------------------------------------------------------------
-    def declare_under_pressure(self, honest_people: int) -> list[HouseholdAgent]:
+    def declare_under_pressure(self, honest_people: float) -> list[HouseholdAgent]:
         """Fill a share of the shortfall with households just below the line, closest first."""
         a = self.p.assessment
         shortfall = (self.p.targets.exits.get(self.year, 0.0) - honest_people) * a.target_pressure
