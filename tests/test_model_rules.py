@@ -169,4 +169,4 @@ def test_a_years_outputs_are_the_ones_flows_defines_in_its_order(small):
     m = PovertyModel(small, rng=3)
     m.step()
     assert set(m.flows) == {f.name for f in flows.FIELDS if f.origin == "year"}  # the loop fills every field
-    assert list(pd.DataFrame(m.county_records).columns) == flows.names(fields=flows.COUNTY_FIELDS)
+    assert list(pd.concat(m.county_records).columns) == flows.names(fields=flows.COUNTY_FIELDS)

@@ -65,7 +65,7 @@ FIELDS: tuple[Field, ...] = (
     _f("counties_qualified", "counties", "poor counties first meeting the exit rule this year (its assessment year)",
        "summary sweep"),
     _f("counties_qualified_total", "counties", "poor counties that have met the exit rule so far", "summary sweep"),
-    _f("counties_exited", "counties", "counties taking off the hat this year", "sweep observed"),
+    _f("counties_exited", "counties", "counties taking off the hat this year", "summary sweep observed"),
     _f("counties_exited_total", "counties", "counties exited so far", "summary sweep"),
     _f("counties_exited_names", "text", "names of the counties exiting this year, ';'-separated"),
     _f("budget", "yuan", "the year's pools: appropriations and carry-over", "sweep"),
