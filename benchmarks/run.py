@@ -29,6 +29,7 @@ MEMORY_CAP = 12 * 2**30  # the target's peak memory budget for national scale
 NATIONAL_SIZES = (0.01, 0.03, 0.1)  # then national at 1:1 (or the largest fraction that fits): 100x
 SHANGLUO_SIZES = (0.01, 0.1, 0.3)  # and full scale (the run above): 100x
 SWEEP_REPLICATES = 40
+RUN_REPLICATES = 20  # `tuopin run scenarios/national.yaml`: its 20 replicates at 1:100 and the summaries
 REGISTER_PEOPLE = 500_000  # the register target: person rows of an .xlsx read and aggregated in < 30 s, < 2 GB
 REGISTER_TARGET = (30.0, 2 * 2**30)
 MAKER = ROOT / "scenarios" / "data" / "make_township_register.py"
@@ -71,6 +72,17 @@ def child(task: dict) -> dict:
         run_replicates(scenario, replicates=task["replicates"], seed=1, workers=task["workers"])
         wall = time.perf_counter() - t0
         return {"wall": wall, "runs_per_second": task["replicates"] / wall, "peak_rss": _peak_rss()}
+    if kind == "run":  # what `tuopin run` computes: the replicates, then the year and county summaries
+        from tuopin.cli.run import result_writers
+        from tuopin.experiments.replicates import run_replicates
+
+        scenario = load_scenario(task["scenario"], overrides={"scale": task["scale"]})
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = run_replicates(scenario, replicates=task["replicates"], seed=1)
+        t1 = time.perf_counter()
+        result_writers(result)
+        return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "summaries": time.perf_counter() - t1,
+                "counties": len(scenario.counties.rows), "peak_rss": _peak_rss()}
     scenario = load_scenario(task["scenario"], overrides={"scale": task["scale"]})
     cls = ReferenceModel if kind == "reference" else PovertyModel
     inits, runs, cpu_runs, households, state = [], [], [], 0, 0
@@ -217,6 +229,9 @@ def main() -> None:
     if "error" not in national:
         national_rows.append(national)
 
+    run = measure({"kind": "run", "scenario": str(NATIONAL), "scale": 0.01 * shrink, "replicates": RUN_REPLICATES})
+    print(f"national run, {RUN_REPLICATES} replicates: {run.get('error') or run['wall']}", flush=True)
+
     sweeps = [measure({"kind": "sweep", "scenario": str(SHANGLUO) if not quick else str(ROOT / "scenarios/township.yaml"),
                        "replicates": SWEEP_REPLICATES, "workers": w}) for w in (1, 2)]
     for s in sweeps:
@@ -239,6 +254,7 @@ def main() -> None:
         "scaling": {"national": national_rows, "shangluo": shangluo_rows},
         "national": national,
         "sweep": sweeps,
+        "run": run,
         "register": register,
         "wall_seconds": time.time() - started,
         "quick": quick,
@@ -357,6 +373,12 @@ def report(r: dict) -> str:
     ]
     for s in r["sweep"]:
         lines.append(f"| {s['workers']} | {s['wall']:.1f} | {s['runs_per_second']:.2f} |")
+    run = r["run"]
+    lines += ["", f"## `tuopin run` of the national scenario (scale {run['scale']:g}, {run['replicates']} replicates, "
+              "one process)", ""]
+    lines.append(f"failed: {run['error']}" if "error" in run else
+                 f"{run['wall']:.1f} s wall ({run['cpu']:.1f} s CPU), of which {run['summaries']:.1f} s the year and "
+                 f"county summaries of its {run['counties']} counties; peak {_mib(run['peak_rss'])} MiB.")
     lines += ["", "Each worker is a fresh process that first imports tuopin (Mesa, pandas, pydantic): "
               f"seconds of start-up, paid once per run of {SWEEP_REPLICATES} replicates."]
     reg = r.get("register", {})

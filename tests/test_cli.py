@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from conftest import ROOT, SHANGLUO, SMALL_SCALE
 
@@ -47,7 +48,9 @@ def test_run_writes_every_output_and_is_byte_identical(tmp_path):
         assert words in r.stdout, words
     headline = pd.read_csv(tmp_path / "a" / "headlines.csv").set_index("quantity")
     a = annual.groupby("replicate")
-    assert headline.loc["net_reduction", "median"] == (a["poor_start"].first() - a["poor_end"].last()).median()
+    # weighted real people (a sample of villages): equal up to rounding of the yearly sums
+    assert headline.loc["net_reduction", "median"] == pytest.approx(
+        (a["poor_start"].first() - a["poor_end"].last()).median(), rel=1e-12)
     assert headline.loc["exits", "plan"] == 490000 and 0 <= headline.loc["exits", "p_meet_low"] <= headline.loc["exits", "p_meet"]
     assert not r.stderr  # no progress bar when stderr is not a terminal
 

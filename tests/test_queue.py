@@ -13,7 +13,7 @@ from tuopin.sim.funding import Ledger, smallest_first
 
 def ledger(money: float) -> Ledger:
     src = SimpleNamespace(amount={2016: money}, earmark=None)
-    led = Ledger(SimpleNamespace(sources={"a": src}, multiplier=1.0, carryover_share=0.0), scale=1.0)
+    led = Ledger(SimpleNamespace(sources={"a": src}, multiplier=1.0, carryover_share=0.0))
     led.open_year(2016)
     return led
 

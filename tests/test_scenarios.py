@@ -46,7 +46,8 @@ def test_plan_runs_and_is_plausible(name):
     assert scenario.targets.exits == targets
     annual = run_replicates(scenario, replicates=2, seed=1).annual
     first = annual[annual.year == min(targets)]
-    assert np.allclose(first["poor_start"], poor, rtol=0.02)  # real people whatever the scale
+    # real people whatever the scale: exact when whole, an estimate from sampled villages below
+    assert np.allclose(first["poor_start"], poor, rtol=0.02 if scale == 1 else 0.06)
     totals = annual.groupby("replicate")["exits"].sum()
     assert (totals > 0.5 * poor).all() and (totals < 1.5 * poor).all()
     end = annual[annual.year == annual.year.max()]
@@ -112,7 +113,7 @@ def test_villages_exit_by_mean_income_not_incidence(guangdong):
     threshold = guangdong.exit_rules.village_income_threshold[2017]
     mean = village_mean_income(m)
     exited = exit_villages(m)
-    assert exited == int((v.poor_village & (mean >= threshold)).sum())
+    assert exited == pytest.approx(v.weight[v.poor_village & (mean >= threshold)].sum())
     assert np.array_equal(v.exit_year == 2017, v.poor_village & (mean >= threshold))
     # everyone rich: every poor village passes, even though nobody's status changed
     m.year = 2018

@@ -27,6 +27,7 @@ from tuopin.errors import UserError
 from tuopin.experiments.headlines import headlines, paired_headlines
 from tuopin.experiments.replicates import RunResult, annual_table, county_table as county_rows, replicate_seeds
 from tuopin.experiments.replicates import run_model, stack
+from tuopin.experiments.resources import expected_people
 from tuopin.experiments.summary import paired_differences, summarize, summarize_differences
 from tuopin.report import fonts, labels
 from tuopin.report.headlines import headline_line
@@ -39,7 +40,8 @@ MAX_REPLICATES = 200
 """Most replicates the page runs at once (more belong in ``tuopin run``)."""
 
 MAX_SIMULATED_PEOPLE = 2_000_000
-"""Most simulated poor people (poor people x scale) the page accepts, to keep it responsive."""
+"""Most simulated people (registered and near-poor, in the sampled villages) the page accepts,
+to keep it responsive."""
 
 DEFAULT_SIMULATED_PEOPLE = 25_000
 """The default scale simulates about this many poor people: a run takes seconds."""
@@ -216,9 +218,9 @@ def prepare(controls: Controls) -> Scenario:
     raw = apply_overrides(raw, build_overrides(raw, controls), "dashboard")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
-    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale
+    simulated = expected_people(scenario)
     if simulated > MAX_SIMULATED_PEOPLE:
-        raise UserError(f"scale {scenario.scale:g} simulates {simulated:,.0f} poor people; the page "
+        raise UserError(f"scale {scenario.scale:g} simulates {simulated:,.0f} people; the page "
                         f"takes at most {MAX_SIMULATED_PEOPLE:,} (lower the scale, or use 'tuopin run')",
                         key="scale")
     return scenario
@@ -375,7 +377,6 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     t = LABELS[lang]
     counties = outcome.run.counties
     last = int(counties["year"].max())
-    threshold = float(outcome.run.scenario.exit_rules.county_incidence_threshold)
     planned = outcome.run.scenario.planned_county_years()
     rows = []
     for name, name_en in zip(outcome.county_names, outcome.county_names_en):
@@ -384,11 +385,12 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
         at = g[g["year"] == min(plan or last, last)]
         incidence = float(np.median(at["incidence"]))
         final = g[g["year"] == last]
-        exit_year = final["county_exit_year"].astype(float).to_numpy()
+        threshold = float(g["threshold"].iloc[0])  # the county's own (by region)
         if plan is None:
             p_on_time, status = np.nan, t["no_plan"]
         else:
-            p_on_time = float((~np.isnan(exit_year) & (exit_year <= plan)).mean())
+            qualified = final["first_qualified_year"].astype(float).to_numpy()  # the planned year's assessment
+            p_on_time = float((qualified <= plan).mean())
             status = t["on_track"] if p_on_time >= 0.5 else t["behind"]
         rows.append({
             "_rank": (plan is None, -(incidence - threshold)),

@@ -29,7 +29,7 @@ On the page (left column), from top to bottom (hover over ⓘ for what each mean
   Support after exit       years support continues after a household exits (脱贫不脱政策)
   Target pressure          share of a year's shortfall declared exited anyway (raises relapse)
   Replicates               independent runs; more give steadier bands but take longer
-  Scale                    simulated people per real person; the default keeps a run to seconds
+  Scale                    share of each county's villages simulated; the default keeps a run to seconds
   Random seed              the same seed and levers give the same numbers
 
 The page opens on the scenario's baseline, already running. Move a lever and press Run: the

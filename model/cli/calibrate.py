@@ -63,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--population", type=int, metavar="N",
                    help="particles per generation (default: max-runs / 10, within 20-200)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
-    p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person (default: the file's)")
+    p.add_argument("--scale", type=float, metavar="X", help="share of each county's villages simulated (default: the file's)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (same numbers for any N)")
     p.add_argument("--quiet", action="store_true", help="no progress or table")
     p.set_defaults(func=main)

@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("variants", type=Path, nargs="+", metavar="variant", help="variant or scenario YAML file(s)")
     p.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario (default: the base file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed shared by all (default: the base file's)")
-    p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
+    p.add_argument("--scale", type=float, metavar="X", help="share of each county's villages simulated, for every scenario")
     add_register_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")

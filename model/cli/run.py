@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,13 +23,17 @@ Simulate a scenario (or a variant file) and compare it with the plan.
 
 Writes to DIR (default results/<scenario name>):
   annual.csv           one row per replicate and year, in people and yuan
-  county_annual.csv    the same per county
+  county_annual.csv    the same per county, with its incidence (综合贫困发生率), the standard error
+                       of that estimate at this scale, its threshold, the exit rule's indicators,
+                       the year it first qualified and the year its exit was granted
   summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
                        with its 95% interval; cumulative columns (*_cum) to the period's end
   headlines.csv        the whole period: declared exits, net reduction, still poor at the end,
                        relapses, distinct people ever exited, villages and counties exited,
                        each against the plan with P(meet) and its 95% interval
-  county_summary.csv   per county and year: remaining poor, P(hat off), planned year
+  county_summary.csv   per county and year, ranked by how far behind: incidence against its
+                       threshold, P(hat off by the planned year), the year it first qualifies and
+                       the year its exit is granted (median and band)
   exits_vs_target.png  simulated exits against the plan's bars
   run.json             scenario hash, seed, replicates, versions, wall time (written last)
 
@@ -36,7 +41,9 @@ With --households FILE the households come from a 建档立卡 register instead 
 from the county totals: the national system's export as it is (.xlsx, .xls, or CSV in UTF-8 or
 GBK; one row per person, official Chinese headers, title rows above the header allowed) or one
 row per household (format in scenarios/data/README.md). Other column names and labels go in a
-small YAML file given with --register-map. The register is simulated whole (scale 1). Every row
+small YAML file given with --register-map. The register is simulated whole (scale 1); below
+scale 1 a sample of each county's villages is simulated whole and weighted, so a county's
+incidence is an estimate (see scenarios/README.md). Every row
 is checked first; a bad row stops the run with one line naming the file, row and column. A
 register whose people, counties or poor villages differ from the scenario's by more than 10% is
 refused unless --allow-partial is given; smaller differences are printed as a warning.
@@ -61,8 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, metavar="N", help="number of replicates (default: the file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed (default: the file's)")
     p.add_argument("--scale", type=float, metavar="X",
-                   help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
-                        "file's); results are still reported in real people and yuan")
+                   help="share of each county's villages simulated (whole), e.g. 0.01 for a 1:100 sample "
+                        "(default: the file's); results are still reported in real people and yuan")
     add_register_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
@@ -109,13 +116,33 @@ def print_notes(notes: list[str]) -> None:
         print(f"tuopin: warning: {text}", file=sys.stderr)
 
 
+COUNTY_ROWS = 15
+"""Counties printed by ``tuopin run`` (the furthest behind first); all are in county_summary.csv."""
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _year(x: float) -> str:
+    return "-" if _missing(x) else f"{x:.0f}"
+
+
+def _pad(text: str, width: int) -> str:
+    """``text`` left-aligned in ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 1)
+
+
 def _meet(p: float, low: float, high: float) -> str:
     return "" if math.isnan(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
 
 
 def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
     """The planner's table: declared exits against the plan per year and over the period, the
-    headline quantities in words, and counties behind schedule."""
+    headline quantities in words, counties qualifying and granted their exit per year; then the
+    counties, furthest behind first: incidence each year against the threshold, P(hat off by
+    the planned year), the year it first qualifies and the year its exit is granted."""
     from tuopin.report.headlines import headline_lines
 
     print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
@@ -131,10 +158,30 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
     print()
     for line in headline_lines(table, "en"):
         print(line)
-    behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
+    print()
+    print(f"{'year':>9}  {'counties qualifying (assessment year)':>37}  {'exits granted':>14}")
+    band3 = lambda r, k: f"{r[k + '_median']:.0f} ({r[k + '_q05']:.0f}-{r[k + '_q95']:.0f})"  # noqa: E731
+    for r in summary.to_dict("records"):
+        print(f"{r['year']:>9}  {band3(r, 'counties_qualified'):>37}  {band3(r, 'counties_exited'):>14}")
+    county_years = sorted(counties["year"].unique())
+    ranked = counties.drop_duplicates("county")
+    shown = ranked.head(COUNTY_ROWS)
+    print("\ncounties, furthest behind first: median incidence (综合贫困发生率) each year, threshold, "
+          "P(hat off by the planned year), year first qualified and year granted (median)")
+    print(f"{'county':<14}" + "".join(f"{y:>7}" for y in county_years) + f"  {'thresh':>6}  {'plan':>4}  {'P(plan)':>7}"
+          f"  {'qualif.':>7}  {'granted':>7}")
+    for r in shown.to_dict("records"):
+        inc = counties[counties["county"] == r["county"]].set_index("year")["incidence_median"]
+        p = "-" if _missing(r["p_hat_off_by_plan"]) else f"{r['p_hat_off_by_plan']:.0%}"
+        plan = "-" if _missing(r["planned_exit_year"]) else f"{r['planned_exit_year']:.0f}"
+        print(_pad(str(r["county"]), 14) + "".join(f"{inc[y]:>7.1%}" for y in county_years) + f"  {r['threshold']:>6.1%}"
+              f"  {plan:>4}  {p:>7}  {_year(r['first_qualified_year_median']):>7}  {_year(r['exit_year_median']):>7}")
+    if len(ranked) > len(shown):
+        print(f"... {len(ranked) - len(shown)} more counties in county_summary.csv")
+    behind = ranked[ranked["p_hat_off_by_plan"] < 0.5]
     if len(behind):
-        names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
-        print(f"counties behind plan (P(hat off) < 50% by the planned year): {names}")
+        print(f"counties behind plan (P(hat off) < 50% by the planned year): {len(behind)} of "
+              f"{int(ranked['planned_exit_year'].notna().sum())} with a planned year")
 
 
 @keeps_results_whole

@@ -63,7 +63,7 @@ def annual_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
 
 def county_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
     """A finished model's county rows (``flows.COUNTY_FIELDS``), with ``replicate`` first."""
-    counties = pd.DataFrame(model.county_records)
+    counties = pd.concat(model.county_records, ignore_index=True)
     counties.insert(0, "replicate", replicate)
     return counties
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tuopin.errors import UserError
 from tuopin.sim.agents import Population
+from tuopin.sim.population import sample_size, stratum_people
 from tuopin.scenario import MAX_REPLICATES, Scenario
 
 BYTES_PER_HOUSEHOLD = 300
@@ -40,9 +41,19 @@ def expected_households(scenario: Scenario, population: Population | None = None
     """Households one replicate simulates: the register's, or the synthetic draw's expectation."""
     if population is not None:
         return len(population[0])
-    poor = sum(row.poor_people for row in scenario.counties.rows) * scenario.scale
-    people = poor * (1 + scenario.population.near_poor_ratio)
-    return int(people / scenario.population.household_size_mean) + 1
+    return int(expected_people(scenario) / scenario.population.household_size_mean) + 1
+
+
+def expected_people(scenario: Scenario) -> float:
+    """Registered and near-poor people one replicate simulates: each county stratum's people
+    times the share of its villages in the sample (``population.sample_size``)."""
+    people = 0.0
+    for row in scenario.counties.rows:
+        strata = stratum_people(row, scenario.population)
+        for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
+            if total:
+                people += sum(strata[is_poor]) * sample_size(total, scenario.scale) / total
+    return people
 
 
 def estimate_bytes(scenario: Scenario, replicates: int, workers: int, population: Population | None = None) -> int:

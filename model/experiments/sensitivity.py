@@ -46,7 +46,7 @@ def check_plan(plan: SweepPlan) -> None:
 def point_outputs(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per point: each output averaged over the point's replicates."""
     scenario = base_scenario(plan)
-    n_counties = len(scenario.counties.rows)
+    n_counties = sum(r.poor_county for r in scenario.counties.rows)  # counties with a hat
     final = scenario.years[1]
     runs = runs.sort_values(["point", "replicate", "year"])
     by_run = runs.groupby(["point", "replicate"], sort=True)

@@ -64,21 +64,66 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _years(values: pd.Series) -> pd.Series:
+    """Median and 5-95% band of a year over replicates; a replicate where it never came counts as
+    later than any year, so a median or bound beyond the horizon is NaN ("not by the horizon")."""
+    v = values.astype(float).fillna(np.inf).to_numpy()
+    lo, mid, hi = np.quantile(v, [LOW, 0.5, HIGH], method="inverted_cdf")
+    return pd.Series({k: float(x) if np.isfinite(x) else np.nan for k, x in (("median", mid), ("q05", lo), ("q95", hi))})
+
+
 def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
-    """Per county and year: remaining poor (median, band), P(exited by then) and the planned year."""
-    rows = []
-    for keys, group in counties.groupby(["county", "year"], sort=False):
-        county, year = cast(tuple[str, int], keys)
-        exit_year = group["county_exit_year"].astype(float)
-        row: dict[str, Any] = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
-               "planned_exit_year": planned.get(county)}
-        row.update(_band(group, "poor_end"))
-        row.update(_band(group, "incidence"))
-        row["p_exited"] = float((exit_year <= year).mean())
-        row["behind_plan"] = bool(planned.get(county) is not None and year >= planned[county]
-                                  and row["p_exited"] < 0.5)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """Per county and year, the rows ranked by how far behind the county is.
+
+    Per county and year: remaining poor and incidence (median, 5-95% band over replicates, which
+    carries the sampling noise of the villages as well as chance), the median standard error of
+    the incidence estimate, the threshold, P(qualified by then) and P(exited, i.e. granted, by
+    then). Per county: the planned year, P(hat off by the planned year) (qualified in the planned
+    year's assessment or earlier), the year it first qualified and the year its exit was granted
+    (median and band), the median incidence minus the threshold in the planned year (the last
+    year without a plan), and ``rank`` (1 = furthest behind: lowest P(hat off by the planned
+    year), then the widest gap). ``behind_plan``: from the planned year on, P(qualified) < 50%.
+    """
+    last = counties["year"].max()
+    order = list(dict.fromkeys(counties["county"]))
+    by = counties.groupby(["county", "year"], sort=False)
+    out = by[["county_en", "threshold"]].first()
+    out.insert(0, "planned_exit_year", [planned.get(c) for c, _ in out.index])
+    for column in ("poor_end", "incidence"):
+        q = by[column].quantile(np.array([0.5, LOW, HIGH])).unstack()
+        for name, level in (("median", 0.5), ("q05", LOW), ("q95", HIGH)):
+            out[f"{column}_{name}"] = q[level]
+    out["incidence_se_median"] = by["incidence_se"].median()
+    final = counties[counties["year"] == last].set_index(["county", "replicate"])
+    years = counties[["county", "replicate", "year"]].join(
+        final[["first_qualified_year", "county_exit_year"]].astype(float), on=["county", "replicate"])
+    years["qualified"] = years["first_qualified_year"] <= years["year"]
+    years["exited"] = years["county_exit_year"] <= years["year"]
+    share = years.groupby(["county", "year"], sort=False)[["qualified", "exited"]].mean()
+    out["p_qualified"], out["p_exited"] = share["qualified"], share["exited"]
+    plan = out["planned_exit_year"].astype(float)
+    year = out.index.get_level_values("year")
+    out["behind_plan"] = (year >= plan) & (out["p_qualified"] < 0.5)
+    per = final.groupby(level="county", sort=False)
+    first = per["first_qualified_year"].apply(_years).unstack()
+    grant = per["county_exit_year"].apply(_years).unstack()
+    plan_of = pd.Series({c: planned.get(c, np.nan) for c in order}, dtype=float)
+    p_plan = (final["first_qualified_year"].astype(float) <= plan_of.reindex(final.index.get_level_values(0)).to_numpy())
+    p_plan = p_plan.groupby(level="county", sort=False).mean().where(plan_of.notna())
+    at = plan_of.where(plan_of <= last, last).fillna(last)
+    median = out["incidence_median"]
+    gap = pd.Series({c: median[(c, int(at[c]))] for c in order}) - out["threshold"].groupby(level="county").first()
+    per_county = pd.DataFrame({"p_hat_off_by_plan": p_plan, **{f"first_qualified_year_{k}": first[k] for k in first},
+                               **{f"exit_year_{k}": grant[k] for k in grant}, "gap_at_plan": gap}).reindex(order)
+    ranked = per_county.assign(key=per_county["p_hat_off_by_plan"].fillna(2.0)).sort_values(
+        ["key", "gap_at_plan"], ascending=[True, False], kind="stable")
+    per_county["rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index)
+    out = out.reset_index().join(per_county, on="county")
+    first_columns = ["county", "county_en", "year", "planned_exit_year"]
+    rest = [c for c in out.columns if c not in first_columns and c != "threshold"]
+    pos = rest.index("incidence_se_median") + 1
+    out = out[first_columns + rest[:pos] + ["threshold"] + rest[pos:]]
+    return out.sort_values(["rank", "year"], kind="stable").reset_index(drop=True)
 
 
 def paired_differences(base: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFrame:

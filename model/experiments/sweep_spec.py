@@ -3,7 +3,7 @@
 A sweep spec is a small YAML file::
 
     base: ../shangluo.yaml          # scenario or variant, relative to this file
-    scale: 0.05                     # optional: simulated people per real person
+    scale: 0.05                     # optional: share of each county's villages simulated
     overrides: {relapse.support_continuation_years: 3}   # optional fixed changes
     design: latin                   # grid | latin | sobol | morris
     points: 200                     # latin: points; sobol/morris: base samples N (see below)

@@ -89,8 +89,12 @@ def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
-            return ({str(k): v for k, v in scenario.title.items()}, dict(scenario.targets.villages),
-                    dict(scenario.targets.counties), float(scenario.exit_rules.county_incidence_threshold))
+            by_year: dict[int, list[str]] = {}
+            for county, year in scenario.planned_county_years().items():
+                by_year.setdefault(year, []).append(county)
+            threshold = scenario.exit_rules.county_incidence_threshold  # one, or by region
+            return ({str(k): v for k, v in scenario.title.items()}, dict(scenario.targets.villages), by_year,
+                    float(threshold) if not isinstance(threshold, dict) else None)
     except (UserError, OSError):
         pass
     return {"zh": name, "en": name}, None, None, None
@@ -197,9 +201,12 @@ def villages_counties(results: Results, lang: Lang) -> Figure:
     panels have their own y scales: one counts villages, the other counties."""
     s, years = results.summary, results.summary["year"].to_numpy()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    # Counties by the year of the assessment that took the hat off (the plan's and the record's
+    # convention; the exit is granted county_grant_lag years later), when the run reports it.
+    counties = "counties_qualified_total" if "counties_qualified_total_median" in s else "counties_exited_total"
     panels = (
         (axes[0], "villages_exited_total", "villages_axis", results.village_targets),
-        (axes[1], "counties_exited_total", "counties_axis",
+        (axes[1], counties, "counties_axis" if counties == "counties_exited_total" else "counties_axis_assessed",
          None if results.county_targets is None else {y: len(v) for y, v in results.county_targets.items()}),
     )
     for ax, column, axis_key, targets in panels:
@@ -208,7 +215,7 @@ def villages_counties(results: Results, lang: Lang) -> Figure:
             ax.plot(years, _cumulative_plan(years, targets), **PLAN, label=text("plan", lang))
         # the simulated line is drawn over the plan's, so a simulated zero stays visible
         _band(ax, years, s, column, 1.0, SIM, text("median_band", lang), zorder=4)
-        if column == "counties_exited_total" and targets is not None and not planned:
+        if column == counties and targets is not None and not planned:
             ax.text(0.5, 0.5, text("no_county_plan", lang), transform=ax.transAxes, ha="center", color=PALETTE["plan"])
         top = max(1.0, ax.get_ylim()[1])
         ax.set_ylim(-0.04 * top, top * 1.15)
@@ -282,15 +289,21 @@ def exits_by_batch(results: Results, lang: Lang) -> Figure:
     return fig
 
 
+MAX_COUNTY_PANELS = 16
+"""Counties drawn in the county figure at most (the rows of county_summary.csv come ranked)."""
+
+
 def county_remaining(results: Results, lang: Lang) -> Figure | None:
-    """One panel per county: poverty incidence (registered poor as a share of the rural
-    population; median, band) against the exit threshold, the planned exit year and the chance
-    that the county has exited by then. All panels share one y scale (incidence is comparable
-    across counties of any size). None without county results."""
+    """One panel per county: poverty incidence (its estimate; median, band) against its exit
+    threshold, the planned exit year and the chance that the county has taken off its hat for
+    then. All panels share one y scale (incidence is comparable across counties of any size). Of
+    many counties, the ``MAX_COUNTY_PANELS`` furthest behind (county_summary.csv's ``rank``).
+    None without county results."""
     c = results.counties
     if c is None or c["county"].nunique() < 2:
         return None
-    names = list(dict.fromkeys(c["county"]))
+    every = list(dict.fromkeys(c["county"]))
+    names = every[:MAX_COUNTY_PANELS]
     ncols = min(4, len(names))
     nrows = -(-len(names) // ncols)
     width = max(3.0 * ncols, 7.0)
@@ -300,15 +313,17 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
         g = c[c["county"] == name].sort_values("year")
         years = g["year"].to_numpy()
         _band(ax, years, g, "incidence", 0.01, SIM, "")
-        if threshold:
-            ax.axhline(threshold * 100, color=SIM2, lw=1, ls=":")
+        own = float(g["threshold"].iloc[0]) if "threshold" in g else threshold  # by region when it differs
+        if own:
+            ax.axhline(own * 100, color=SIM2, lw=1, ls=":")
         planned = g["planned_exit_year"].iloc[0]
         label = name if lang == "zh" else str(g["county_en"].iloc[0])
         if pd.notna(planned):
             planned = int(planned)
             ax.axvline(planned, color=PALETTE["plan"], ls="--", lw=1)
             row = g[g["year"] == planned]
-            p = float(row["p_exited"].iloc[0]) if len(row) else float("nan")
+            column = "p_hat_off_by_plan" if "p_hat_off_by_plan" in g else "p_exited"
+            p = float(row[column].iloc[0]) if len(row) else float("nan")
             note = text("p_hat_off", lang, year=planned, p=p)
         else:
             note = text("no_planned_exit", lang)
@@ -320,13 +335,17 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    axes[0, 0].set_ylim(0, 1.05 * max(100 * float(c["incidence_q95"].max()), 100 * (threshold or 0)))
+    shown = c[c["county"].isin(names)]
+    axes[0, 0].set_ylim(0, 1.05 * max(100 * float(shown["incidence_q95"].max()), 100 * (threshold or 0)))
     for ax in axes[:, 0]:
         ax.set_ylabel(text("incidence_axis", lang), fontsize=8)
     legend = [_sim_label(results, lang), text("dashed_planned", lang)]
     if threshold:
         legend.append(text("dotted_threshold", lang, t=threshold))
-    fig.suptitle(_title(results, "county_title", lang, width * 1.1) + "\n" + ("；" if lang == "zh" else "; ").join(legend),
+    elif "threshold" in c:
+        legend.append(text("dotted_thresholds", lang))
+    key = "county_title" if len(names) == len(every) else "county_title_behind"
+    fig.suptitle(_title(results, key, lang, width * 1.1) + "\n" + ("；" if lang == "zh" else "; ").join(legend),
                  fontsize=10)
     fig.tight_layout()
     add_source(fig, results.source(lang))

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tuopin.errors import UserError
 from tuopin.scenario.paths import apply_overrides, get_path
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario.schema import CountyRow, Scenario
 from tuopin.scenario.strict import format_validation, user_error
 
 MAX_FILE_BYTES = 2_000_000
@@ -121,6 +121,70 @@ def check_uncertainty(raw: dict[str, Any], scenario: Scenario, source: str) -> N
                                 key=key) from None
 
 
+MAX_COUNTY_ROWS = 10_000
+
+_COUNTY_INTS = ("poor_people", "poor_villages", "other_villages", "rural_population", "planned_exit_year")
+
+
+def _read_county_file(raw: dict[str, Any], path: Path) -> Path | None:
+    """Fill ``counties.rows`` from the CSV named by ``counties.file`` (relative to the scenario);
+    returns the CSV's path, or None when the rows are in the scenario itself.
+
+    Each row is checked as a county row; a bad one stops with the CSV, the row and the column.
+    """
+    import csv
+
+    table = raw.get("counties")
+    if not isinstance(table, dict) or "file" not in table:
+        return None
+    key = "counties.file"
+    if "rows" in table:
+        raise UserError("give the county rows in the scenario or in a file, not both", source=str(path), key=key)
+    if not isinstance(table["file"], str) or not table["file"].endswith(".csv"):
+        raise UserError("expected the path of a .csv file beside the scenario", source=str(path), key=key)
+    csv_path = path.parent / table["file"]
+    if not csv_path.is_file():
+        raise UserError(f"county table {csv_path} not found", source=str(path), key=key)
+    src = str(csv_path)
+    data = csv_path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise UserError(f"file is {len(data)} bytes; a county table is at most {MAX_FILE_BYTES}", source=src)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start}); save the table as CSV UTF-8", source=src) from None
+    reader = csv.DictReader(text.splitlines())
+    allowed = set(CountyRow.model_fields) - {"village_names"}
+    if unknown := sorted(set(reader.fieldnames or []) - allowed):
+        raise UserError(f"unknown column {unknown[0]!r}; allowed: {sorted(allowed)}", source=src, key="header (row 1)")
+    rows = []
+    for i, record in enumerate(reader, start=2):
+        if i - 1 > MAX_COUNTY_ROWS:
+            raise UserError(f"more than {MAX_COUNTY_ROWS:,} counties", source=src)
+        row: dict[str, Any] = {}
+        for column, cell in record.items():
+            cell = (cell or "").strip()
+            if column is None or cell == "":
+                continue
+            if column in _COUNTY_INTS:
+                if not cell.isdigit():
+                    raise UserError(f"expected a whole number, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = int(cell)
+            elif column == "poor_county":
+                if cell.lower() not in ("true", "false"):
+                    raise UserError(f"expected true or false, got {cell!r}", source=src, key=f"row {i}, column {column}")
+                row[column] = cell.lower() == "true"
+            else:
+                row[column] = cell
+        try:
+            rows.append(CountyRow.model_validate(row).model_dump(exclude_none=True))
+        except ValidationError as exc:
+            column, msg = format_validation(exc, DOCUMENTED)
+            raise UserError(msg, source=src, key=f"row {i}" + (f", column {column}" if column else "")) from None
+    raw["counties"] = {**table, "rows": rows}
+    return csv_path
+
+
 def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], list[Path]]:
     """Read a scenario or a variant file; returns the merged raw mapping and the files read.
 
@@ -130,7 +194,8 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str,
     path = Path(path)
     raw = read_yaml(path)
     if "base" not in raw:
-        return raw, [path]
+        table = _read_county_file(raw, path)
+        return raw, [path] if table is None else [path, table]
     src = str(path)
     allowed = {"base", "name", "title", "overrides", "description"}
     if unknown := sorted(set(raw) - allowed):

@@ -66,6 +66,14 @@ class CountyRow(Strict):
     poor_villages: Count
     other_villages: Count
     rural_population: Annotated[int, Field(gt=0)]
+    region: str | None = None
+    """Optional: the county's region (e.g. east, central, west); thresholds given by region
+    (``exit_rules``) apply to its counties and villages."""
+    poor_county: bool = True
+    """A national poor county (贫困县) that can take off the hat; False for a group of other
+    counties that holds poor people and villages but has no hat (``national.yaml``)."""
+    planned_exit_year: Year | None = None
+    """Optional: the year the plan takes the county's hat off (as ``targets.counties``)."""
     village_names: list[str] | None = None
     """Optional: the county's villages by name, its poor villages first, so that a household
     register (``tuopin run --households``) can name them; otherwise villages are numbered."""
@@ -83,10 +91,15 @@ class CountyRow(Strict):
 
 
 class CountyTable(Strict):
-    """The counties, with one unit per column and one source for the table."""
+    """The counties, with one unit per column and one source for the table.
+
+    ``rows`` are given in the scenario, or read from ``file``: a UTF-8 CSV beside the scenario
+    with one column per row key (a header row first), e.g. ``file: data/national_counties.csv``.
+    """
 
     unit: dict[str, str]
     source: str = Field(min_length=1)
+    file: str | None = None
     rows: list[CountyRow] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -122,6 +135,11 @@ class Population(Strict):
     """People exited in the years before the first (still in the register, able to relapse) per
     registered poor person at the start."""
     exited_income_ratio: P[tuple[Pos, Pos]]
+    village_poor_cv: P[NonNeg] = parameter_default(
+        0.0, "coefficient of variation of a village's share of its stratum's poor",
+        "default: the villages of a county stratum (poor or other) share its poor evenly")
+    """Villages differ: each village's share of its county stratum's poor (and near-poor) is a
+    gamma draw with this coefficient of variation (0: all the same)."""
 
     @model_validator(mode="after")
     def _check(self) -> Population:
@@ -304,24 +322,48 @@ class Infrastructure(Strict):
 
 
 VillageRule = Literal["incidence", "mean_income"]
+Threshold = Share | dict[str, Share]
+"""An incidence threshold: one share, or a share per county region (``{east: 0.02, west: 0.03}``)."""
 
 
 class ExitRules(Strict):
     """When poor villages and counties take off the hat.
 
-    ``village_rule`` ``incidence`` (the default): a village exits when its poverty incidence is
-    below ``village_incidence_threshold``. ``mean_income`` (Guangdong's relative standard): when
-    its residents' mean per-capita income reaches ``village_income_threshold`` for the year;
-    residents outside the simulated register are counted at ``resident_income_ratio`` times the
-    year's poverty line. Either way its basic infrastructure must be in place.
+    ``village_rule`` ``incidence`` (the default): a village exits when its poverty incidence
+    (综合贫困发生率, see ``villages.py``) is below ``village_incidence_threshold``.
+    ``mean_income`` (Guangdong's relative standard): when its residents' mean per-capita income
+    reaches ``village_income_threshold`` for the year; residents outside the simulated register
+    are counted at ``resident_income_ratio`` times the year's poverty line. Either way its basic
+    infrastructure must be in place.
+
+    A poor county applies after a year in which its incidence is below
+    ``county_incidence_threshold``, its wrongly exited (错退) and missed (漏评) shares are below
+    ``wrongly_exited_max`` and ``missed_max``, ``satisfaction`` exceeds ``satisfaction_min`` and
+    at least ``county_min_village_exit_share`` of its poor villages have exited; the exit is
+    granted and recorded ``county_grant_lag`` years later (1: announced early the next year).
+    Thresholds may be given per county region.
     """
 
     village_rule: P[VillageRule] = parameter_default("incidence", "rule", "default: poverty incidence (DOMAIN.md)")
-    village_incidence_threshold: P[Share]
+    village_incidence_threshold: P[Threshold]
     village_income_threshold: P[dict[Year, Pos]] | None = None
     resident_income_ratio: P[Pos] | None = None
-    county_incidence_threshold: P[Share]
+    county_incidence_threshold: P[Threshold]
     county_min_village_exit_share: P[Share]
+    wrongly_exited_max: P[Share] = parameter_default(
+        0.02, "wrongly exited people / exited people",
+        "DOMAIN.md: wrongly exited (错退) and missed poor (漏评) each had to be under 2%")
+    missed_max: P[Share] = parameter_default(
+        0.02, "missed poor people / people not registered",
+        "DOMAIN.md: wrongly exited (错退) and missed poor (漏评) each had to be under 2%")
+    satisfaction: P[Share] = parameter_default(
+        0.95, "share of surveyed people satisfied",
+        "assumption: not modelled; assessments reported satisfaction well above 90% for counties that exited")
+    satisfaction_min: P[Share] = parameter_default(
+        0.90, "share of surveyed people satisfied", "DOMAIN.md: satisfaction over 90%")
+    county_grant_lag: P[Annotated[int, Field(ge=0, le=2)]] = parameter_default(
+        0, "years from the year a county qualifies to the year its exit is granted",
+        "default: granted in the year it qualifies")
     infrastructure: Infrastructure
 
     @model_validator(mode="after")
@@ -396,6 +438,11 @@ class Scenario(Strict):
             if outside := sorted(set(series) - horizon):
                 raise ValueError(f"{key}: year(s) {outside} outside the horizon {first}-{last}")
         names = {r.name for r in self.counties.rows}
+        regions = {r.region for r in self.counties.rows}
+        for key in ("village_incidence_threshold", "county_incidence_threshold"):
+            by_region = getattr(self.exit_rules, key)
+            if isinstance(by_region, dict) and (absent := sorted(str(r) for r in regions - set(by_region))):
+                raise ValueError(f"exit_rules.{key}: no threshold for region(s) {absent} of the county table")
         for year, listed in self.targets.counties.items():
             if unknown := sorted(set(listed) - names):
                 raise ValueError(f"targets.counties: {year}: unknown county {unknown}")
@@ -418,5 +465,8 @@ class Scenario(Strict):
         return list(range(first, last + 1))
 
     def planned_county_years(self) -> dict[str, int]:
-        """County name -> the year the plan takes its hat off (counties the plan names)."""
-        return {name: year for year, names in self.targets.counties.items() for name in names}
+        """County name -> the year the plan takes its hat off: ``targets.counties`` and the county
+        table's ``planned_exit_year`` (the year of the assessment that takes it off)."""
+        plan = {r.name: r.planned_exit_year for r in self.counties.rows if r.planned_exit_year is not None}
+        plan.update({name: year for year, names in self.targets.counties.items() for name in names})
+        return plan

@@ -3,6 +3,12 @@
 Households are hundreds of thousands, so each attribute is one array with a row per household
 (the Starsim way), and every rule is written over whole arrays. Villages and counties are
 hundreds, held the same way so that incidence is one ``bincount``.
+
+Weights (cluster sampling, see ``population.py``): at a scale below 1 only a sample of each
+county's villages is simulated, each whole; a simulated village stands for ``Villages.weight``
+real ones and each of its households for ``Households.weight`` real households (its village's
+weight, calibrated to the county's known poor and near-poor people). Every total in real people
+or yuan is a weighted sum; a register is simulated whole (weight 1).
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ class Households:
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
+    weight: np.ndarray  # float64, real households this simulated household stands for (calibrated village weight)
+    wrongly_exited: np.ndarray  # bool, 错退: declared exited without meeting the standard (set by the assessment)
+    missed: np.ndarray  # bool, 漏评: below the standard but not registered (set by the assessment)
     stable: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64, stable income (see income.py)
 
     def __post_init__(self) -> None:
@@ -57,10 +66,12 @@ class Households:
     def register(cls, *, county: np.ndarray, village: np.ndarray, size: np.ndarray, labour: np.ndarray,
                  students: np.ndarray, causes: np.ndarray, harsh: np.ndarray, eco_zone: np.ndarray,
                  house_ok: np.ndarray, insured: np.ndarray, status: np.ndarray, market: np.ndarray,
-                 first_year: int) -> Households:
+                 first_year: int, weight: np.ndarray | None = None) -> Households:
         """A register before the first simulated year: the households as drawn or read (``market``
         is per-capita income of the registration year), nothing received, nobody exited yet; the
-        registered poor registered in the year before ``first_year``."""
+        registered poor registered in the year before ``first_year``. ``weight``: the real
+        households each stands for (default 1: a register simulated whole); no one flagged
+        wrongly exited or missed."""
         n = len(size)
         return cls(
             county=county, village=village, size=size, labour=labour, students=students, causes=causes,
@@ -70,6 +81,8 @@ class Households:
             registered_year=np.where(status == NEAR, NOT_YET, first_year - 1).astype(np.int16),
             exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
             net=np.array(market, dtype=np.float64),
+            weight=np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64),
+            wrongly_exited=np.zeros(n, dtype=bool), missed=np.zeros(n, dtype=bool),
         )
 
     def __len__(self) -> int:
@@ -84,9 +97,17 @@ class Households:
         """Mask of households with this poverty cause."""
         return (self.causes & CAUSE_BIT[name]) != 0
 
-    def people(self, mask: np.ndarray) -> int:
-        """Number of people in the households selected by a mask."""
-        return int(self.size[mask].sum())
+    def is_enrolled(self, batch: str) -> np.ndarray:
+        """Mask of households that ever received this batch."""
+        return self.enrolled[BATCH_INDEX[batch]] >= 0
+
+    def people(self, mask: np.ndarray) -> float:
+        """Real people (weighted) in the households selected by a mask."""
+        return float(self.real_people()[mask].sum())
+
+    def real_people(self) -> np.ndarray:
+        """Real people each simulated household stands for (members x weight)."""
+        return self.size * self.weight
 
 
 @dataclass
@@ -94,10 +115,12 @@ class Villages:
     """One row per village; poor villages (贫困村) are the ones that can exit (摘帽)."""
 
     county: np.ndarray  # int16
-    population: np.ndarray  # int64, all residents (poor or not), simulated scale
+    population: np.ndarray  # float64, all residents (poor or not) of this one village
     poor_village: np.ndarray  # bool
     infra_done: np.ndarray  # bool, basic infrastructure in place
     exit_year: np.ndarray  # int16, -1 not exited
+    weight: np.ndarray  # float64, real villages this simulated one stands for (its stratum's N / n)
+    threshold: np.ndarray  # float64, its incidence threshold (by its county's region)
 
     def __len__(self) -> int:
         return len(self.county)
@@ -109,8 +132,11 @@ class Counties:
 
     name: list[str]
     name_en: list[str]
-    rural_population: np.ndarray  # int64, simulated scale
-    exit_year: np.ndarray  # int16, -1 not exited
+    rural_population: np.ndarray  # float64, real people
+    exit_year: np.ndarray  # int16, year the hat came off (exit granted), -1 not exited
+    first_qualified_year: np.ndarray  # int16, first year-end the county met the exit rule, -1 never
+    threshold: np.ndarray  # float64, the county's incidence threshold (2% east and central, 3% west)
+    poor_county: np.ndarray  # bool, a poor county (贫困县) that can take off the hat
 
     def __len__(self) -> int:
         return len(self.name)

@@ -54,28 +54,35 @@ def bar(m: PovertyModel) -> float:
     return m.line * (1 + m.p.assessment.exit_margin)
 
 
+def helped_mask(n: int, idx: np.ndarray) -> np.ndarray:
+    """A mask of ``n`` households selecting ``idx``."""
+    mask = np.zeros(n, dtype=bool)
+    mask[idx] = True
+    return mask
+
+
 def pre_exit_list(m: PovertyModel) -> np.ndarray:
     """The year's pre-exit list: indices of registered poor households, in list order (see module doc)."""
     hh, a = m.hh, m.p.assessment
     idx = np.flatnonzero(hh.status == POOR)
     idx = idx[np.argsort(-hh.stable[idx], kind="stable")]
     qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())
-    quota = m.target_exits() * m.p.scale
-    by_quota = int(np.searchsorted(np.cumsum(hh.size[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
+    quota = m.target_exits()  # real people
+    by_quota = int(np.searchsorted(np.cumsum(hh.real_people()[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
     return idx[: max(qualifying, min(by_quota, len(idx)))]
 
 
-def intensified_help(m: PovertyModel, listed: np.ndarray, ledger: Ledger) -> int:
+def intensified_help(m: PovertyModel, listed: np.ndarray, ledger: Ledger) -> float:
     """Help listed households still under the bar, in list order within money; returns people helped."""
     hh, a = m.hh, m.p.assessment
     if a.help_per_capita <= 0 or len(listed) == 0:
         return 0
     below = listed[(hh.stable[listed] < bar(m)) & (hh.status[listed] == POOR)]
-    n = ledger.fund_queue(HELP, a.help_per_capita * hh.size[below].astype(float))
+    n = ledger.fund_queue(HELP, a.help_per_capita * hh.real_people()[below])  # real yuan
     helped = below[:n]
     hh.stable[helped] += a.help_per_capita
     hh.net[helped] += a.help_per_capita
-    return int(hh.size[helped].sum())
+    return hh.people(helped_mask(len(hh), helped))
 
 
 def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,21 +90,22 @@ def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     wrongly exited) masks."""
     hh, a = m.hh, m.p.assessment
     n = len(hh)
-    capacity = a.verification_capacity.get(m.year, np.inf) * m.p.scale
-    checked = listed[: int(np.searchsorted(np.cumsum(hh.size[listed]), capacity + 1e-9, side="right"))]
+    capacity = a.verification_capacity.get(m.year, np.inf)  # real people
+    checked = listed[: int(np.searchsorted(np.cumsum(hh.real_people()[listed]), capacity + 1e-9, side="right"))]
     measured = hh.stable[checked] * np.exp(a.measurement_error * m.shocks.check[checked])
     passed = checked[(measured >= bar(m)) & conditions(m)[checked]]
     honest = np.zeros(n, dtype=bool)
     honest[passed] = True
     paper = np.zeros(n, dtype=bool)
-    shortfall = (m.target_exits() * m.p.scale - hh.people(honest)) * a.target_pressure
+    shortfall = (m.target_exits() - hh.people(honest)) * a.target_pressure  # real people
     if shortfall > 0:
         rest = checked[~honest[checked] & (hh.stable[checked] >= (1 - a.pressure_band) * m.line)]
-        k = int(np.searchsorted(np.cumsum(hh.size[rest]), shortfall, side="right"))
+        k = int(np.searchsorted(np.cumsum(hh.real_people()[rest]), shortfall, side="right"))
         paper[rest[:k]] = True
     exited = honest | paper
     hh.status[exited] = EXITED
     hh.exit_year[exited] = m.year
     hh.paper_exit[exited] = paper[exited]
     wrong = exited & ~meets_standard(m)
+    hh.wrongly_exited[exited] = wrong[exited]  # 错退, read by the village and county assessment
     return exited, paper, wrong

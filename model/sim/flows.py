@@ -6,9 +6,9 @@ summaries, the sweep outputs, the quantities calibration can fit, the compared q
 figures' inputs all come from this table. To add an output, add one line here and have the year
 (``loop.simulate_year``) or the model compute it.
 
-A field's ``unit`` says what it counts: ``people``, ``yuan`` (both counted on the simulated
-sample and scaled up to real units when reported), ``villages``, ``counties``, ``text``, ``year``,
-or ``yuan per person``. ``origin`` says who computes it: ``year`` (the year's own flows, from
+A field's ``unit`` says what it counts: ``people``, ``yuan``, ``villages`` (all real: weighted
+sums over the sampled villages and their households, see ``agents``), ``counties``, ``text``,
+``year``, ``share`` or ``yuan per person``. ``origin`` says who computes it: ``year`` (the year's own flows, from
 ``simulate_year``) or ``model`` (the model, across years or from the plan: the year, the plan's
 target, the cost per sustained exit). Tags say where else a field goes:
 
@@ -22,15 +22,13 @@ target, the cost per sustained exit). Tags say where else a field goes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from tuopin.scenario.schema import BATCHES, FUNDED_BATCHES
 
 Unit = Literal["people", "yuan", "villages", "counties", "text", "year", "yuan per person", "share"]
-SCALED: frozenset[str] = frozenset({"people", "yuan"})
-"""Units counted on the simulated sample, multiplied by 1 / scale when reported."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +40,6 @@ class Field:
     label: str
     origin: Literal["year", "model"] = "year"
     tags: frozenset[str] = frozenset()
-
-    @property
-    def scaled(self) -> bool:
-        """Counted on the simulated sample (people, yuan), so multiplied by 1 / scale when reported."""
-        return self.unit in SCALED and self.origin == "year"
-
-    def real(self, value: float | str, inflate: float) -> float | str:
-        """A value of this field in real units: times ``inflate`` (1 / scale) if it is ``scaled``."""
-        return value * inflate if self.scaled and not isinstance(value, str) else value
 
 
 def _f(name: str, unit: Unit, label: str, tags: str = "", *, origin: Literal["year", "model"] = "year") -> Field:
@@ -79,7 +68,10 @@ FIELDS: tuple[Field, ...] = (
     _f("villages_exited", "villages", "poor villages taking off the hat this year", "sweep observed"),
     _f("villages_exited_total", "villages", "poor villages exited so far", "summary sweep"),
     _f("villages_built", "villages", "villages whose infrastructure was completed this year"),
-    _f("counties_exited", "counties", "counties taking off the hat this year", "sweep observed"),
+    _f("counties_qualified", "counties", "poor counties first meeting the exit rule this year (its assessment year)",
+       "summary sweep"),
+    _f("counties_qualified_total", "counties", "poor counties that have met the exit rule so far", "summary sweep"),
+    _f("counties_exited", "counties", "counties taking off the hat this year", "summary sweep observed"),
     _f("counties_exited_total", "counties", "counties exited so far", "summary sweep"),
     _f("counties_exited_names", "text", "names of the counties exiting this year, ';'-separated"),
     _f("budget", "yuan", "the year's pools: appropriations and carry-over", "sweep"),
@@ -108,10 +100,19 @@ COUNTY_FIELDS: tuple[Field, ...] = (
     _f("relapses", "people", "exited people who fell back into poverty"),
     _f("new_entrants", "people", "near-poor people newly registered poor"),
     _f("poor_end", "people", "registered poor at the end of the year"),
-    _f("incidence", "share", "registered poor / rural population, end of the year", origin="model"),
+    _f("incidence", "share", "综合贫困发生率: (poor + missed + wrongly exited) / rural population, estimated "
+       "from the sampled villages, end of the year"),
     _f("villages_exited_total", "villages", "poor villages exited so far"),
     _f("poor_villages", "villages", "poor villages of the county"),
-    _f("county_exit_year", "year", "year the county took off the hat (empty: not yet)", origin="model"),
+    _f("county_exit_year", "year", "year the county's exit was granted (empty: not yet)", origin="model"),
+    _f("incidence_se", "share", "standard error of the incidence estimate over the village sample (0 at scale 1)"),
+    _f("threshold", "share", "the county's incidence threshold", origin="model"),
+    _f("wrongly_exited_share", "share", "wrongly exited (错退) people / exited people"),
+    _f("missed_share", "share", "missed poor (漏评) / people not registered"),
+    _f("first_qualified_year", "year", "first year the county met the exit rule (its assessment year)",
+       origin="model"),
+    _f("poor_county", "text", "a poor county (贫困县) with a hat to take off", origin="model"),
+    _f("villages_sampled", "villages", "villages of the county simulated (whole)"),
 )
 """Every output of a county's year, in ``county_annual.csv`` order (after ``replicate``)."""
 
@@ -132,12 +133,3 @@ def known(*wanted: str) -> tuple[str, ...]:
 def of_unit(*units: Unit) -> set[str]:
     """Names of the fields counted in one of ``units``."""
     return {f.name for f in FIELDS if f.unit in units}
-
-
-def in_real_units(values: Mapping[str, float | str], inflate: float,
-                  fields: Mapping[str, Field] = BY_NAME) -> dict[str, float | str]:
-    """A year's values (simulated sample) in real units: people and yuan times ``inflate``.
-
-    Every key must be a field of the definition (a KeyError names the one that is not).
-    """
-    return {name: fields[name].real(value, inflate) for name, value in values.items()}

@@ -2,8 +2,9 @@
 
 Rules (stated once, here):
 
-* Each source's amount for the year, times ``funding.multiplier`` (and the simulation scale),
-  goes into a pool: the batch it is earmarked to, or the general pool.
+* Each source's amount for the year (real yuan), times ``funding.multiplier``, goes into a
+  pool: the batch it is earmarked to, or the general pool. Costs are real yuan too (a simulated
+  household at its sampling weight, see ``loop.py``).
 * A batch spends its own earmarked pool first, then the general pool. Spending never exceeds
   what is in the pools: a household is funded only if its whole cost fits.
 * In priority order (lowest number first), batches first pay the recurring costs of households
@@ -60,9 +61,8 @@ def priority_order(items: Sequence[T], priorities: Sequence[int]) -> list[T]:
 class Ledger:
     """Pools of money for one year, what was spent from them, and what carries over."""
 
-    def __init__(self, funding: Funding, scale: float) -> None:
+    def __init__(self, funding: Funding) -> None:
         self.funding = funding
-        self.scale = scale
         self.carried: dict[str, float] = defaultdict(float)
         self.pools: dict[str, float] = {}
         self.spent: dict[str, float] = defaultdict(float)
@@ -72,7 +72,7 @@ class Ledger:
         """Fill the pools with this year's appropriations plus last year's carry-over."""
         pools: dict[str, float] = defaultdict(float, self.carried)
         for source in self.funding.sources.values():
-            amount = source.amount.get(year, 0.0) * self.funding.multiplier * self.scale
+            amount = source.amount.get(year, 0.0) * self.funding.multiplier
             pools[source.earmark or GENERAL] += amount
         self.pools = pools
         self.budget = float(sum(pools.values()))

@@ -13,9 +13,13 @@
 4. Register update: monitoring flags and helps exited and near-poor households at risk, then
    relapse and new entrants are what the check finds after help (``relapse``).
 5. Village and county exit (``villages``).
-6. Reporting: the year's flows (``flows.FIELDS``), in simulated units (``PovertyModel`` scales
-   them to real ones): ``exits`` are declared exits (gross), ``net_reduction`` is
-   poor_start - poor_end, and ``lifted_total`` the distinct people exited at least once so far.
+6. Reporting: the year's flows (``flows.FIELDS``) in real people and yuan: every total is
+   weighted by the households' (villages') sampling weights (``Households.weight``; 1 at scale 1).
+   ``exits`` are declared exits (gross), ``net_reduction`` is poor_start - poor_end, and
+   ``lifted_total`` the distinct people exited at least once so far.
+
+Money and capacity are real too: a simulated household costs its weight times its own cost and
+takes its weight times its members from a batch's capacity.
 """
 
 from __future__ import annotations
@@ -57,10 +61,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     funded: dict[str, np.ndarray] = {}
     for item in m.funding_order:
         funded[item.name] = item.fund_new(m, draws)
-    new_people: dict[str, int] = {}
+    new_people: dict[str, float] = {}
     for batch in m.batches:
         active[batch.name][funded[batch.name]] = True
-        new_people[batch.name] = int(hh.size[funded[batch.name]].sum())
+        new_people[batch.name] = float(hh.real_people()[funded[batch.name]].sum())
     support = np.zeros(len(hh))
     stable_support = np.zeros(len(hh))
     for batch in m.batches:
@@ -85,10 +89,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 5. Village and county exit.
     villages_exited = villages.exit_villages(m)
-    counties_exited = villages.exit_counties(m)
+    counties_exited, counties_qualified, indicators = villages.exit_counties(m)
 
     # 6. Reporting.
-    m.county_flows = county_flows(m, exited, relapsed, entered)
+    m.county_flows = county_flows(m, exited, relapsed, entered, indicators)
     unspent, carried = ledger.close_year()
     m.cumulative_spending += ledger.total_spent + spending_floor
     poor_end = hh.people(hh.status == POOR)
@@ -103,13 +107,15 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "net_reduction": poor_start - poor_end,
         "lifted_total": hh.people(m.lifted),
         "sustained_exits": hh.people(hh.status == EXITED),
-        "pre_exit_listed": int(hh.size[listed].sum()),
+        "pre_exit_listed": hh.people(assessment.helped_mask(len(hh), listed)),
         "pre_exit_helped": helped_listed,
         "monitored_flagged": hh.people(flagged),
         "monitored_helped": hh.people(helped),
         "villages_exited": villages_exited,
-        "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
-        "villages_built": len(funded[m.infrastructure.name]),
+        "villages_exited_total": float(m.villages.weight[m.villages.exit_year >= 0].sum()),
+        "villages_built": float(m.villages.weight[funded[m.infrastructure.name]].sum()),
+        "counties_qualified": counties_qualified,
+        "counties_qualified_total": int((m.counties.first_qualified_year >= 0).sum()),
         "counties_exited": len(counties_exited),
         "counties_exited_total": int((m.counties.exit_year >= 0).sum()),
         "counties_exited_names": ";".join(counties_exited),
@@ -126,23 +132,28 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
     out = np.flatnonzero(exited)
+    real = hh.real_people()
     for row, name in enumerate(m.batch_names):
-        flows[f"exits_{name}"] = int(hh.size[out[hh.enrolled[row, out] >= 0]].sum())
+        flows[f"exits_{name}"] = float(real[out[hh.enrolled[row, out] >= 0]].sum())
     return flows
 
 
-def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray) -> dict[str, np.ndarray]:
-    """The year's people flows and stocks per county (simulated units)."""
-    hh, n = m.hh, len(m.counties)
-    by = lambda mask: np.bincount(hh.county[mask], weights=hh.size[mask], minlength=n)  # noqa: E731
-    v = m.villages
+def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray,
+                 indicators: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The year's people flows and stocks per county (real people, weighted), and the exit rule's
+    ``indicators`` with the standard error of the incidence estimate."""
+    hh, v, n = m.hh, m.villages, len(m.counties)
+    by = lambda mask: villages.county_people(m, mask)  # noqa: E731
     return {
         "exits": by(exited),
         "relapses": by(relapsed),
         "new_entrants": by(entered),
         "poor_end": by(hh.status == POOR),
-        "villages_exited_total": np.bincount(v.county, weights=v.exit_year >= 0, minlength=n),
-        "poor_villages": np.bincount(v.county, weights=v.poor_village, minlength=n),
+        **indicators,
+        "incidence_se": villages.county_incidence_se(m),
+        "villages_exited_total": np.bincount(v.county, weights=v.weight * (v.exit_year >= 0), minlength=n),
+        "poor_villages": np.bincount(v.county, weights=v.weight * v.poor_village, minlength=n),
+        "villages_sampled": np.bincount(v.county, minlength=n),
     }
 
 
@@ -179,7 +190,7 @@ def fund_commitments(m: PovertyModel, batch: Intervention[Any], draws: BatchDraw
     idx = np.flatnonzero(batch.supported(m))
     u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
     keys = queue_keys(key, hh.net[idx], m.line, u)
-    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx))
+    funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx) * hh.weight[idx])
     active = np.zeros(len(hh), dtype=bool)
     active[idx[funded]] = True
     return active

@@ -9,6 +9,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from tuopin.errors import UserError
@@ -85,12 +86,13 @@ def start_replicate(plan: Scenario | str | Path | None, rng: Any, overrides: dic
 
 
 def _reporter(field: flows.Field) -> Callable[[PovertyModel], Any]:
-    """A DataCollector reporter for one output of the year (``flows.FIELDS``), in real-world units."""
+    """A DataCollector reporter for one output of the year (``flows.FIELDS``): the year computes
+    them in real units already (weighted sums over the sampled villages' households)."""
     if field.origin == "model":
         return MODEL_REPORTERS[field.name]
 
     def report(model: PovertyModel) -> float | str:
-        return field.real(model.flows[field.name], model.inflate)
+        return model.flows[field.name]
 
     report.__name__ = field.name
     return report
@@ -135,8 +137,7 @@ class ReplicateModel(mesa.Model):
         self.p = self.plan = begin.p
         self.drawn = begin.drawn
         self.hh, self.villages, self.counties = begin.population
-        self.inflate = 1.0 / self.p.scale
-        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.ledger = Ledger(self.p.funding)  # real yuan: households cost their sampling weight
         self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
         self.last_year: int = self.p.years[1]
 
@@ -175,7 +176,8 @@ class PovertyModel(ReplicateModel):
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year with the fields of ``flows.FIELDS``; ``plan`` (also ``p``, what the
+    has one row per year with the fields of ``flows.FIELDS``, ``county_records`` a table per
+    year (the fields of ``flows.COUNTY_FIELDS``, a row per county); ``plan`` (also ``p``, what the
     rules read) is the validated scenario the run used (uncertain parameters fixed), ``hh``,
     ``villages`` and ``counties`` hold the final state, and ``drawn`` this replicate's values of
     the scenario's uncertain parameters.
@@ -216,7 +218,7 @@ class PovertyModel(ReplicateModel):
         self.year = start - 1  # the registration year; step() simulates the next
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
-        self.county_records: list[dict[str, Any]] = []
+        self.county_records: list[pd.DataFrame] = []
         self.cumulative_spending = 0.0
         self.datacollector = mesa.DataCollector(model_reporters={f.name: _reporter(f) for f in flows.FIELDS})
 
@@ -229,18 +231,17 @@ class PovertyModel(ReplicateModel):
         self.year += 1
         self.flows = simulate_year(self)
         self.datacollector.collect(self)
-        self.county_records += self._county_rows()
+        self.county_records.append(self._county_rows())
         self.running = self.year < self.last_year
 
-    def _county_rows(self) -> list[dict[str, Any]]:
-        """This year's county outputs (``flows.COUNTY_FIELDS``) in real units, one dict per county."""
+    def _county_rows(self) -> pd.DataFrame:
+        """This year's county outputs (``flows.COUNTY_FIELDS``), one row per county: people (real,
+        weighted), incidence (the official formula, estimated from the sampled villages) with its
+        standard error and threshold, the exit rule's other indicators, villages, the two years."""
         c, f = self.counties, self.county_flows
-        rows = []
-        for i, name in enumerate(c.name):
-            own = {"year": self.year, "county": name, "county_en": c.name_en[i],
-                   "incidence": f["poor_end"][i] / c.rural_population[i],
-                   "county_exit_year": int(c.exit_year[i]) if c.exit_year[i] >= 0 else None}
-            rows.append({field.name: own[field.name] if field.origin == "model" else
-                         field.real(f[field.name][i], self.inflate) if field.scaled else int(f[field.name][i])
-                         for field in flows.COUNTY_FIELDS})
-        return rows
+        year = lambda y: np.where(y >= 0, y, np.nan)  # noqa: E731
+        own = {"year": self.year, "county": c.name, "county_en": c.name_en, "county_exit_year": year(c.exit_year),
+               "threshold": c.threshold, "first_qualified_year": year(c.first_qualified_year),
+               "poor_county": c.poor_county}
+        return pd.DataFrame({field.name: own[field.name] if field.name in own else f[field.name]
+                             for field in flows.COUNTY_FIELDS})

@@ -2,12 +2,19 @@
 
 What is drawn, in order (all seeded from the ``population`` stream):
 
-1. Registered poor households per county, sizes ``1 + Poisson(mean - 1)``, cut so that each
-   county's people add up exactly to ``poor_people x scale``.
-2. Near-poor (边缘户) households, ``near_poor_ratio`` per registered household, same sizes.
-3. Village of each household: a share ``share_in_poor_villages`` of the poor live in the
-   county's poor villages, the rest and all near-poor in its other villages (or poor villages
-   when a county lists none). Every village holds ``rural_population / villages`` residents.
+1. Villages (cluster sampling): at scale 1 every village of every county; below 1, in each
+   county a sample of its poor villages and a sample of its other villages (``round(scale x
+   N)``, at least one of each stratum that exists), each simulated whole and weighted ``N / n``
+   (``build_villages``); households' weights are calibrated to the county table's people of
+   each stratum, so weighted totals are in real people (``calibrated_weights``).
+2. People per village: a share ``share_in_poor_villages`` of the county's registered poor live
+   in its poor villages, the rest and all near-poor (边缘户, ``near_poor_ratio`` per registered
+   person) in its other villages (or all in one stratum when a county has only one). Villages
+   differ (``village_poor_cv``); a sampled village's people are the marginal of the full-scale
+   split, so at scale 1 each county's people add up exactly (``_village_people``).
+3. Households per village, sizes ``1 + Poisson(mean - 1)``, a household cut where it would
+   straddle two villages, so each village holds exactly its people. Every village holds
+   ``rural_population / villages`` residents (more if its register needs room).
 4. Labour: a share ``no_labour_share`` of households has no able-bodied member (cause 缺劳力);
    in the others each member works with probability ``labour_per_member`` (at least one).
 5. Causes: each cause independently with its prevalence; 缺劳力 follows labour, 因学 implies a
@@ -26,8 +33,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuopin.scenario.schema import CAUSES, Population, Scenario
+from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
+
+
+KINDS = (POOR, NEAR, EXITED)
+"""The statuses a synthetic register is drawn in: registered poor, near-poor, and exited before the
+first year (``exited_stock``)."""
 
 
 def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
@@ -47,15 +59,45 @@ def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.nda
     return sizes[sizes > 0].astype(np.int16)
 
 
+def sample_size(total: int, scale: float) -> int:
+    """Villages simulated of a stratum of ``total``: ``round(scale x total)``, at least one (every
+    stratum that has villages is represented) and at most all of them."""
+    return min(total, max(1, round(total * scale))) if total > 0 else 0
+
+
+def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Households holding exactly ``people[j]`` people in village ``j``: sizes drawn for all the
+    villages' people at once, a household that would straddle two villages cut at the boundary.
+    Returns (sizes, village position of each household)."""
+    sizes = _sizes_to_total(rng, int(people.sum()), mean).astype(np.int64)
+    bounds = np.cumsum(people)
+    ends = np.concatenate([np.cumsum(sizes), bounds[people > 0]])  # two increasing runs: merge them
+    ends.sort(kind="stable")
+    ends = ends[np.r_[True, ends[1:] != ends[:-1]]] if len(ends) else ends
+    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
+    return (ends - starts).astype(np.int16), np.searchsorted(bounds, starts, side="right")
+
+
 def build_villages(p: Scenario, scale: float) -> Villages:
-    """Villages of every county: poor villages first, then the others."""
-    county, population, poor = [], [], []
+    """The simulated villages, county by county, poor villages first.
+
+    At scale 1 every village, each standing for itself (weight 1): the order a household
+    register numbers them in. Below 1, a stratified sample: in each county, ``sample_size`` of
+    its poor villages and of its other villages, each standing for ``N / n`` villages of its
+    stratum. Villages of a stratum are exchangeable (their people are drawn afterwards, see
+    ``_village_people``), so the sample is the stratum's first ``n``. A village holds
+    ``rural_population / villages`` residents of its county, whatever the scale.
+    """
+    county, population, poor, weight, threshold = [], [], [], [], []
     for c, row in enumerate(p.counties.rows):
-        n_villages = row.poor_villages + row.other_villages
-        per_village = row.rural_population * scale / max(n_villages, 1)
-        county += [c] * n_villages
-        population += [per_village] * n_villages
-        poor += [True] * row.poor_villages + [False] * row.other_villages
+        per_village = row.rural_population / max(row.poor_villages + row.other_villages, 1)
+        for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
+            n = sample_size(total, scale)
+            county += [c] * n
+            population += [per_village] * n
+            poor += [is_poor] * n
+            weight += [total / n if n else 0.0] * n
+            threshold += [by_region(p.exit_rules.village_incidence_threshold, row.region)] * n
     n = len(county)
     return Villages(
         county=np.asarray(county, dtype=np.int16),
@@ -63,18 +105,29 @@ def build_villages(p: Scenario, scale: float) -> Villages:
         poor_village=np.asarray(poor, dtype=bool),
         infra_done=np.zeros(n, dtype=bool),
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
+        weight=np.asarray(weight, dtype=np.float64),
+        threshold=np.asarray(threshold, dtype=np.float64),
     )
 
 
-def build_counties(p: Scenario, scale: float) -> Counties:
-    """The county table at simulated scale."""
+def build_counties(p: Scenario) -> Counties:
+    """The county table (real people), with each county's incidence threshold."""
     rows = p.counties.rows
+    threshold = p.exit_rules.county_incidence_threshold
     return Counties(
         name=[r.name for r in rows],
         name_en=[r.name_en for r in rows],
-        rural_population=np.asarray([r.rural_population * scale for r in rows], dtype=np.float64),
+        rural_population=np.asarray([r.rural_population for r in rows], dtype=np.float64),
         exit_year=np.full(len(rows), NOT_YET, dtype=np.int16),
+        first_qualified_year=np.full(len(rows), NOT_YET, dtype=np.int16),
+        threshold=np.asarray([by_region(threshold, r.region) for r in rows], dtype=np.float64),
+        poor_county=np.asarray([r.poor_county for r in rows], dtype=bool),
     )
+
+
+def by_region(threshold: float | dict[str, float], region: str | None) -> float:
+    """A threshold given as one share, or per region, for a county of ``region``."""
+    return threshold[str(region)] if isinstance(threshold, dict) else threshold  # validated: every region has one
 
 
 def fit_village_population(villages: Villages, village: np.ndarray, size: np.ndarray) -> None:
@@ -83,21 +136,63 @@ def fit_village_population(villages: Villages, village: np.ndarray, size: np.nda
     villages.population = np.maximum(villages.population, residents * 1.25)
 
 
-def _assign_villages(
-    rng: np.random.Generator, villages: Villages, county: np.ndarray, in_poor_village: np.ndarray
-) -> np.ndarray:
-    """Pick a village in each household's county, poor or other as asked (falls back if none)."""
-    village = np.empty(len(county), dtype=np.int32)
-    u = rng.random(len(county))
-    for c in range(int(villages.county.max()) + 1 if len(villages) else 0):
-        ids_poor = np.flatnonzero((villages.county == c) & villages.poor_village)
-        ids_other = np.flatnonzero((villages.county == c) & ~villages.poor_village)
-        for want_poor, ids, fallback in ((True, ids_poor, ids_other), (False, ids_other, ids_poor)):
-            pool = ids if len(ids) else fallback
-            sel = (county == c) & (in_poor_village == want_poor)
-            if sel.any():
-                village[sel] = pool[(u[sel] * len(pool)).astype(np.int64)]
-    return village
+def _village_people(rng: np.random.Generator, totals: list[int], share: np.ndarray, n_sampled: int) -> np.ndarray:
+    """People of each of a stratum's ``totals`` (poor, near-poor) in each of its first
+    ``n_sampled`` villages, shape (len(totals), n_sampled).
+
+    ``share`` holds a weight for every one of the stratum's villages (see ``synthesize``); the
+    people fall into villages multinomially in proportion to it. The sampled villages get
+    exactly the marginal of the full-scale split, so a sample at any scale is a sample of the
+    same full-scale population (and at scale 1 the totals are exact).
+    """
+    out = np.zeros((len(totals), n_sampled), dtype=np.int64)
+    if n_sampled == 0:
+        return out
+    share = share / share.sum()
+    probs = np.append(share[:n_sampled], max(1.0 - share[:n_sampled].sum(), 0.0))
+    for k, total in enumerate(totals):
+        if total > 0:
+            out[k] = rng.multinomial(total, probs / probs.sum())[:n_sampled]
+    return out
+
+
+def stratum_people(row: CountyRow, pop: Population) -> dict[bool, list[int]]:
+    """A county's registered poor, near-poor and exited-before-the-start people (``KINDS``), by
+    stratum (poor villages or not): a share ``share_in_poor_villages`` of the poor, and of the
+    exited, in poor villages, the rest and every near-poor person in the other villages (all in
+    whichever stratum exists when a county has one)."""
+    poor = row.poor_people
+    near = round(poor * pop.near_poor_ratio)
+    exited = round(poor * pop.exited_ratio)
+    if row.poor_villages == 0 or row.other_villages == 0:
+        return {row.poor_villages > 0: [poor, near, exited], row.poor_villages == 0: [0, 0, 0]}
+    in_poor = round(poor * pop.share_in_poor_villages)
+    exited_in_poor = round(exited * pop.share_in_poor_villages)
+    return {True: [in_poor, 0, exited_in_poor], False: [poor - in_poor, near, exited - exited_in_poor]}
+
+
+def calibrated_weights(p: Scenario, villages: Villages, village: np.ndarray, status: np.ndarray,
+                       size: np.ndarray) -> np.ndarray:
+    """Each household's weight: its village's ``N / n``, calibrated so that the sample's weighted
+    registered poor, near-poor and exited people of each county stratum equal the known totals.
+
+    The county table gives each stratum's people (``stratum_people``), so the sample's t0 error in
+    them is removed (a ratio estimator): otherwise a sample holding 18% too many poor would keep
+    them all, since capacities and budgets are real, and the error would grow as exits shrink the
+    remainder. A cell the sample holds nobody of keeps its village weight. At scale 1 every
+    factor is 1.
+    """
+    kind = np.select([status == code for code in KINDS], list(range(len(KINDS))))
+    m = len(KINDS)
+    cell = (villages.county[village].astype(np.int64) * 2 + villages.poor_village[village]) * m + kind
+    k = 2 * m * len(p.counties.rows)
+    estimate = np.bincount(cell, weights=size * villages.weight[village], minlength=k)
+    target = np.zeros(k)
+    for c, row in enumerate(p.counties.rows):
+        for is_poor, people in stratum_people(row, p.population).items():
+            target[(c * 2 + is_poor) * m: (c * 2 + is_poor) * m + m] = people
+    factor = np.divide(target, estimate, out=np.ones(k), where=estimate > 0)
+    return villages.weight[village] * factor[cell]
 
 
 def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
@@ -107,26 +202,33 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
     first_year = p.years[0]
     line0 = p.poverty_line[first_year]
 
-    sizes, county, status = [], [], []
-    for c, row in enumerate(p.counties.rows):
-        poor_sizes = _sizes_to_total(rng, round(row.poor_people * scale), pop.household_size_mean)
-        n_near_people = round(row.poor_people * scale * pop.near_poor_ratio)
-        near_sizes = _sizes_to_total(rng, n_near_people, pop.household_size_mean)
-        exited_sizes = _sizes_to_total(rng, round(row.poor_people * scale * pop.exited_ratio), pop.household_size_mean)
-        sizes += [poor_sizes, near_sizes, exited_sizes]
-        county += [np.full(len(poor_sizes) + len(near_sizes) + len(exited_sizes), c, dtype=np.int16)]
-        status += [np.full(len(poor_sizes), POOR, np.int8), np.full(len(near_sizes), NEAR, np.int8),
-                   np.full(len(exited_sizes), EXITED, np.int8)]
+    villages = build_villages(p, scale)
+    counties = build_counties(p)
+    # Every real village's weight in its stratum's people: gamma with coefficient of variation
+    # village_poor_cv (equal when 0), drawn for all of them at once.
+    n_real = sum(row.poor_villages + row.other_villages for row in p.counties.rows)
+    cv = pop.village_poor_cv
+    shares = rng.gamma(1.0 / cv**2, size=n_real) if cv > 0 else np.ones(n_real)
+    counts = np.zeros((len(KINDS), len(villages)), dtype=np.int64)  # poor, near-poor, exited people per village
+    first = real = 0  # build_villages lays villages out county by county, poor villages first
+    for row in p.counties.rows:
+        people = stratum_people(row, pop)
+        for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
+            n = sample_size(n_all, scale)
+            counts[:, first:first + n] = _village_people(rng, people[is_poor], shares[real:real + n_all], n)
+            first, real = first + n, real + n_all
+    sizes, village_of, status = [], [], []
+    for k, code in enumerate(KINDS):
+        drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)
+        sizes.append(drawn)
+        village_of.append(where.astype(np.int32))
+        status.append(np.full(len(drawn), code, dtype=np.int8))
     size = np.concatenate(sizes).astype(np.int16)
-    county_arr = np.concatenate(county)
+    village = np.concatenate(village_of)
+    county_arr = villages.county[village]
     status_arr = np.concatenate(status)
     n = len(size)
     near = status_arr == NEAR
-
-    villages = build_villages(p, scale)
-    counties = build_counties(p, scale)
-    in_poor_village = (rng.random(n) < pop.share_in_poor_villages) & ~near
-    village = _assign_villages(rng, villages, county_arr, in_poor_village)
     fit_village_population(villages, village, size)
 
     no_labour = rng.random(n) < pop.no_labour_share
@@ -168,7 +270,7 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
     hh = Households.register(
         county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
         eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
-        first_year=first_year)
+        first_year=first_year, weight=calibrated_weights(p, villages, village, status_arr, size))
     exited_stock(hh, pop, rng, line0, first_year)
     return hh, villages, counties
 

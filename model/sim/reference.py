@@ -21,6 +21,9 @@ The year, as in ``loop.py``:
    and declared exits, monitoring and its help; then ``shuffle_do("update")``: each household's
    register update (relapse or new registration); then village and county exit.
 
+Totals are real people and yuan: each household counts, costs and takes capacity at its
+sampling weight (``Households.weight``), as in the product model.
+
 With the same seed it starts from the same register and draws the same uncertain parameters as
 ``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
 in the yearly draws.
@@ -37,7 +40,6 @@ from typing import Any
 import mesa
 
 from tuopin.scenario import INFRASTRUCTURE, Scenario
-from tuopin.sim import flows
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
 from tuopin.sim.funding import priority_order
 from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
@@ -60,6 +62,9 @@ class HouseholdAgent(mesa.Agent):
         self.county = int(hh.county[i])
         self.village = int(hh.village[i])
         self.size = int(hh.size[i])
+        self.weight = float(hh.weight[i])
+        self.wrongly_exited = bool(hh.wrongly_exited[i])
+        self.missed = bool(hh.missed[i])
         self.labour = int(hh.labour[i])
         self.students = int(hh.students[i])
         self.causes = int(hh.causes[i])
@@ -226,6 +231,11 @@ class HouseholdAgent(mesa.Agent):
         school = 0.0 if "education" in self.active else self.students * e.school_cost / self.size
         return farm + support - illness - school, self.market + stable_support - school
 
+    @property
+    def people(self) -> float:
+        """Real people this household stands for (members times its weight)."""
+        return self.size * self.weight
+
     def conditions(self) -> bool:
         """A safe house, insurance, and no child out of school for cost."""
         schooling = not self.causes & SCHOOL or self.students == 0 or "education" in self.enrolled
@@ -259,6 +269,16 @@ class HouseholdAgent(mesa.Agent):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
 
+def _real_annual_cost(a: HouseholdAgent, batch: str) -> float:
+    """A household's recurring cost in real yuan: its own times its sampling weight."""
+    return a.annual_cost(batch) * a.weight
+
+
+def _real_enrolment_cost(a: HouseholdAgent, batch: str) -> float:
+    """A new household's cost in real yuan: its own times its sampling weight."""
+    return a.enrolment_cost(batch) * a.weight
+
+
 class ReferenceModel(ReplicateModel):
     """The per-agent Mesa model of the same rules as ``PovertyModel`` (same arguments).
 
@@ -279,7 +299,7 @@ class ReferenceModel(ReplicateModel):
         self.flows: dict[str, float | str] = {}
         self.records: list[dict[str, float | str]] = []
         self.spending_floor = 0.0
-        self.floor_new_people = 0
+        self.floor_new_people = 0.0
         self.listed: list[HouseholdAgent] = []
 
     # -- funding -------------------------------------------------------------
@@ -321,7 +341,7 @@ class ReferenceModel(ReplicateModel):
             a.active = set()
         for batch in FUNDED:
             supported = [a for a in self.households if a.is_supported(batch)]
-            for a in self.fund(batch, self.queue(supported, batch), partial(HouseholdAgent.annual_cost, batch=batch)):
+            for a in self.fund(batch, self.queue(supported, batch), partial(_real_annual_cost, batch=batch)):
                 a.active.add(batch)
         new_people = {}
         for item in self.funding_order:
@@ -331,29 +351,34 @@ class ReferenceModel(ReplicateModel):
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
             if p.funding.capacity_rule == "need" and item != "relocation":  # remaining need over the years left
-                capacity = sum(a.size for a in cands) / (self.last_year - year + 1)
+                capacity = sum(a.people for a in cands) / (self.last_year - year + 1)
             else:
-                capacity = b.capacity.get(year, 0.0) * p.scale
+                capacity = b.capacity.get(year, 0.0)
             chosen = self.fund(item, self.queue(cands, item, listed_first=True),
-                               partial(HouseholdAgent.enrolment_cost, batch=item),
-                               people=lambda a: a.size, capacity=capacity)
+                               partial(_real_enrolment_cost, batch=item),
+                               people=lambda a: a.people, capacity=capacity)
             for a in chosen:
                 a.enrol(item)
-            new_people[item] = sum(a.size for a in chosen)
+            new_people[item] = sum(a.size * a.weight for a in chosen)
         return new_people
 
     # -- villages and counties -----------------------------------------------
-    def poor_people(self, attr: str, n: int) -> list[float]:
-        """Registered poor people by village or county."""
+    def people_by(self, attr: str, n: int, counted: Callable[[HouseholdAgent], bool], weighted: bool) -> list[float]:
+        """People of the households ``counted`` selects, by village or county (real people when weighted)."""
         out = [0.0] * n
         for a in self.households:
-            if a.status == POOR:
-                out[getattr(a, attr)] += a.size
+            if counted(a):
+                out[getattr(a, attr)] += a.size * (a.weight if weighted else 1.0)
         return out
 
+    @staticmethod
+    def counted_poor(a: HouseholdAgent) -> bool:
+        """Counted by the official incidence: registered poor, missed or wrongly exited."""
+        return a.status == POOR or a.missed or a.wrongly_exited
+
     def village_incidence(self) -> list[float]:
-        """Registered poor / residents, per village."""
-        poor = self.poor_people("village", len(self.villages))
+        """Counted poor / residents, per (whole) village."""
+        poor = self.people_by("village", len(self.villages), self.counted_poor, weighted=False)
         return [x / pop for x, pop in zip(poor, self.villages.population)]
 
     def build_infrastructure(self) -> int:
@@ -362,11 +387,11 @@ class ReferenceModel(ReplicateModel):
         incidence = self.village_incidence()
         todo = sorted((i for i in range(len(v)) if v.poor_village[i] and not v.infra_done[i]),
                       key=lambda i: incidence[i])
-        done = self.fund(INFRASTRUCTURE, todo, lambda i: infra.cost_per_village * self.p.scale,
-                         people=lambda i: 1, capacity=infra.capacity.get(self.year, 0.0))
+        done = self.fund(INFRASTRUCTURE, todo, lambda i: infra.cost_per_village * v.weight[i],
+                         people=lambda i: v.weight[i], capacity=infra.capacity.get(self.year, 0.0))
         for i in done:
             v.infra_done[i] = True
-        return len(done)
+        return sum(v.weight[i] for i in done)
 
     def village_qualifies(self) -> list[bool]:
         """The scenario's village exit rule (incidence or residents' mean income)."""
@@ -383,24 +408,40 @@ class ReferenceModel(ReplicateModel):
                 total = income[i] + others * rules.resident_income_ratio * self.line
                 out.append((total / residents if residents > 0 else 0.0) >= (rules.village_income_threshold or {})[self.year])
             return out
-        return [x < rules.village_incidence_threshold for x in self.village_incidence()]
+        return [x < v.threshold[i] for i, x in enumerate(self.village_incidence())]
 
-    def exit_villages_and_counties(self) -> tuple[int, int]:
-        """Take off the hats that now qualify; returns (villages, counties) exiting this year."""
+    def exit_villages_and_counties(self) -> tuple[float, int]:
+        """Take off the hats that now qualify; returns (real villages, counties) exiting this year.
+
+        A county qualifies on its weighted incidence, wrongly exited and missed shares,
+        satisfaction and poor-village share, and is granted ``county_grant_lag`` years later."""
         v, c, rules = self.villages, self.counties, self.p.exit_rules
         qualifies = self.village_qualifies()
-        n_villages = 0
+        n_villages = 0.0
         for i in range(len(v)):
             if v.poor_village[i] and v.exit_year[i] < 0 and v.infra_done[i] and qualifies[i]:
                 v.exit_year[i] = self.year
-                n_villages += 1
-        poor = self.poor_people("county", len(c))
+                n_villages += v.weight[i]
+        n = len(c)
+        poor = self.people_by("county", n, self.counted_poor, weighted=True)
+        exited = self.people_by("county", n, lambda a: a.status == EXITED, weighted=True)
+        wrong = self.people_by("county", n, lambda a: a.status == EXITED and a.wrongly_exited, weighted=True)
+        registered = self.people_by("county", n, lambda a: a.status != NEAR, weighted=True)
+        missed = self.people_by("county", n, lambda a: a.status == NEAR and a.missed, weighted=True)
         n_counties = 0
-        for k in range(len(c)):
+        for k in range(n):
             mine = [i for i in range(len(v)) if v.county[i] == k and v.poor_village[i]]
-            share = sum(v.exit_year[i] >= 0 for i in mine) / len(mine) if mine else 1.0
-            if (c.exit_year[k] < 0 and poor[k] / c.rural_population[k] < rules.county_incidence_threshold
+            total = sum(v.weight[i] for i in mine)
+            share = sum(v.weight[i] for i in mine if v.exit_year[i] >= 0) / total if mine else 1.0
+            outside = c.rural_population[k] - registered[k]
+            if (c.first_qualified_year[k] < 0 and c.poor_county[k] and poor[k] / c.rural_population[k] < c.threshold[k]
+                    and (wrong[k] / exited[k] if exited[k] > 0 else 0.0) < rules.wrongly_exited_max
+                    and (missed[k] / outside if outside > 0 else 0.0) < rules.missed_max
+                    and rules.satisfaction > rules.satisfaction_min
                     and share >= rules.county_min_village_exit_share):
+                c.first_qualified_year[k] = self.year
+            if c.exit_year[k] < 0 <= c.first_qualified_year[k] and \
+                    c.first_qualified_year[k] + rules.county_grant_lag == self.year:
                 c.exit_year[k] = self.year
                 n_counties += 1
         return n_villages, n_counties
@@ -409,11 +450,11 @@ class ReferenceModel(ReplicateModel):
     @staticmethod
     def front(queue: list[HouseholdAgent], people: float) -> list[HouseholdAgent]:
         """The households from the front of a queue whose members add up to at most ``people``."""
-        out, total = [], 0
+        out, total = [], 0.0
         for h in queue:
-            if total + h.size > people + 1e-9:
+            if total + h.people > people + 1e-9:
                 break
-            total += h.size
+            total += h.people
             out.append(h)
         return out
 
@@ -423,12 +464,12 @@ class ReferenceModel(ReplicateModel):
         a = self.p.assessment
         poor = sorted((h for h in self.households if h.status == POOR), key=lambda h: -h.stable)
         qualifying = sum(h.stable >= a.list_income_ratio * self.line for h in poor)
-        quota = self.p.targets.exits.get(self.year, 0.0) * self.p.scale
-        by_quota, total = 0, 0
+        quota = self.p.targets.exits.get(self.year, 0.0)  # real people
+        by_quota, total = 0, 0.0
         if quota > 0:
             for h in poor:
                 by_quota += 1
-                total += h.size
+                total += h.people
                 if total >= quota - 1e-9:
                     break
         return poor[: max(qualifying, by_quota)]
@@ -437,17 +478,17 @@ class ReferenceModel(ReplicateModel):
         """The stable income a household must show to exit this year."""
         return self.line * (1 + self.p.assessment.exit_margin)
 
-    def intensified_help(self) -> int:
+    def intensified_help(self) -> float:
         """Listed poor households under the bar get help, in list order within money; returns people helped."""
         a = self.p.assessment
         if a.help_per_capita <= 0:
             return 0
         below = [h for h in self.listed if h.status == POOR and h.stable < self.bar()]
-        helped = self.fund("pre_exit_help", below, lambda h: a.help_per_capita * h.size)
+        helped = self.fund("pre_exit_help", below, lambda h: a.help_per_capita * h.people)
         for h in helped:
             h.stable += a.help_per_capita
             h.net += a.help_per_capita
-        return sum(h.size for h in helped)
+        return sum(h.people for h in helped)
 
     def social_floor(self) -> None:
         """The floor by means: eligible registered households whose stable income cannot reach
@@ -460,7 +501,7 @@ class ReferenceModel(ReplicateModel):
             h.labour == 0 or "social_floor" in h.enrolled
             or (h.status == POOR and year - h.registered_year >= f.labour_after_years))]
         have = [h for h in eligible if "social_floor" in h.enrolled]
-        room = floor_level(f.coverage, year) * sum(h.size for h in eligible) - sum(h.size for h in have)
+        room = floor_level(f.coverage, year) * sum(h.people for h in eligible) - sum(h.people for h in have)
         rest = sorted((h for h in eligible if "social_floor" not in h.enrolled), key=lambda h: h.stable)
         for h in have + (self.front(rest, room) if room > 0 else []):
             gap = floor - h.stable
@@ -468,31 +509,31 @@ class ReferenceModel(ReplicateModel):
             h.net += gap
             if "social_floor" not in h.enrolled:
                 h.enrolled["social_floor"] = year
-                self.floor_new_people += h.size
-            self.spending_floor += gap * h.size + f.annual_cost_per_household
+                self.floor_new_people += h.people
+            self.spending_floor += (gap * h.size + f.annual_cost_per_household) * h.weight
 
     def assess(self) -> tuple[list[HouseholdAgent], list[HouseholdAgent]]:
         """Check listed households within capacity; exits, then declared exits under pressure."""
         a = self.p.assessment
-        checked = self.front(self.listed, a.verification_capacity.get(self.year, math.inf) * self.p.scale)
+        checked = self.front(self.listed, a.verification_capacity.get(self.year, math.inf))
         honest = [h for h in checked if h.stable * math.exp(a.measurement_error * h.check) >= self.bar()
                   and h.conditions()]
-        shortfall = (self.p.targets.exits.get(self.year, 0.0) * self.p.scale - sum(h.size for h in honest)) \
-            * a.target_pressure
+        shortfall = (self.p.targets.exits.get(self.year, 0.0) - sum(h.people for h in honest)) * a.target_pressure
         passed = set(honest)
         floor = (1 - a.pressure_band) * self.line
         paper = self.front([h for h in checked if h not in passed and h.stable >= floor], shortfall) \
             if shortfall > 0 else []
         for h in honest + paper:
             h.status, h.exit_year, h.paper_exit, h.outcome = EXITED, self.year, h in paper, "exit"
+            h.wrongly_exited = not h.meets_standard()
         return honest + paper, paper
 
-    def monitor(self) -> int:
+    def monitor(self) -> float:
         """Help flagged watched households the check would find below, lowest income first,
         within capacity and money (exited ones under the line also enter 低保); returns people helped."""
         r, line = self.p.relapse, self.line
         watch = [h for h in self.households if h.watched()]
-        capacity = r.monitoring_capacity.get(self.year, 0.0) * sum(h.size for h in watch)
+        capacity = r.monitoring_capacity.get(self.year, 0.0) * sum(h.people for h in watch)
         flagged = [h for h in watch if min(h.stable, h.net) < r.watch_ratio * line or h.ill or h.disaster]
         queue = sorted((h for h in flagged if h.below()), key=lambda h: h.net)
         if capacity <= 0:
@@ -502,19 +543,19 @@ class ReferenceModel(ReplicateModel):
             return min(max(line - h.net, 0.0), r.help_max_per_capita) if h.stable < line else 0.0
 
         house = self.p.batches.housing.cost_per_household
-        helped = self.fund("monitoring", queue, lambda h: gap(h) * h.size + (0.0 if h.house_ok else house),
-                           people=lambda h: h.size, capacity=capacity)
+        helped = self.fund("monitoring", queue, lambda h: (gap(h) * h.size + (0.0 if h.house_ok else house)) * h.weight,
+                           people=lambda h: h.people, capacity=capacity)
         for h in helped:
             h.net += gap(h)
             h.house_ok = True
             if h.status == EXITED and h.stable < line and "social_floor" not in h.enrolled:
                 h.enrolled["social_floor"] = self.year  # 低保 from next year while means stay short
-        return sum(h.size for h in helped)
+        return sum(h.people for h in helped)
 
     def step(self) -> None:
         """One year: shocks, funding, each household's year, declared exits, villages and counties."""
         self.year += 1
-        poor_start = sum(a.size for a in self.households if a.status == POOR)
+        poor_start = sum(a.size * a.weight for a in self.households if a.status == POOR)
         self.agents.shuffle_do("draw_shocks")
         self.listed = self.pre_exit_list()
         for a in self.households:
@@ -523,7 +564,7 @@ class ReferenceModel(ReplicateModel):
             a.on_list = True
         self.ledger.open_year(self.year)
         self.villages_built = 0
-        self.spending_floor, self.floor_new_people = 0.0, 0
+        self.spending_floor, self.floor_new_people = 0.0, 0.0
         new_people = self.fund_year()
         self.agents.shuffle_do("step")
         self.intensified_help()
@@ -533,19 +574,19 @@ class ReferenceModel(ReplicateModel):
         self.agents.shuffle_do("update")
         villages_exited, counties_exited = self.exit_villages_and_counties()
         unspent, carried = self.ledger.close_year()
-        people = {k: 0 for k in ("exit", "relapse", "entry")}
+        people = {k: 0.0 for k in ("exit", "relapse", "entry")}
         for a in self.households:
             if a.outcome:
-                people[a.outcome] += a.size
-        self.flows = flows.in_real_units({
+                people[a.outcome] += a.size * a.weight
+        self.flows = {
             "year": self.year,
             "poor_start": poor_start,
             "exits": people["exit"],
-            "exits_paper": sum(a.size for a in paper),
+            "exits_paper": sum(a.size * a.weight for a in paper),
             "relapses": people["relapse"],
             "new_entrants": people["entry"],
-            "poor_end": sum(a.size for a in self.households if a.status == POOR),
-            "exits_wrong": sum(h.size for h in exited if not h.meets_standard()),
+            "poor_end": sum(a.people for a in self.households if a.status == POOR),
+            "exits_wrong": sum(h.people for h in exited if not h.meets_standard()),
             "villages_exited": villages_exited,
             "villages_built": self.villages_built,
             "counties_exited": counties_exited,
@@ -556,6 +597,6 @@ class ReferenceModel(ReplicateModel):
             **{f"spending_{b}": self.ledger.spent.get(b, 0.0) for b in FUNDED},
             **{f"enrolled_{b}": n for b, n in new_people.items()},
             "enrolled_social_floor": self.floor_new_people,
-        }, self.inflate)
+        }
         self.records.append(self.flows)
         self.running = self.year < self.last_year

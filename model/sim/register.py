@@ -340,7 +340,7 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
         floor = (kind == 1) & (status != NEAR)
 
     villages = build_villages(scenario, 1.0)
-    counties = build_counties(scenario, 1.0)
+    counties = build_counties(scenario)
     fit_village_population(villages, village, size)
     hh = Households.register(
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
@@ -373,6 +373,7 @@ def describe(population: Population) -> dict[str, int]:
     """Households and people of a register: registered poor, exited, relapsed-in-waiting, near-poor."""
     hh = population[0]
     return {"households": len(hh), "people": int(hh.size.sum()),
-            "registered_poor_people": hh.people(hh.status == POOR), "exited_people": hh.people(hh.status == EXITED),
-            "near_poor_people": hh.people(hh.status == NEAR),
-            "floor_people": hh.people(hh.enrolled[BATCH_INDEX["social_floor"]] >= 0)}
+            "registered_poor_people": round(hh.people(hh.status == POOR)),
+            "exited_people": round(hh.people(hh.status == EXITED)),
+            "near_poor_people": round(hh.people(hh.status == NEAR)),
+            "floor_people": round(hh.people(hh.enrolled[BATCH_INDEX["social_floor"]] >= 0))}

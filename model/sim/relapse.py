@@ -57,8 +57,8 @@ def monitor(m: PovertyModel, ledger: Ledger) -> tuple[np.ndarray, np.ndarray]:
     idx = idx[smallest_first(hh.net[idx])]
     gap = np.where(hh.stable[idx] < m.line, np.clip(m.line - hh.net[idx], 0.0, r.help_max_per_capita), 0.0)
     repair = ~hh.house_ok[idx]
-    cost = gap * hh.size[idx] + repair * m.p.batches.housing.cost_per_household
-    n = ledger.fund_queue(MONITORING, cost, people=hh.size[idx], capacity=capacity)
+    cost = (gap * hh.size[idx] + repair * m.p.batches.housing.cost_per_household) * hh.weight[idx]  # real yuan
+    n = ledger.fund_queue(MONITORING, cost, people=hh.real_people()[idx], capacity=capacity)
     hh.net[idx[:n]] += gap[:n]
     hh.house_ok[idx[:n][repair[:n]]] = True
     helped[idx[:n]] = True

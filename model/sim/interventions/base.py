@@ -110,13 +110,13 @@ class Intervention(Generic[B]):
         return self.p.annual_cost_per_person * self.units(m, idx) + self.p.annual_cost_per_household
 
     def capacity(self, m: PovertyModel) -> float:
-        """People that can newly receive the batch this year (simulated scale): the plan's
-        schedule, or, when ``funding.capacity_rule`` is ``need``, the people still waiting for
-        it (candidates, failed and relapsed ones included) spread over the plan's remaining
-        years; money limits either."""
+        """Real people that can newly receive the batch this year (households count at their
+        weight): the plan's schedule, or, when ``funding.capacity_rule`` is ``need``, the people
+        still waiting for it (candidates, failed and relapsed ones included) spread over the plan's
+        remaining years; money limits either."""
         if m.p.funding.capacity_rule == "need" and not self.scheduled:
             return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
-        return self.p.capacity.get(m.year, 0.0) * m.p.scale
+        return self.p.capacity.get(m.year, 0.0)
 
     def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
         """Enrol new households, those on the pre-exit list first, then in targeting order, within
@@ -125,8 +125,8 @@ class Intervention(Generic[B]):
         idx = np.flatnonzero(self.candidates(m))
         u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
         keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
-        costs = self.one_off_cost(m, idx) + self.annual_cost(m, idx)
-        funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.size[idx], capacity=self.capacity(m))
+        costs = (self.one_off_cost(m, idx) + self.annual_cost(m, idx)) * hh.weight[idx]  # real yuan
+        funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.real_people()[idx], capacity=self.capacity(m))
         chosen = idx[funded]
         hh.enrolled[self.row, chosen] = m.year
         self.enrol(m, chosen, draws.rows(self.name, 2, self.draws)[:, chosen])

@@ -9,7 +9,7 @@ household once covered stays covered while it is eligible. Each covered househol
 net income rise by the gap between its stable income and the floor: the floor is stable income.
 
 ``top_up_to`` and ``coverage`` are one number or schedules by year; a year missing from a
-schedule takes the latest earlier one (0 before the first). The cost is the gap plus
+schedule takes the latest earlier one (0 before the first). The cost (real yuan: each household at its weight) is the gap plus
 ``annual_cost_per_household`` of administration, paid from civil-affairs funds outside the
 poverty budget and reported as ``spending_floor``.
 """
@@ -56,7 +56,7 @@ def covered(m: PovertyModel, cover: np.ndarray, share: float) -> np.ndarray:
     if room <= 0 or len(idx) == 0:
         return have
     order = idx[smallest_first(hh.stable[idx])]
-    n = int(np.searchsorted(np.cumsum(hh.size[order]), room + 1e-9, side="right"))
+    n = int(np.searchsorted(np.cumsum(hh.real_people()[order]), room + 1e-9, side="right"))
     out = have.copy()
     out[order[:n]] = True
     return out
@@ -73,4 +73,4 @@ def top_up(m: PovertyModel) -> float:
     hh.net += gap
     first_time = receives & (hh.enrolled[ROW] < 0)
     hh.enrolled[ROW, first_time] = m.year
-    return float((gap * hh.size).sum() + receives.sum() * p.annual_cost_per_household)
+    return float((gap * hh.real_people()).sum() + hh.weight[receives].sum() * p.annual_cost_per_household)
