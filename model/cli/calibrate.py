@@ -12,12 +12,14 @@ import yaml
 
 import pandas as pd
 
-from tuopin.experiments.calibration import (QUANTITIES, accepted, distances, errors, estimates, figure, fit_table, parse_fit,
+from tuopin.experiments.calibration import (QUANTITIES, Fit, accepted, distances, errors, estimates, figure, fit_table, parse_fit,
                          parse_years, read_observed, refine, round_spec, threshold, variant_yaml)
-from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir, command_line, environment, write_results
-from tuopin.scenario.schema import load_raw, load_scenario
-from tuopin.experiments.sweep import read_runs, run_sweep, write_atomic
+from tuopin.errors import UserError, interrupt_code, stop_word
+from tuopin.experiments.outputs import (ROUND_SPEC_HEADER, check_output_dir, command_line, environment, os_error, out_path,
+                                       output_lock, write_results)
+from tuopin.experiments.resources import cap_workers
+from tuopin.scenario.schema import Scenario, load_raw, load_scenario
+from tuopin.experiments.sweep import Backend, read_runs, run_sweep, write_atomic
 from tuopin.experiments.sweep_spec import load_spec
 from tuopin.cli.sweep import backend
 
@@ -61,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fit", action="append", required=True, metavar="PARAM=LOW:HIGH",
                    help="a parameter to fit and its range (repeat for several)")
     p.add_argument("--fit-years", metavar="YEARS", help="years to fit, e.g. 2016-2017 (default: all observed)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="results directory")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="results directory")
     p.add_argument("--points", type=int, default=100, metavar="N", help="parameter sets per round (default 100)")
     p.add_argument("--replicates", type=int, default=4, metavar="R", help="runs per parameter set (default 4)")
     p.add_argument("--rounds", type=int, default=2, metavar="K", help="search rounds (default 2)")
@@ -100,21 +102,34 @@ def main(args: argparse.Namespace) -> int:
     observed = read_observed(args.observed, scenario)
     fit_years = parse_years(args.fit_years, observed)
     how = backend(args)
-    check_output_dir(args.out)
+    if not how.scheduler:
+        how = Backend(workers=cap_workers(how.workers, args.points, "points"), dask=how.dask)
+    target = check_output_dir(args.out, inputs=(args.scenario, args.observed))
+    with output_lock(target):
+        try:
+            return _calibrate(args, target, scenario, fits, observed, fit_years, how, t0)
+        except OSError as exc:
+            raise os_error(exc, target) from None
+
+
+def _calibrate(args: argparse.Namespace, out: Path, scenario: Scenario, fits: list[Fit], observed: pd.DataFrame,
+               fit_years: list[int], how: Backend, t0: float) -> int:
+    """The rounds, the estimates and the files (under the output's lock)."""
     seed = scenario.seed if args.seed is None else args.seed
     quantities = [q for q in QUANTITIES if q in observed.columns]
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     limit = threshold(len(fit_years) * len(quantities), args.level)
     box, all_runs, kept, passed = fits, [], [], True
     try:
         for k in range(1, args.rounds + 1):
-            spec_path = args.out / f"round-{k}.spec.yaml"
-            text = yaml.safe_dump(round_spec(args.scenario, box, args.points, args.replicates, seed + k - 1,
-                                             args.scale, quantities), sort_keys=False)
+            spec_path = out / f"round-{k}.spec.yaml"
+            text = ROUND_SPEC_HEADER + f" (round {k}); rerun the same command to resume\n" + yaml.safe_dump(
+                round_spec(args.scenario, box, args.points, args.replicates, seed + k - 1, args.scale, quantities),
+                sort_keys=False)
             write_atomic(spec_path, lambda p, text=text: p.write_text(text, encoding="utf-8"))
             plan = load_spec(spec_path)
-            run_sweep(plan, args.out / f"round-{k}", how, progress=not args.quiet)
-            runs = read_runs(args.out / f"round-{k}", columns=["point", "replicate", "year", *quantities])
+            run_sweep(plan, out / f"round-{k}", how, progress=not args.quiet)
+            runs = read_runs(out / f"round-{k}", columns=["point", "replicate", "year", *quantities])
             dist = distances(runs, observed, fit_years)
             keep, passed = accepted(dist, limit)
             sample = plan.points.set_index("point").loc[keep].assign(distance=dist.loc[keep], round=k)
@@ -123,9 +138,9 @@ def main(args: argparse.Namespace) -> int:
             if k < args.rounds:
                 box = refine(fits, sample)
     except KeyboardInterrupt:
-        print(f"\ntuopin: interrupted; finished runs are kept in {args.out}. To resume, rerun the same command: "
+        print(f"\ntuopin: {stop_word()}; finished runs are kept in {args.out}. To resume, rerun the same command: "
               f"{' '.join(sys.argv)}", file=sys.stderr)
-        raise SystemExit(130) from None
+        raise SystemExit(interrupt_code()) from None
     runs = pd.concat(all_runs, ignore_index=True)
     posterior = pd.concat(kept, ignore_index=True).sort_values("distance", kind="stable", ignore_index=True)
     if passed:
@@ -147,14 +162,14 @@ def main(args: argparse.Namespace) -> int:
         "posterior.csv": lambda p: posterior.to_csv(p, index=False, float_format="%.6g"),
         "fit.csv": lambda p: fit.to_csv(p, index=False, float_format="%.6g"),
         "fit_vs_observed.png": lambda p: figure(fit, p, title),
-        "calibrated.yaml": lambda p: p.write_text(variant_yaml(args.scenario, args.out, scenario.name, est, fits),
+        "calibrated.yaml": lambda p: p.write_text(variant_yaml(args.scenario, out, scenario.name, est, fits),
                                                   encoding="utf-8"),
         "summary.json": lambda p: p.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8"),
     }
     meta = {"scenario": str(args.scenario), "observed": str(args.observed), "fit": args.fit, "seed": seed,
             "scale": scenario.scale.value, "wall_time_s": round(time.perf_counter() - t0, 2),
             "command": command_line(), "versions": environment()}
-    write_results(args.out, writers, meta)
+    write_results(out, writers, meta)
     if not args.quiet:
         for r in est.itertuples():
             print(f"{r.parameter}: {r.median:.4g} (interval {r.interval_low:.4g}-{r.interval_high:.4g}, "

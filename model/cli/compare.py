@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, write_results
+from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, write_results
 from tuopin.report.plots import differences
 from tuopin.sim.register import Population, households_from_register
-from tuopin.experiments.resources import check_run
+from tuopin.experiments.resources import cap_workers, check_run
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import Scenario, file_hash, load_scenario
 from tuopin.experiments.summary import paired_differences, summarize_differences
@@ -56,7 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
     p.add_argument("--households", type=Path, metavar="FILE.csv",
                    help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
-    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
+    p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(func=main)
@@ -102,7 +102,7 @@ def print_table(summary: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin compare``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    """Run ``tuopin compare``; Ctrl-C or SIGTERM stops it with one line saying what was kept (exit code 130 or 143)."""
     try:
         return _main(args)
     except KeyboardInterrupt:
@@ -125,35 +125,37 @@ def _main(args: argparse.Namespace) -> int:
                             "match; compare variants that keep the base's counties", source=str(args.households))
         population = households_from_register(args.households, base)
     out = args.out or Path("results") / f"compare_{base.name}"
-    check_output_dir(out)
+    target = check_output_dir(out, inputs=(args.base, *args.variants, args.households))
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
+    workers = cap_workers(args.workers, replicates, "replicates")
     paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    paired, summary = compare(base, variants, replicates, seed, workers=args.workers, population=population)
-    title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
-    writers = {
-        "differences.csv": lambda path: summary.to_csv(path, index=False),
-        "paired_annual.csv": lambda path: paired.to_csv(path, index=False),
-        "differences.png": lambda path: differences(summary, path, title),
-    }
-    meta = {
-        "base": base.name,
-        "base_file": str(args.base),
-        "base_sha256": file_hash(args.base),
-        "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path), "common_random_numbers": paired_ok[v.name]}
-                     for v, path in zip(variants, args.variants)],
-        "seed": seed,
-        "replicates": replicates,
-        "scale": base.scale.value,
-        "households": str(args.households) if args.households else None,
-        "workers": args.workers,
-        **provenance(started, t0),
-    }
-    write_results(out, writers, meta)
+    with output_lock(target):
+        paired, summary = compare(base, variants, replicates, seed, workers=workers, population=population)
+        title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
+        writers = {
+            "differences.csv": lambda path: summary.to_csv(path, index=False),
+            "paired_annual.csv": lambda path: paired.to_csv(path, index=False),
+            "differences.png": lambda path: differences(summary, path, title),
+        }
+        meta = {
+            "base": base.name,
+            "base_file": str(args.base),
+            "base_sha256": file_hash(args.base),
+            "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path),
+                          "common_random_numbers": paired_ok[v.name]} for v, path in zip(variants, args.variants)],
+            "seed": seed,
+            "replicates": replicates,
+            "scale": base.scale.value,
+            "households": str(args.households) if args.households else None,
+            "workers": workers,
+            **provenance(started, t0),
+        }
+        write_results(target, writers, meta)
     if not args.quiet:
         print_table(summary)
         for name, ok in paired_ok.items():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tuopin.experiments.outputs import check_output_dir, interrupted, provenance, sha256, write_results
+from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, sha256, write_results
 from tuopin.report.plots import exits_vs_target
 from tuopin.sim.register import describe, households_from_register
-from tuopin.experiments.resources import check_run
+from tuopin.experiments.resources import cap_workers, check_run
 from tuopin.experiments.replicates import RunResult, run_replicates
 from tuopin.scenario.schema import Scenario, file_hash, load_scenario
 from tuopin.experiments.summary import summarize, summarize_counties
@@ -51,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "file's); results are still reported in real people and yuan")
     p.add_argument("--households", type=Path, metavar="FILE.csv",
                    help="household register (CSV) to simulate instead of the synthetic population")
-    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
+    p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="do not print the table")
     p.set_defaults(func=main)
@@ -90,7 +90,7 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``; Ctrl-C stops it with one line saying what was kept (exit code 130)."""
+    """Run ``tuopin run``; Ctrl-C or SIGTERM stops it with one line saying what was kept (exit code 130 or 143)."""
     try:
         return _main(args)
     except KeyboardInterrupt:
@@ -102,27 +102,30 @@ def _main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
-    check_output_dir(out)
-    check_run(scenario, scenario.replicates if args.replicates is None else args.replicates,
-              scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario), population)
+    target = check_output_dir(out, inputs=(args.scenario, args.households))
+    replicates = scenario.replicates if args.replicates is None else args.replicates
+    check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers,
+              str(args.scenario), population)
+    workers = cap_workers(args.workers, replicates, "replicates")
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                            population=population)
-    writers, summary, counties = result_writers(result)
-    meta = {
-        "scenario": scenario.name,
-        "scenario_file": str(args.scenario),
-        "scenario_sha256": file_hash(args.scenario),
-        "scale": scenario.scale.value,
-        "households": None if population is None else
-        {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
-        "seed": result.seed,
-        "replicates": result.replicates,
-        "workers": args.workers,
-        **provenance(started, t0),
-    }
-    write_results(out, writers, meta)
+    with output_lock(target):
+        result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
+                                population=population)
+        writers, summary, counties = result_writers(result)
+        meta = {
+            "scenario": scenario.name,
+            "scenario_file": str(args.scenario),
+            "scenario_sha256": file_hash(args.scenario),
+            "scale": scenario.scale.value,
+            "households": None if population is None else
+            {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
+            "seed": result.seed,
+            "replicates": result.replicates,
+            "workers": workers,
+            **provenance(started, t0),
+        }
+        write_results(target, writers, meta)
     if not args.quiet:
         print_table(summary, counties)
         print(f"results written to {out}/")

@@ -6,10 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from tuopin.experiments.outputs import command_line, environment, write_results
+from tuopin.experiments.outputs import check_output_dir, command_line, environment, output_lock, write_results
 from tuopin.experiments.sensitivity import NEEDS, analyze, check_plan, point_outputs, tornado
 from tuopin.experiments.sweep import read_runs
-from tuopin.experiments.sweep_spec import load_spec
+from tuopin.experiments.sweep_spec import SweepPlan, load_spec
 from tuopin.cli.sweep import add_backend_arguments, run_or_resume
 
 HELP = """\
@@ -50,6 +50,13 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     plan = load_spec(args.spec)
     check_plan(plan)
+    with output_lock(check_output_dir(args.out, inputs=(args.spec,))):
+        _sweep_and_write(args, plan, t0)
+    return 0
+
+
+def _sweep_and_write(args: argparse.Namespace, plan: SweepPlan, t0: float) -> None:
+    """Run or resume the sweep, analyse it and write the results beside it (under the lock)."""
     run_or_resume(args, plan)
     outputs = point_outputs(plan, read_runs(args.out, columns=["point", "replicate", "year", *NEEDS]))
     table = analyze(plan, outputs)
@@ -72,5 +79,4 @@ def main(args: argparse.Namespace) -> int:
             ranked = ", ".join(f"{r.parameter} ({getattr(r, key):.3g})" for r in top.itertuples())
             print(f"{output}: {ranked}")
         print(f"sensitivity written to {args.out}/")
-    return 0
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir
-from tuopin.experiments.resources import check_run
+from tuopin.errors import UserError, interrupt_code, stop_word
+from tuopin.experiments.outputs import check_output_dir, os_error, out_path, output_lock
+from tuopin.experiments.resources import cap_workers, check_run
 from tuopin.experiments.sweep import Backend, run_sweep
 from tuopin.experiments.sweep_spec import SweepPlan, base_scenario, load_spec
 
@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     """SPEC, --out and the choice of workers / Dask (shared with ``tuopin sensitivity``)."""
     p.add_argument("spec", type=Path, metavar="SPEC.yaml", help="sweep spec (YAML)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="sweep directory (created, or resumed)")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="sweep directory (created, or resumed)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
     how.add_argument("--dask", action="store_true", help="run on a local Dask cluster of --workers processes")
@@ -62,17 +62,23 @@ def backend(args: argparse.Namespace) -> Backend:
 
 
 def run_or_resume(args: argparse.Namespace, plan: SweepPlan | None = None) -> SweepPlan:
-    """Validate the spec (unless given its plan), then run or resume the sweep; Ctrl-C says how to resume."""
+    """Validate the spec (unless given its plan), then run or resume the sweep under the output's
+    lock; Ctrl-C or SIGTERM says how to resume (exit code 130 or 143), an OS error is one line."""
     plan = plan or load_spec(args.spec)
     how = backend(args)
     check_run(base_scenario(plan), plan.spec.replicates, plan.spec.seed, how.workers, str(args.spec))
-    check_output_dir(args.out)
-    try:
-        run_sweep(plan, args.out, how, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print(f"\ntuopin: interrupted; finished chunks are kept in {args.out}/runs. To resume, rerun the same "
-              f"command: {' '.join(sys.argv)}", file=sys.stderr)
-        raise SystemExit(130) from None
+    target = check_output_dir(args.out, inputs=(args.spec,))
+    if not how.scheduler:
+        how = Backend(workers=cap_workers(how.workers, len(plan.chunks), "chunks"), dask=how.dask)
+    with output_lock(target):
+        try:
+            run_sweep(plan, target, how, progress=not args.quiet)
+        except KeyboardInterrupt:
+            print(f"\ntuopin: {stop_word()}; finished chunks are kept in {args.out}/runs. To resume, rerun the same "
+                  f"command: {' '.join(sys.argv)}", file=sys.stderr)
+            raise SystemExit(interrupt_code()) from None
+        except OSError as exc:
+            raise os_error(exc, target) from None
     return plan
 
 

@@ -6,8 +6,6 @@ result does not depend on how many workers share the work.
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +15,7 @@ import pandas as pd
 from tuopin.sim.model import PovertyModel
 from tuopin.sim.register import Population, fresh_copy
 from tuopin.scenario.schema import Scenario
+from tuopin.experiments.workers import worker_pool
 
 
 @dataclass
@@ -73,7 +72,8 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         scenario: a validated scenario.
         replicates: how many runs; default ``scenario.replicates``.
         seed: the root seed; default ``scenario.seed``.
-        workers: processes to use; the numbers are the same for any value.
+        workers: processes to use; the numbers are the same for any value. They end with this
+            process (see ``workers.py``).
         population: households, villages and counties to start every replicate from (a
             household register, see ``register.py``) instead of the synthetic register.
     """
@@ -85,8 +85,7 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         parts = _run_chunk((raw, jobs, population))
     else:
         chunks = [(raw, jobs[i::workers], population) for i in range(workers)]
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        with worker_pool(workers) as pool:
             parts = [p for chunk in pool.map(_run_chunk, chunks) for p in chunk]
     parts.sort(key=lambda p: int(p[0]["replicate"].iloc[0]))
     annual = pd.concat([a for a, _ in parts], ignore_index=True)

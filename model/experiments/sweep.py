@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from tuopin.errors import UserError
 from tuopin.sim.model import PovertyModel
 from tuopin.scenario.schema import apply_overrides, validate
 from tuopin.experiments.sweep_spec import SweepPlan
+from tuopin.experiments.workers import worker_pool
 
 RUNS_DIR = "runs"
 _UMASK = os.umask(0)
@@ -179,22 +179,15 @@ def _move_into(staging: Path, out: Path) -> None:
         os.replace(staging / name, out / name)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the sweep cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
     """Chunks on local processes, at most two per worker in flight (flat memory)."""
     if workers <= 1:
         for i in todo:
             yield i, run_chunk(chunk_job(plan, i))
         return
-    spawn = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=spawn, initializer=_ignore_sigint)
     pending: dict[Any, int] = {}
     queue = iter(todo)
-    try:
+    with worker_pool(workers) as pool:
         for i in queue:
             pending[pool.submit(run_chunk, chunk_job(plan, i))] = i
             if len(pending) >= 2 * workers:
@@ -207,8 +200,6 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -260,8 +251,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
-    with tqdm(total=plan.runs, initial=done_runs, unit="run", disable=not progress, file=sys.stderr,
-              desc="sweep", smoothing=0.1) as bar:
+    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=not progress,
+                               file=sys.stderr, desc="sweep", smoothing=0.1) as bar:
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])
