@@ -12,6 +12,8 @@ dotted-path overrides; it is applied all or nothing: the merged result is valida
 from __future__ import annotations
 
 import hashlib
+import math
+import statistics
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -19,7 +21,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short, warn
 
 T = TypeVar("T")
 
@@ -58,12 +60,26 @@ BatchName = Literal[
     "industry", "employment", "relocation", "ecology", "education", "medical", "housing",
     "social_floor",
 ]
-Share = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-Pos = Annotated[float, Field(gt=0)]
-Year = Annotated[int, Field(ge=1990, le=2100)]
-Count = Annotated[int, Field(ge=0)]
+MAX_PEOPLE = 2_000_000_000
+"""More people than any plan can hold (China has about 1.4 billion): a larger count is a typo."""
+MAX_VILLAGES = 1_000_000
+"""More villages than any plan can hold (China has about 500,000 administrative villages)."""
+MAX_AMOUNT = 1e15
+"""Largest amount (yuan, people per year) a scenario may give: more than China's GDP."""
 
+# Numbers are strict: a YAML boolean (yes, no, on, off, true, false) or a quoted string is not a
+# number, and a number with a fraction is not a whole number.
+Share = Annotated[float, Field(strict=True, ge=0, le=1)]
+NonNeg = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+Pos = Annotated[float, Field(strict=True, gt=0, le=MAX_AMOUNT)]
+Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_VILLAGES)]
+People = Annotated[int, Field(strict=True, ge=0, le=MAX_PEOPLE)]
+Number = Annotated[float, Field(strict=True)]
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+"""A scenario ``name``: a safe folder name (it names the default results folder)."""
+MAX_NAME = 100
 MAX_FILE_BYTES = 2_000_000
 MAX_REPLICATES = 100_000
 
@@ -87,16 +103,19 @@ class CountyRow(Strict):
 
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    poor_people: Count
+    poor_people: People
     poor_villages: Count
     other_villages: Count
-    rural_population: Annotated[int, Field(gt=0)]
+    rural_population: Annotated[int, Field(strict=True, gt=0, le=MAX_PEOPLE)]
     village_names: list[str] | None = None
     """Optional: the county's villages by name, its poor villages first, so that a household
     register (``tuopin run --households``) can name them; otherwise villages are numbered."""
 
     @model_validator(mode="after")
     def _check(self) -> CountyRow:
+        if self.poor_people > 0 and self.poor_villages + self.other_villages == 0:
+            raise ValueError(f"county {self.name}: {self.poor_people:,} poor people but no villages; give "
+                             "poor_villages or other_villages")
         if self.village_names is not None:
             n = self.poor_villages + self.other_villages
             if len(self.village_names) != n:
@@ -122,13 +141,15 @@ class CountyTable(Strict):
         for r in self.rows:
             if r.poor_people > r.rural_population:
                 raise ValueError(f"county {r.name}: poor_people exceeds rural_population")
+        if sum(r.poor_villages + r.other_villages for r in self.rows) == 0:
+            raise ValueError("no villages in any county; give poor_villages or other_villages")
         return self
 
 
 class Population(Strict):
     """How the synthetic register is drawn from the plan's aggregates."""
 
-    household_size_mean: P[Annotated[float, Field(ge=1, le=10)]]
+    household_size_mean: P[Annotated[float, Field(strict=True, ge=1, le=10)]]
     no_labour_share: P[Share]
     labour_per_member: P[Share]
     income_ratio_median: P[Pos]
@@ -140,7 +161,7 @@ class Population(Strict):
     unsafe_house_share: P[Share]
     insured_share: P[Share]
     student_households_share: P[Share]
-    near_poor_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    near_poor_ratio: P[Annotated[float, Field(strict=True, ge=0, le=5)]]
     near_poor_income_ratio: P[tuple[Pos, Pos]]
     share_in_poor_villages: P[Share]
 
@@ -155,8 +176,8 @@ class Population(Strict):
 class Economy(Strict):
     """Income dynamics and shocks, the same for every scenario on one population."""
 
-    income_growth: P[Annotated[float, Field(ge=-0.5, le=1)]]
-    income_volatility: P[Annotated[float, Field(ge=0, le=2)]]
+    income_growth: P[Annotated[float, Field(strict=True, ge=-0.5, le=1)]]
+    income_volatility: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
     illness_rate: P[Share]
     illness_rate_other: P[Share]
     illness_cost: P[NonNeg]
@@ -173,7 +194,7 @@ class Economy(Strict):
 class BatchBase(Strict):
     """What every batch has: priority, start, capacity, costs and targeting."""
 
-    priority: P[Annotated[int, Field(ge=0, le=100)]]
+    priority: P[Annotated[int, Field(strict=True, ge=0, le=100)]]
     start_year: P[Year]
     capacity: P[dict[Year, NonNeg]]
     cost_per_person: P[NonNeg]
@@ -186,8 +207,8 @@ class BatchBase(Strict):
 class Industry(BatchBase):
     success_prob: P[Share]
     gain_per_capita: P[NonNeg]
-    gain_sigma: P[Annotated[float, Field(ge=0, le=2)]]
-    ramp_years: P[Annotated[int, Field(ge=1, le=10)]]
+    gain_sigma: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
+    ramp_years: P[Annotated[int, Field(strict=True, ge=1, le=10)]]
 
 
 class Employment(BatchBase):
@@ -196,7 +217,7 @@ class Employment(BatchBase):
 
 
 class Relocation(BatchBase):
-    build_years: P[Annotated[int, Field(ge=0, le=5)]]
+    build_years: P[Annotated[int, Field(strict=True, ge=0, le=5)]]
     followup_job_prob: P[Share]
     followup_gain_per_capita: P[NonNeg]
     farm_income_loss: P[Share]
@@ -215,14 +236,14 @@ class Medical(BatchBase):
 
 
 class Housing(BatchBase):
-    build_years: P[Annotated[int, Field(ge=0, le=5)]]
+    build_years: P[Annotated[int, Field(strict=True, ge=0, le=5)]]
 
 
 class SocialFloor(Strict):
     """低保 raised to the line: an entitlement, outside the discretionary budget and capacity."""
 
     start_year: P[Year]
-    top_up_to: P[Annotated[float, Field(ge=0, le=3)] | dict[Year, Annotated[float, Field(ge=0, le=3)]]]
+    top_up_to: P[Annotated[float, Field(strict=True, ge=0, le=3)] | dict[Year, Annotated[float, Field(strict=True, ge=0, le=3)]]]
     annual_cost_per_household: P[NonNeg]
 
 
@@ -256,13 +277,13 @@ class Assessment(Strict):
 
 
 class Relapse(Strict):
-    support_continuation_years: P[Annotated[int, Field(ge=0, le=30)]]
+    support_continuation_years: P[Annotated[int, Field(strict=True, ge=0, le=30)]]
     insurance_cover: P[Share]
     registration_rate: P[Share]
 
 
 class Infrastructure(Strict):
-    priority: P[Annotated[int, Field(ge=0, le=100)]]
+    priority: P[Annotated[int, Field(strict=True, ge=0, le=100)]]
     capacity: P[dict[Year, NonNeg]]
     cost_per_village: P[NonNeg]
     initial_done_share: P[Share]
@@ -309,9 +330,9 @@ class Uncertain(Strict):
     """A parameter drawn afresh for each replicate: uniform on [low, high], or triangular with
     its peak at ``mode``. Replicates then carry parameter uncertainty, not only chance."""
 
-    low: float
-    high: float
-    mode: float | None = None
+    low: Number
+    high: Number
+    mode: Number | None = None
     unit: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
@@ -327,13 +348,15 @@ class Uncertain(Strict):
 class Scenario(Strict):
     """A whole scenario: population, economy, batches, funding and the plan's targets."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
+    """Also the default results folder (results/<name>): letters, digits, ``_ . -``, not starting
+    with a dot or a dash (no ``.``, ``..``, hidden or option-like folder names)."""
     title: dict[Literal["zh", "en"], str]
     document: str
-    seed: Annotated[int, Field(ge=0, lt=2**63)]
-    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
+    seed: Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+    replicates: Annotated[int, Field(strict=True, ge=1, le=MAX_REPLICATES)]
     years: P[tuple[Year, Year]]
-    scale: P[Annotated[float, Field(gt=0, le=1)]]
+    scale: P[Annotated[float, Field(strict=True, gt=0, le=1)]]
     poverty_line: P[dict[Year, Pos]]
     counties: CountyTable
     population: Population
@@ -354,12 +377,9 @@ class Scenario(Strict):
         horizon = set(range(first, last + 1))
         if missing := sorted(horizon - set(self.poverty_line.value)):
             raise ValueError(f"poverty_line: no value for year(s) {missing}")
-        for key, series in (
-            ("targets.exits", self.targets.exits.value),
-            ("targets.villages", self.targets.villages.value),
-            ("targets.counties", self.targets.counties.value),
-        ):
-            if outside := sorted(set(series) - horizon):
+        for key, series in year_tables(self):
+            schedule = key == "batches.social_floor.top_up_to"  # a step schedule: earlier years carry on
+            if outside := sorted(y for y in series if y > last or (y < first and not schedule)):
                 raise ValueError(f"{key}: year(s) {outside} outside the horizon {first}-{last}")
         names = {r.name for r in self.counties.rows}
         for year, listed in self.targets.counties.value.items():
@@ -369,9 +389,6 @@ class Scenario(Strict):
                 self.exit_rules.village_rule.value == "mean_income":
             if missing := sorted(horizon - set(threshold.value)):
                 raise ValueError(f"exit_rules.village_income_threshold: no value for year(s) {missing}")
-        for name, src in self.funding.sources.items():
-            if outside := sorted(set(src.amount.value) - horizon):
-                raise ValueError(f"funding.sources.{name}: year(s) {outside} outside the horizon")
         total_poor = sum(r.poor_people for r in self.counties.rows)
         if total_poor * self.scale.value < 1:
             raise ValueError("scale: fewer than one simulated person; raise scale")
@@ -382,6 +399,24 @@ class Scenario(Strict):
         """The simulated years, first to last."""
         first, last = self.years.value
         return list(range(first, last + 1))
+
+
+def year_tables(node: Any, path: str = "") -> list[tuple[str, dict[int, Any]]]:
+    """Every year-keyed table of a scenario (capacities, budgets, lines, targets, thresholds, ...):
+    ``(dotted path, {year: value})`` for each parameter whose value is a mapping keyed by year."""
+    if isinstance(node, P):
+        value = node.value
+        if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
+            return [(path, value)]
+        return []
+    found = []
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            found += year_tables(getattr(node, name), f"{path}.{name}" if path else name)
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            found += year_tables(child, f"{path}.{name}" if path else str(name))
+    return found
 
 
 def plain(node: Any) -> Any:
@@ -468,6 +503,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return raw
 
 
+NUMBER_ERRORS = {"float_type", "int_type", "int_from_float", "float_parsing", "int_parsing"}
+"""pydantic error types of a value that is not the number expected."""
+
+
 def _format_validation(exc: ValidationError) -> tuple[str, str]:
     """(dotted key, message) of the first pydantic error, in a planner's words.
 
@@ -484,10 +523,21 @@ def _format_validation(exc: ValidationError) -> tuple[str, str]:
         msg = "required key is missing"
     elif kind in {"finite_number"}:
         msg = "NaN or infinity is not allowed; give a finite number"
+    elif kind == "string_pattern_mismatch" and key == "name":
+        msg = (f"not a safe folder name (got {short(repr(err.get('input')))}); use letters, digits, _ . - "
+               "and start with a letter, digit or _")
     else:
         msg = err["msg"]
-        if "input" in err and kind != "value_error" and not isinstance(err["input"], dict | list):
-            msg += f" (got {err['input']!r})"
+        value = err.get("input")
+        if "input" in err and kind != "value_error" and not isinstance(value, dict | list):
+            msg += f" (got {short(repr(value))})"
+            if isinstance(value, bool) and kind in NUMBER_ERRORS:
+                msg += "; yes/no, on/off and true/false are booleans in YAML, not numbers"
+            elif isinstance(value, str) and kind in NUMBER_ERRORS:
+                msg += ("; YAML reads this as text: write the number without quotes, and an exponent with a "
+                        "dot (1.0e+5, not 1e5)")
+            elif isinstance(value, float) and kind == "int_from_float":
+                msg += "; give a whole number"
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -640,7 +690,42 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raw = apply_overrides(raw, overrides, "override")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
+    warn_implausible(scenario, str(path))
     return scenario
+
+
+LINE_JUMP = 2.0
+"""A poverty line that changes by more than this factor from one year to the next is implausible."""
+FUNDING_JUMP = 100.0
+"""A year's funding per registered poor person this many times off the other years' median is implausible."""
+
+
+def warn_implausible(scenario: Scenario, source: str) -> None:
+    """At most one one-line warning per kind (the run goes on) for values that can be but look
+    like typos: a poverty line that halves or doubles from one year to the next (the first such
+    year), a year's funding per registered poor person 100 times above or below the median of the
+    other years (the year furthest off)."""
+    line = scenario.poverty_line.value
+    for year in scenario.horizon[1:]:
+        before, now = line.get(year - 1), line.get(year)
+        if before and now and not 1 / LINE_JUMP <= now / before <= LINE_JUMP:
+            warn(f"the line goes from {before:,g} in {year - 1} to {now:,g} in {year} yuan; is that a typo?",
+                 source=source, key=f"poverty_line.{year}")
+            break
+    poor = sum(r.poor_people for r in scenario.counties.rows) or 1
+    per_poor = {y: sum(s.amount.value.get(y, 0.0) for s in scenario.funding.sources.values()) / poor
+                for y in scenario.horizon}
+    off = {}
+    for year, value in per_poor.items():
+        others = [v for y, v in per_poor.items() if y != year and v > 0]
+        if others and value > 0:
+            off[year] = (value / statistics.median(others), statistics.median(others))
+    if off:
+        year, (ratio, median) = max(off.items(), key=lambda kv: abs(math.log(kv[1][0])))
+        if not 1 / FUNDING_JUMP <= ratio <= FUNDING_JUMP:
+            warn(f"funding in {year} is {per_poor[year]:,.0f} yuan per registered poor person against a median of "
+                 f"{median:,.0f} in the other years; is an amount off by a factor of 100 or more?",
+                 source=source, key=f"funding.sources.*.amount.{year}")
 
 
 def resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
