@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError
+from tuopin.experiments.outputs import read_json
 from tuopin.sim.model import PovertyModel
 from tuopin.scenario.schema import apply_overrides, validate
 from tuopin.experiments.sweep_spec import SweepPlan
@@ -121,11 +122,10 @@ def prepare(plan: SweepPlan, out: Path) -> list[int]:
     if out.exists() and not out.is_dir():
         raise UserError("output path exists and is not a directory", source=str(out))
     if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise UserError("unreadable manifest; use another --out or delete the directory",
-                            source=str(manifest_path)) from None
+        old = read_json(manifest_path)
+        if not isinstance(old, dict):
+            raise UserError("unreadable manifest (not a sweep's JSON object); use another --out or delete the "
+                            "directory", source=str(manifest_path))
         if old.get("spec_sha256") != digest:
             raise UserError("this directory holds a sweep of a different spec or scenario; use another "
                             "--out or delete the directory", source=str(manifest_path), key="spec_sha256")

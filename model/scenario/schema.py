@@ -81,6 +81,8 @@ NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 """A scenario ``name``: a safe folder name (it names the default results folder)."""
 MAX_NAME = 100
 MAX_FILE_BYTES = 2_000_000
+MAX_VARIANT_DEPTH = 10
+"""Longest chain of variants (a variant of a variant of ...) before the scenario itself."""
 MAX_REPLICATES = 100_000
 
 
@@ -657,7 +659,17 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str,
     allowed = {"base", "name", "title", "overrides", "description"}
     if unknown := sorted(set(raw) - allowed):
         raise UserError(f"unknown key in a variant file; allowed: {sorted(allowed)}", source=src, key=unknown[0])
-    base_path = (path.parent / str(raw["base"])).resolve()
+    base = raw["base"]
+    if not isinstance(base, str) or not base.strip():
+        raise UserError(f"expected the path of the base scenario file, relative to this variant (got "
+                        f"{short(repr(base))})", source=src, key="base")
+    if len(_chain) >= MAX_VARIANT_DEPTH:
+        raise UserError(f"variants built on variants more than {MAX_VARIANT_DEPTH} deep; base this variant on "
+                        "a scenario or a shorter chain", source=src, key="base")
+    base_path = (path.parent / base).resolve()
+    if not base_path.is_file():
+        raise UserError(f"base scenario file not found: {short(base, 200)} (paths are relative to the variant)",
+                        source=src, key="base")
     if base_path == path.resolve():
         raise UserError("a variant cannot be its own base", source=src, key="base")
     chain = (*_chain, path.resolve())
