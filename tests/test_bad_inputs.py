@@ -37,12 +37,14 @@ OUT_SETUPS = {
     None: "{out} is a path that does not exist",
     "out_is_file": "{out} is an existing regular file",
     "out_under_file": "{out} is a path below a regular file ({file}/sub), unwritable even for root",
+    "out_links_to_user_dir": "{out} is a symlink to a folder holding a file of the user's",
 }
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root`` with its bytes (None for directories)."""
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink() else
+                                        f"-> {p.readlink()}" if p.is_symlink() else None) for p in sorted(root.rglob("*"))}
 
 
 def copy_case(src: Path, dst: Path, subst: dict[str, str]) -> None:
@@ -83,6 +85,10 @@ def test_bad_input_is_answered_cleanly(case: str, tmp_path: Path, monkeypatch: p
     elif setup == "out_under_file":
         (outdir / "afile").write_text("a file the user keeps\n", encoding="utf-8")
         out = outdir / "afile" / "sub"
+    elif setup == "out_links_to_user_dir":
+        (outdir / "mine").mkdir()
+        (outdir / "mine" / "notes.txt").write_text("the user's own file\n", encoding="utf-8")
+        out.symlink_to(outdir / "mine")
     subst = {"{dir}": str(case_dir), "{out}": str(out), "{scenarios}": str(ROOT / "scenarios")}
     copy_case(CORPUS / case, case_dir, subst)
     argv = [str(a) for a in spec["args"]]

@@ -31,7 +31,12 @@ What if:     tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cu
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose mistakes are one line, ``tuopin: error: ...``, exit code 2."""
+    """An argument parser whose mistakes are one line, ``tuopin: error: ...``, exit code 2, and
+    that takes options only as spelled (``--replicate`` is not taken for ``--replicates``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         """Print the one line and exit with code 2 (argparse's usage block is left to --help)."""
@@ -61,11 +66,10 @@ def _terminate(signum: int, frame: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tuopin`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"tuopin: error: {exc}", file=sys.stderr)

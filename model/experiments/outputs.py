@@ -92,13 +92,18 @@ def read_json(path: Path) -> object:
         return None
 
 
+def _plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def own_files(d: Path) -> set[str] | None:
     """The names a tuopin result directory ``d`` says are its own (None if ``d`` is not one):
     ``run.json`` and the files it lists, and a sweep's files if it has a sweep manifest."""
     names: set[str] = set()
     meta = read_json(d / "run.json")
     if isinstance(meta, dict) and isinstance(meta.get("files"), dict):
-        names |= {"run.json", *(n for n in map(str, meta["files"]) if n not in ("", ".", "..") and "/" not in n)}
+        listed = (n for n in map(str, meta["files"]) if n not in ("", ".", "..") and "/" not in n)
+        names |= {"run.json", *(n for n in listed if _plain_file(d / n))}  # a run writes plain files only
     manifest = read_json(d / "manifest.json")
     if isinstance(manifest, dict) and "spec_sha256" in manifest:
         names |= set(SWEEP_FILES)
@@ -146,9 +151,9 @@ def check_output_dir(out: Path, inputs: tuple[Path | str | None, ...] = ()) -> P
             raise UserError("is the current directory or holds it; give a results folder of its own, "
                             "e.g. results/try", source=text, key="--out")
         for given in inputs:
-            if given is not None and Path(os.path.realpath(given)).is_relative_to(target):
-                raise UserError(f"holds the input file {short(given)}; give a results folder of its own",
-                                source=text, key="--out")
+            if given is not None and (real := Path(os.path.realpath(given))).is_relative_to(target):
+                raise UserError(f"holds the input file {short(real.relative_to(target), 200)}; give a results "
+                                "folder of its own", source=text, key="--out")
         if target.exists() and not target.is_dir():
             raise UserError("output path exists and is not a directory; choose a directory", source=text)
         if target.is_dir():
