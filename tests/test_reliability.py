@@ -279,6 +279,20 @@ def workers_of(pid: int) -> set[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+BUSY = 5.0
+"""CPU seconds after which a worker is surely at work (its start-up, imports and all, takes about 2):
+a worker killed while starting ends anyway, on the closed pipe to its parent."""
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
@@ -287,12 +301,15 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-COMMANDS = {
-    "run": ["run", str(TOWNSHIP), "--replicates", "400", "--workers", "2", "--quiet"],
-    "compare": ["compare", str(TOWNSHIP), str(ROOT / "scenarios" / "variants" / "budget_cut_20.yaml"),
-                "--replicates", "400", "--workers", "2", "--quiet"],
+SHANGLUO = ROOT / "scenarios" / "shangluo.yaml"
+COMMANDS = {  # each worker's share is minutes of work, so a worker that outlives its parent is seen
+    "run": ["run", str(SHANGLUO), "--scale", "0.02", "--replicates", "2000", "--workers", "2", "--quiet"],
+    "compare": ["compare", str(SHANGLUO), str(ROOT / "scenarios" / "variants" / "budget_cut_20.yaml"),
+                "--scale", "0.02", "--replicates", "2000", "--workers", "2", "--quiet"],
     "sweep": ["sweep", "{spec}", "--workers", "2", "--quiet"],
 }
+GRACE = 30
+"""Seconds a worker may take to go after its parent (it goes at once; its share of work is minutes)."""
 
 
 @pytest.mark.parametrize("command, sig", [("run", signal.SIGKILL), ("run", signal.SIGTERM),
@@ -301,19 +318,24 @@ COMMANDS = {
 def test_workers_end_with_their_parent(command, sig, tmp_path):
     """SIGKILL or SIGTERM of the command while its workers run: no worker outlives it; after
     SIGTERM the command says so in one line and exits with code 143, the output left absent."""
-    spec = {"base": str(TOWNSHIP), "design": "latin", "points": 400, "replicates": 1, "seed": 3, "chunk_runs": 1,
-            "parameters": {"economy.income_growth": {"low": 0.02, "high": 0.08}}}
+    spec = {"base": str(SHANGLUO), "scale": 0.02, "design": "latin", "points": 2000, "replicates": 1, "seed": 3,
+            "chunk_runs": 1000, "parameters": {"economy.income_growth": {"low": 0.02, "high": 0.08}}}
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     args = [a.replace("{spec}", str(tmp_path / "spec.yaml")) for a in COMMANDS[command]]
-    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *args, "--out", str(tmp_path / "out")],
-                            stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "stderr"  # a file, not a pipe: an orphan holding the pipe would hide from wait()
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCH, *args, "--out", str(tmp_path / "out")], stderr=stderr)
     deadline = time.monotonic() + 120
     while len(workers := workers_of(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(workers) == 2, "the workers did not start"
+    while min(cpu_seconds(w) for w in workers) < BUSY and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None and min(cpu_seconds(w) for w in workers) >= BUSY, "the workers did not get to work"
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    deadline = time.monotonic() + 60
+    proc.wait(timeout=120)
+    err = log.read_text()
+    deadline = time.monotonic() + GRACE
     while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(alive(w) for w in workers), "a worker outlived its parent"
