@@ -93,7 +93,7 @@ def read_observed(path: Path, scenario: Scenario) -> pd.DataFrame:
     """Observed annual counts: ``year`` and any of QUANTITIES; errors name file, row and column."""
     src = str(path)
     if not path.is_file():
-        raise UserError("file not found", source=src)
+        raise UserError("not a regular file" if path.exists() else "file not found", source=src)
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:  # a BOM (Excel's UTF-8) is allowed
             rows = list(csv.reader(f))

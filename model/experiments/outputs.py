@@ -140,6 +140,16 @@ def check_output_dir(out: Path, inputs: tuple[Path | str | None, ...] = ()) -> P
     """
     text = str(out)
     try:
+        if out.is_symlink():
+            try:
+                os.stat(out)
+            except FileNotFoundError:
+                pass  # a dangling link: its target is created
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise UserError("is a loop of symbolic links; give a results folder", source=text,
+                                    key="--out") from None
+                raise
         target = Path(os.path.realpath(out))
         cwd = Path.cwd().resolve()
         if target == target.parent:

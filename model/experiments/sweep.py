@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short
 from tuopin.experiments.outputs import read_json
 from tuopin.sim.model import PovertyModel
 from tuopin.scenario.schema import apply_overrides, validate
@@ -207,7 +207,10 @@ def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[
     from dask.distributed import Client, LocalCluster, as_completed
 
     if backend.scheduler:
-        client = Client(backend.scheduler)
+        try:
+            client = Client(backend.scheduler)
+        except (OSError, ValueError) as exc:  # unreachable, refused, or not an address
+            raise UserError(f"cannot reach the Dask scheduler: {short(exc, 200)}", key="--scheduler") from None
         cluster = None
     else:
         cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,

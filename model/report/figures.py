@@ -60,6 +60,9 @@ class Results:
 
 
 def _read_csv(path: Path, needed: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise UserError(f"no {path.name}: not a folder written by 'tuopin run' (compare, sweep and calibrate "
+                        "folders have no report figures)", source=str(path.parent))
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as exc:
