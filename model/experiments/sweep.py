@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import closing
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
@@ -179,7 +179,7 @@ def _move_into(staging: Path, out: Path) -> None:
         os.replace(staging / name, out / name)
 
 
-def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
+def _local(plan: SweepPlan, todo: list[int], workers: int) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on local processes, at most two per worker in flight (flat memory)."""
     if workers <= 1:
         for i in todo:
@@ -202,7 +202,7 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int
                     pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
 
 
-def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[int, pd.DataFrame]]:
+def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
     from dask.distributed import Client, LocalCluster, as_completed
 
