@@ -9,6 +9,10 @@ MAX_SHOWN = 60
 """Longest key or value shown in a message; longer ones are cut (a message stays one readable line)."""
 
 
+MAX_MESSAGE = 400
+"""Longest message after the file and key: one line a person reads."""
+
+
 def short(text: object, limit: int = MAX_SHOWN) -> str:
     """``text`` as one line of at most ``limit`` characters (cut with an ellipsis, newlines shown as \\n)."""
     s = str(text).replace("\r", "\\r").replace("\n", "\\n")
@@ -19,13 +23,14 @@ class UserError(Exception):
     """A mistake in the user's input: the CLI prints it as one line and exits with code 2.
 
     The message names the file, the key or row, and what was expected. A key longer than
-    ``MAX_SHOWN`` characters is cut.
+    ``MAX_SHOWN`` characters is cut, and so is a message longer than ``MAX_MESSAGE`` (a value
+    quoted in it can be anything).
     """
 
     def __init__(self, message: str, *, source: str | None = None, key: str | None = None) -> None:
         key = short(key) if key is not None else None
         where = ": ".join(part for part in (source, key) if part)
-        message = message.replace("\n", " ")
+        message = short(message, MAX_MESSAGE)
         super().__init__(f"{where}: {message}" if where else message)
         self.source = source
         self.key = key

@@ -13,7 +13,7 @@ Placeholders, in ``args`` and in the case's text files (replaced when the case i
 ``{scenarios}`` the repository's ``scenarios/`` directory.
 
 For every case: exit code 2, exactly one line on stderr, starting ``tuopin: error:``, holding
-``expect`` and every ``where``; no traceback; nothing on stdout; the output path absent (or, if
+``expect`` and every ``where``, at most ``MAX_LINE`` characters; no traceback; nothing on stdout; the output path absent (or, if
 the case made it, unchanged) and nothing else written beside it or into the case directory.
 """
 
@@ -32,6 +32,9 @@ from tuopin.cli import main
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.yaml").is_file())
+
+MAX_LINE = 800
+"""Longest error line: the file (a temporary path here), the key and the message, values cut."""
 
 OUT_SETUPS = {
     None: "{out} is a path that does not exist",
@@ -111,6 +114,7 @@ def test_bad_input_is_answered_cleanly(case: str, tmp_path: Path, monkeypatch: p
     assert len(lines) == 1, f"expected one line, got:\n{err}"
     line = lines[0]
     assert line.startswith("tuopin: error:"), line
+    assert len(line) <= MAX_LINE, f"{len(line)} characters: keys and values are not cut"
     assert spec["expect"] in line, line
     for where in spec.get("where", []):
         assert str(where).replace("{dir}", str(case_dir)) in line, f"{where!r} not named in: {line}"

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short
 from tuopin.scenario.schema import Scenario
 
 QUANTITIES = ("exits", "poor_end", "relapses", "villages_exited", "counties_exited")
@@ -69,7 +69,7 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
     current = _value_at(raw, path, key)
     integer = isinstance(current, int) and not isinstance(current, bool)
     if not isinstance(current, int | float) or isinstance(current, bool):
-        raise UserError(f"not a numeric parameter (its value is {current!r})", key=key)
+        raise UserError(f"not a numeric parameter (its value is {short(repr(current))})", key=key)
     for value in (low, high):
         try:
             validate(apply_overrides(raw, {path: round(value) if integer else value}, key), key)
@@ -105,7 +105,7 @@ def read_observed(path: Path, scenario: Scenario) -> pd.DataFrame:
     if "year" not in header:
         raise UserError("missing column 'year'", source=src, key="header")
     if unknown := [h for h in header if h != "year" and h not in QUANTITIES]:
-        raise UserError(f"unknown column {unknown[0]!r}; expected year and any of {', '.join(QUANTITIES)}",
+        raise UserError(f"unknown column {short(repr(unknown[0]))}; expected year and any of {', '.join(QUANTITIES)}",
                         source=src, key="header")
     if len(set(header)) != len(header):
         raise UserError("duplicate column", source=src, key="header")
@@ -124,9 +124,9 @@ def read_observed(path: Path, scenario: Scenario) -> pd.DataFrame:
             try:
                 value = float(cell)
             except ValueError:
-                raise UserError(f"expected a number, got {cell!r}", source=src, key=where) from None
+                raise UserError(f"expected a number, got {short(repr(cell))}", source=src, key=where) from None
             if not math.isfinite(value) or value < 0:
-                raise UserError(f"expected a finite number >= 0, got {cell!r}", source=src, key=where)
+                raise UserError(f"expected a finite number >= 0, got {short(repr(cell))}", source=src, key=where)
             rec[col] = value
         if rec["year"] not in horizon:
             raise UserError(f"year {cell_year(rec)} outside the scenario's years {min(horizon)}-{max(horizon)}",

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short
 from tuopin.sim.model import _flow_keys
 from tuopin.scenario.schema import Scenario, apply_overrides, load_raw, read_yaml, validate
 
@@ -163,8 +163,8 @@ class SweepPlan:
 
     def overrides(self, point: int) -> dict[str, Any]:
         """Every override of one point: the spec's fixed ones, then the point's values."""
-        row = self.points.iloc[point]
-        return {**self.spec.fixed_overrides(), **{name: _python(row[name]) for name in self.names}}
+        # column by column: a row of mixed columns would turn whole numbers into floats
+        return {**self.spec.fixed_overrides(), **{name: _python(self.points[name].iat[point]) for name in self.names}}
 
     def seed_key(self, point: int, replicate: int) -> tuple[int, ...]:
         """The spawn key of a run: (point, replicate), or (replicate,) with common random numbers."""
@@ -220,7 +220,7 @@ def _spec_error(exc: ValidationError, source: str) -> UserError:
     elif err["type"] == "missing":
         msg = "required key is missing"
     elif err["type"] == "literal_error":
-        msg = f"{msg} (got {err['input']!r})"
+        msg = f"{msg} (got {short(repr(err['input']))})"
     return UserError(msg, source=source, key=key or None)
 
 

@@ -22,7 +22,7 @@ from tuopin.report import fonts
 from tuopin.errors import UserError, short
 from tuopin.report.fonts import Lang
 from tuopin.report.labels import text
-from tuopin.experiments.outputs import read_json, sha256, write_results
+from tuopin.experiments.outputs import output_lock, read_json, sha256, write_results
 from tuopin.report.plots import exits_figure, people_unit, with_unit
 from tuopin.scenario.schema import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
@@ -328,6 +328,13 @@ def report_figures(results: Results, lang: Lang) -> dict[str, Figure]:
 def write_figures(path: Path, lang: Lang, formats: tuple[str, ...] = ("png", "pdf")) -> Path:
     """Draw every figure of the results in ``path`` and write them to ``path/figures_<lang>/``
     (staged, then moved in; its ``run.json`` names the results they were drawn from)."""
+    if not path.is_dir():
+        load_results(path)  # says what is wrong, before any lock file is made beside it
+    with output_lock(path):  # the results must not change under the figures (a run writing them now)
+        return _write_figures(path, lang, formats)
+
+
+def _write_figures(path: Path, lang: Lang, formats: tuple[str, ...]) -> Path:
     results = load_results(path)
     out = path / f"figures_{lang}"
     with fonts.style(lang):

@@ -458,7 +458,7 @@ class _NoAliasLoader(yaml.SafeLoader):
                     None, None, "a list or mapping cannot be a key", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}; give each key once", key_node.start_mark)
+                    None, None, f"duplicate key {short(repr(key))}; give each key once", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
