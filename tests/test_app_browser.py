@@ -1,14 +1,17 @@
 """The dashboard in a real browser: `tuopin app` on a free loopback port, driven by Playwright in
 Debian's Chromium (/usr/bin/chromium, installed by `make browser`; no browser is downloaded).
 
-One session walks the page as a planner would: pick a scenario, run, move the budget, run again
-(the chart and the county table must change), type a bad value (a message, no traceback), switch
-to Chinese. It saves a screenshot to results/dashboard.png.
+One session walks the page as a planner would: the page opens on the Shangluo baseline, already
+run; move the budget slider and run: baseline and variant side by side with their difference; type
+a bad value (a message, no traceback; it goes when the value is fixed); switch to Chinese (no
+English left on the page, the message too); pick another scenario (its own baseline, levers back
+to the plan). Screenshots go to runs/dashboard/ (ignored by git), at 1024 and 1400 px.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,7 +25,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = ROOT / "results" / "dashboard.png"
+SHOTS = ROOT / "runs" / "dashboard"
+ALLOWED_LATIN = re.compile(r"[\w./-]+\.yaml|English|ENGLISH|CSV|PNG|SVG")
+"""Latin text that may stay in Chinese mode: file names, the language switch, file formats."""
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--no-first-run"]
 START_TIMEOUT = 120  # seconds for the server to answer (imports are slow on a busy machine)
@@ -91,71 +96,91 @@ def page(app_url: str):
 
 
 def set_field(page, css: str, value: str) -> None:
-    """Type a value into a text field and commit it (Enter)."""
+    """Type a value into a text field (it takes effect as typed)."""
     field = page.locator(f"{css} input")
     field.fill(value)
-    field.press("Enter")
+    field.press("Tab")
 
 
-def run_and_wait(page, previous_table: str | None) -> str:
-    """Press Run, wait until the county table shows (and differs from ``previous_table``)."""
-    page.locator(".tuopin-run").click()
+def shoot(page, name: str) -> None:
+    """Screenshots of the whole page at 1024 and 1400 pixels wide."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1024, 1400):
+        page.set_viewport_size({"width": width, "height": 2400})
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(SHOTS / f"{name}_{width}.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def wait_done(page, css: str, previous: str = "") -> str:
+    """Wait until ``css`` shows, no run is in progress, and its text differs from ``previous``."""
     page.wait_for_function(
-        """(previous) => {
-            const t = document.querySelector('.tuopin-counties table');
-            const busy = document.querySelector('.tuopin-progress');
-            return t && !busy && t.innerText !== previous;
-        }""", arg=previous_table or "", timeout=RUN_TIMEOUT_MS)
-    return page.locator(".tuopin-counties table").inner_text()
+        """([css, previous]) => {
+            const t = document.querySelector(css);
+            return t && !document.querySelector('.tuopin-progress') && t.innerText !== previous;
+        }""", arg=[css, previous], timeout=RUN_TIMEOUT_MS)
+    return page.locator(css).inner_text()
 
 
-def test_dashboard_runs_changes_and_explains(page) -> None:
-    # pick a scenario from the list: Shangluo, at the page's small default scale
-    page.locator(".tuopin-scenario").click()
-    page.get_by_role("option", name="shangluo.yaml").first.click()
-    page.wait_for_function("() => document.querySelector('.tuopin-scenario').innerText.includes('shangluo.yaml')")
-    set_field(page, ".tuopin-replicates", "4")
-
-    first = run_and_wait(page, None)
+def test_dashboard_opens_on_the_baseline_compares_and_speaks_chinese(page) -> None:
+    # the page opens on Shangluo's baseline, already run: no difference view yet
+    first = wait_done(page, ".tuopin-counties table")
     assert "Shangzhou" in first and "Zhashui" in first, first
-    chart_before = page.locator(".tuopin-chart img").first.screenshot()
-    headline_before = page.locator(".tuopin-headline").inner_text()
+    headline = page.locator(".tuopin-headline").inner_text()
+    for words in ("Declared exits", "Net reduction", "Still poor at the end", "Relapses", "P(meet)"):
+        assert words in headline
+    assert page.locator(".tuopin-difference").count() == 0
+    assert "simulated person stands for" in page.locator(".tuopin-scale-note").inner_text()
+    assert page.locator(".tuopin-tip-budget").get_attribute("title").startswith("Multiplies every year's budget")
+    shoot(page, "baseline_en")
 
-    # a 20% budget cut: fewer exits, more people left poor, in the chart and the table
-    set_field(page, ".tuopin-budget", "0.8")
-    set_field(page, ".tuopin-replicates", "8")
+    # a 20% budget cut on the slider, then Run: baseline and variant side by side
+    thumb = page.locator(".tuopin-budget [role=slider]").first
+    for value in ("0.95", "0.90", "0.85", "0.80"):  # one step at a time: each must reach the server
+        thumb.focus()
+        thumb.press("ArrowLeft")
+        page.wait_for_function("(v) => document.querySelector('.tuopin-tip-budget').innerText.includes(v)",
+                               arg=value, timeout=RUN_TIMEOUT_MS)
     page.locator(".tuopin-run").click()
     page.wait_for_selector(".tuopin-progress", timeout=RUN_TIMEOUT_MS)  # the progress bar shows while running
-    page.wait_for_function(
-        """(previous) => {
-            const t = document.querySelector('.tuopin-counties table');
-            return t && !document.querySelector('.tuopin-progress') && t.innerText !== previous;
-        }""", arg=first, timeout=RUN_TIMEOUT_MS)
-    second = page.locator(".tuopin-counties table").inner_text()
-    assert second != first
-    assert page.locator(".tuopin-headline").inner_text() != headline_before
+    diff = wait_done(page, ".tuopin-difference table")
+    for words in ("Baseline", "Variant", "Variant − baseline", "P(variant better)", "neither way is better"):
+        assert words in diff, diff
     assert "Budget = 0.8" in page.locator(".tuopin-levers").inner_text()
-    page.wait_for_timeout(500)  # let the new figure's image load before comparing pixels
-    assert page.locator(".tuopin-chart img").first.screenshot() != chart_before
-    assert page.locator(".tuopin-villages img").count() == 1
-
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": 1500, "height": 1450})
+    exits = page.locator(".tuopin-difference tbody tr").first.locator("td")
+    assert exits.nth(0).inner_text().startswith("Declared exits")
+    assert exits.nth(4).inner_text().startswith("-")  # fewer declared exits with less money
     page.wait_for_timeout(500)
-    page.screenshot(path=str(SCREENSHOT))
-    page.set_viewport_size({"width": 1500, "height": 1000})
+    assert page.locator(".tuopin-chart img").count() == 4  # exits, still poor, relapses, difference
+    assert page.locator(".tuopin-villages img").count() == 1
+    assert page.locator(".tuopin-export").inner_text().count("CSV") == 1
+    shoot(page, "difference_en")
 
     # a bad value: a message on the page, no traceback, the last results kept
     set_field(page, ".tuopin-replicates", "0")
     page.locator(".tuopin-run").click()
     error = page.locator(".tuopin-error")
     error.wait_for(timeout=RUN_TIMEOUT_MS)
-    assert "replicates" in error.inner_text()
+    assert "Replicates" in error.inner_text()
     assert "Traceback" not in page.locator("body").inner_text()
-    assert page.locator(".tuopin-counties table").inner_text() == second
+    assert page.locator(".tuopin-difference table").inner_text() == diff
 
-    # Chinese labels
+    # Chinese: every label, the message and the tables; no English left
     page.get_by_role("button", name="中文").click()
-    page.wait_for_function("() => document.body.innerText.includes('各县与规划对比')", timeout=RUN_TIMEOUT_MS)
-    assert "落后于规划" in page.locator(".tuopin-counties table").inner_text() or \
-        "按计划" in page.locator(".tuopin-counties table").inner_text()
+    page.wait_for_function("() => document.body.innerText.includes('主要结果')", timeout=RUN_TIMEOUT_MS)
+    assert "重复次数" in page.locator(".tuopin-error").inner_text()
+    assert "方案更优的概率" in page.locator(".tuopin-difference").inner_text()
+    assert "落后于规划" in page.locator(".tuopin-counties table").inner_text()
+    left = ALLOWED_LATIN.sub("", page.locator("body").inner_text())
+    assert not re.findall(r"[A-Za-z]{2,}", left), re.findall(r"[A-Za-z]{2,}", left)
+    set_field(page, ".tuopin-replicates", "10")  # fixing the value clears the message
+    page.wait_for_function("() => !document.querySelector('.tuopin-error')", timeout=RUN_TIMEOUT_MS)
+    shoot(page, "difference_zh")
+
+    # another scenario: its own baseline, levers back to the plan's values
+    page.locator(".tuopin-scenario").click()
+    page.get_by_role("option", name="township.yaml").first.click()
+    wait_done(page, ".tuopin-counties table", previous=page.locator(".tuopin-counties table").inner_text())
+    assert page.locator(".tuopin-difference").count() == 0
+    assert "所有参数均与规划相同" in page.locator(".tuopin-levers").inner_text()
+    shoot(page, "township_zh")

@@ -12,7 +12,7 @@ TOWNSHIP = str(ROOT / "scenarios" / "township.yaml")
 
 def batch(processes: int) -> pd.DataFrame:
     rows = mesa.batch_run(
-        mesa_model(), parameters={"scenario": TOWNSHIP, "relapse.support_continuation_years": [0, 3]},
+        mesa_model(), parameters={"plan": TOWNSHIP, "relapse.support_continuation_years": [0, 3]},
         rng=[1, 2], number_processes=processes, data_collection_period=1, display_progress=False)
     return pd.DataFrame(rows).sort_values(["relapse.support_continuation_years", "iteration", "year"],
                                           ignore_index=True)

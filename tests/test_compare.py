@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import ROOT, SMALL_SCALE
 from tuopin import load_scenario
@@ -36,18 +37,26 @@ def test_paired_band_is_narrower_than_independent_seeds():
 
 
 def test_a_variant_equal_to_its_base_differs_by_exactly_zero(small):
-    paired, summary = compare(small, [small.model_copy(update={"name": "same"})], replicates=3, seed=4)
+    paired, summary, totals = compare(small, [small.model_copy(update={"name": "same"})], replicates=3, seed=4)
     assert (paired.filter(like="_diff").fillna(0) == 0).all().all()
-    assert (summary["p_variant_better"] == 0).all()
+    assert (summary["p_variant_higher"] == 0).all() and (totals["difference_median"].fillna(0) == 0).all()
+    directed = summary["better_if"] != "neither"
+    assert (summary.loc[directed, "p_variant_better"] == 0).all()
+    assert summary.loc[~directed, "p_variant_better"].isna().all()  # fewer relapses are not "better" as such
     assert set(summary["quantity"]) == {"exits", "relapses", "poor_end", "spending", "cost_per_sustained_exit"}
 
 
 def test_budget_cut_is_worse_and_cheaper(small):
     cut = load_scenario(VARIANTS / "budget_cut_20.yaml", overrides={"scale": SMALL_SCALE})
     assert same_population(small, cut)
-    _, summary = compare(small, [cut], replicates=4, seed=9)
+    _, summary, totals = compare(small, [cut], replicates=4, seed=9)
     spending = summary[summary.quantity == "spending"]
-    assert (spending["difference_median"] < 0).all() and (spending["p_variant_better"] == 1).all()
+    assert (spending["difference_median"] < 0).all() and (spending["p_variant_higher"] == 0).all()
+    assert spending["p_variant_better"].isna().all()  # cheaper is not better when it buys fewer exits
+    total = totals.set_index("quantity")
+    assert total.loc["spending", "difference_median"] == pytest.approx(
+        total.loc["spending", "variant_median"] - total.loc["spending", "base_median"], rel=0.05)
+    assert total.loc["exits", "p_variant_better"] < 0.5
     poor = summary[(summary.quantity == "poor_end") & (summary.year == 2020)]
     assert float(poor["difference_median"].iloc[0]) > 0
 
@@ -62,12 +71,17 @@ def test_compare_cli_writes_tables_and_figure(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = pd.read_csv(out / "differences.csv")
     assert set(summary["variant"]) == {"shangluo_no_continuation", "shangluo_high_pressure"}
-    assert summary["p_variant_better"].between(0, 1).all()
+    assert summary["p_variant_higher"].between(0, 1).all()
     assert (summary["difference_q05"] <= summary["difference_q95"] + 1e-9).all()
-    assert (out / "differences.png").stat().st_size > 0
+    assert set(pd.read_csv(out / "totals.csv")["years"]) == {"2016-2020"}
+    for lang in ("en", "zh"):
+        assert (out / f"differences_{lang}.png").stat().st_size > 0
     meta = json.loads((out / "run.json").read_text())
     assert all(v["common_random_numbers"] for v in meta["variants"])
-    assert "P(more)" in r.stdout
+    # levels, difference and totals, in words that say which way is better
+    assert "P(variant better)" in r.stdout and "P(variant higher)" in r.stdout and "2016-2020*" in r.stdout
+    assert "People still poor at year end (people; fewer is better)" in r.stdout
+    assert "P(more)" not in r.stdout and not r.stderr.strip()  # no progress bar when stderr is not a terminal
 
 
 def test_compare_rejects_a_bad_variant_before_running(tmp_path):

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from tuopin.cli.app import check_port
-from tuopin.app.data import (LABELS, Controls, base_values, build_overrides, county_table, default_scale,
-                                   headline, outcome_figure, prepare, scenario_files, simulate, village_figure,
-                                   village_grid)
+from tuopin.app.data import (LABELS, Comparison, Controls, base_values, baseline_of, build_overrides,
+                             county_table, default_scale, difference_figure, error_text, headline_table, meet_table,
+                             panel_figure, prepare, scenario_files, simulate, village_colours, village_figure,
+                             village_grid)
 from tuopin.errors import UserError
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import load_raw
@@ -92,18 +93,64 @@ def test_progress_is_reported_to_the_end() -> None:
     assert simulate(scenario, 2, cancelled=lambda: True) is None
 
 
-def test_county_table_matches_the_county_records(outcome) -> None:
+def test_county_table_matches_the_county_records_most_behind_first(outcome) -> None:
     counties = outcome.run.counties
     last = counties["year"].max()
+    planned = {n: int(y) for y, names in outcome.run.scenario.targets.counties.value.items() for n in names}
     for lang in ("en", "zh"):
         table = county_table(outcome, lang)
         t = LABELS[lang]
         assert len(table) == len(outcome.county_names)
-        for name, (_, row) in zip(outcome.county_names, table.iterrows()):
-            poor = np.median(counties[(counties["county"] == name) & (counties["year"] == last)]["poor_end"])
+        gaps = table[t["gap"]].astype(float).tolist()  # Shangluo: a 3% threshold for every county
+        assert gaps == sorted(gaps, reverse=True)  # most behind first
+        for _, row in table.iterrows():
+            name = row[t["county"]].split()[-1]
+            g = counties[counties["county"] == name]
+            poor = np.median(g[g["year"] == last]["poor_end"])
             assert row[t["poor_left"]] == f"{poor:,.0f}"
+            incidence = np.median(g[g["year"] == planned[name]]["incidence"])
+            assert row[t["incidence_end"]] == f"{incidence:.1%}"
             assert row[t["status"]] in (t["behind"], t["on_track"], t["no_plan"])
     assert "商州区" in county_table(outcome, "zh").iloc[:, 0].tolist()
+
+
+@pytest.fixture(scope="module")
+def comparison(outcome) -> Comparison:
+    variant = simulate(prepare(Controls(scenario=str(SHANGLUO), scale=0.01, replicates=3, budget=0.7)), 3)
+    return Comparison(outcome, variant)
+
+
+def test_baseline_and_variant_are_paired_and_compared(comparison) -> None:
+    base, variant = comparison.base.run, comparison.variant.run
+    assert base.seed == variant.seed and base.scenario.scale.value == variant.scenario.scale.value
+    totals = comparison.totals.set_index("quantity")
+    exits = totals.loc["exits"]
+    per_replicate = (variant.annual.groupby("replicate")["exits"].sum() - base.annual.groupby("replicate")["exits"].sum())
+    assert exits["difference_median"] == pytest.approx(per_replicate.median())
+    assert exits["difference_median"] < 0 and exits["p_variant_better"] == 0  # a 30% cut: fewer exits in every pair
+    assert np.isnan(totals.loc["relapses", "p_variant_better"])  # fewer relapses are not "better" by themselves
+    for lang in ("en", "zh"):
+        t = LABELS[lang]
+        table = headline_table(comparison, lang)
+        assert {t["baseline"], t["variant"], t["difference"], t["p_better"]} <= set(table.columns)
+        assert t["q_net_reduction"] in table[t["quantity"]].tolist()
+        assert table[t["p_better"]].iloc[table[t["quantity"]].tolist().index(t["q_relapses"])] == t["neither"]
+        meet = meet_table(comparison, lang)
+        assert len(meet) == 5 and t["p_meet"].format(which=t["variant"]) in meet.columns
+
+
+def test_baseline_of_keeps_only_the_run_settings() -> None:
+    c = Controls(scenario=str(SHANGLUO), budget=0.5, relocation=2.0, support_years=0, replicates=4, scale=0.01, seed=3)
+    assert baseline_of(c) == Controls(scenario=str(SHANGLUO), replicates=4, scale=0.01, seed=3)
+
+
+def test_error_messages_follow_the_language() -> None:
+    for change in ({"replicates": 0}, {"scale": 5.0}, {"target_pressure": 1.5}, {"scenario": "no/such.yaml"}):
+        with pytest.raises(UserError) as err:
+            prepare(Controls(**{"scenario": str(SHANGLUO), "scale": 0.01, **change}))
+        zh = error_text(err.value, "zh")
+        assert not any("a" <= ch.lower() <= "z" for ch in zh), zh  # no English left in Chinese mode
+        assert error_text(err.value, "en") != zh
 
 
 def test_village_grid_has_one_cell_per_poor_village(outcome) -> None:
@@ -120,11 +167,16 @@ def test_village_grid_has_one_cell_per_poor_village(outcome) -> None:
     assert (v.poor_village & (v.exit_year >= 0)).sum() == int(last["villages_exited_total"].iloc[0])
 
 
-def test_figures_and_headline_in_both_languages(outcome) -> None:
+def test_figures_in_both_languages(comparison) -> None:
     for lang in ("en", "zh"):
-        assert len(outcome_figure(outcome, lang).axes) == 3
-        assert village_figure(outcome, lang).axes
-        assert str(outcome.run.annual["year"].max()) in headline(outcome, lang)
+        for column in ("exits", "poor_end", "relapses"):
+            fig = panel_figure(comparison, column, lang)
+            assert len(fig.axes[0].lines) >= 2  # baseline and variant
+        assert difference_figure(comparison, lang).axes
+        assert difference_figure(Comparison(comparison.base), lang) is None
+        assert village_figure(comparison.shown, lang).axes
+    colours = village_colours(5)
+    assert len(set(colours)) == 6 and "#E69F00" == colours[-1]  # not exited: orange, exit years: blues
 
 
 def test_every_shipped_scenario_is_offered_and_prepares() -> None:

@@ -61,8 +61,28 @@ def test_each_language_uses_its_own_labels(results):
     english_only = [e.split("{")[0].strip() for e, _ in LABELS.values() if len(e.split("{")[0].strip()) > 6]
     assert not [e for e in english_only if e in zh]
     assert "脱贫人数" in zh and "年份" in zh and "商洛" in zh and "商州区" in zh
-    assert "People exiting poverty" in en and "Year" in en and "Shangzhou" in en
+    assert "Declared exits" in en and "Year" in en and "Shangzhou" in en
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.replace("返贫", "").replace("低保", ""))
+
+
+def test_every_figure_names_its_source_and_is_200_dpi(results):
+    from PIL import Image
+
+    data = load_results(results)
+    for lang, scale, replicates in (("en", "scale", "3 replicates"), ("zh", "抽样比例", "3次重复")):
+        with style(lang):
+            figures = report_figures(data, lang)
+            for name, fig in figures.items():
+                source = [t.get_text() for t in fig.findobj(plt.Text) if "seed 20160101" in t.get_text()
+                          or "随机种子 20160101" in t.get_text()]
+                assert len(source) == 1, (name, lang)
+                assert f"{scale} {SMALL_SCALE:g}" in source[0] and replicates in source[0] and "tuopin" in source[0]
+                assert "shangluo" in source[0], source[0]
+                plt.close(fig)
+    main(["figures", str(results), "--lang", "en", "--format", "png"])
+    for name in FIGURES:
+        with Image.open(results / "figures_en" / f"{name}.png") as im:
+            assert round(im.info["dpi"][0]) == 200, name
 
 
 def test_plan_lines_come_from_the_scenario(results):

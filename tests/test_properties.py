@@ -31,7 +31,7 @@ import tuopin.sim.loop as loop
 from tuopin import UserError, load_scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
 from tuopin.sim.assessment import meets_standard
-from tuopin.sim.model import MONEY, PEOPLE, PovertyModel
+from tuopin.sim.model import MONEY, PEOPLE, SIGNED, PovertyModel
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import BATCHES
 
@@ -91,8 +91,13 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert f["poor_end"] == f["poor_start"] - f["exits"] + f["relapses"] + f["new_entrants"]
     assert f["poor_start"] == before["poor"]
     assert f["poor_end"] == int(people[hh.status == POOR].sum())
+    # The headline quantities: net reduction of the register, distinct people ever exited.
+    assert f["net_reduction"] == f["poor_start"] - f["poor_end"]
+    assert f["sustained_exits"] <= f["lifted_total"] == int(people[hh.exit_year >= 0].sum())
+    assert f["lifted_total"] >= cumulative.get("lifted", 0)
+    cumulative["lifted"] = f["lifted_total"]
     # No negative counts or amounts.
-    for key in (PEOPLE | MONEY) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
+    for key in (PEOPLE - SIGNED | MONEY) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
                                 "counties_exited", "counties_exited_total"}:
         assert f[key] >= 0, key
     assert (people > 0).all() and np.isin(hh.status, [NEAR, POOR, EXITED]).all()

@@ -27,7 +27,7 @@ def test_each_replicate_draws_its_own_values_within_range_and_reproducibly(small
 def test_drawn_value_is_the_one_the_model_uses(small):
     m = PovertyModel(small, rng=3)
     assert m.p.economy.income_growth == m.drawn[GROWTH]
-    assert not m.config.uncertainty  # every uncertain parameter was fixed for this replicate
+    assert not m.plan.uncertainty  # every uncertain parameter was fixed for this replicate
 
 
 def test_an_override_fixes_an_uncertain_parameter(small):

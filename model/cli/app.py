@@ -12,16 +12,17 @@ from pathlib import Path
 from tuopin.errors import UserError
 
 HELP = """\
-Open the planner dashboard: a page in your web browser where you pick a plan (scenario),
-move the levers and press Run. Nothing is sent anywhere; the page is served by this computer.
+Open the planner dashboard: a page in your web browser where you pick a plan (scenario) and see
+its baseline, move the levers and see what they change. Nothing is sent anywhere; the page is
+served by this computer.
 
 Start it, then open the address it prints (default http://127.0.0.1:8765) in a browser:
 
   tuopin app
   tuopin app --port 8800          if 8765 is taken
 
-On the page (left column), from top to bottom:
-  language                 English or 中文 for every label and figure
+On the page (left column), from top to bottom (hover over ⓘ for what each means and its unit):
+  language                 English or 中文 for every label, figure and message
   Scenario                 a plan file from scenarios/ (or a variant from scenarios/variants/)
   Budget                   multiple of the plan's funds, e.g. 0.8 for a 20% cut
   Relocation capacity      multiple of the people relocated each year (易地搬迁)
@@ -32,17 +33,21 @@ On the page (left column), from top to bottom:
   Scale                    simulated people per real person; the default keeps a run to seconds
   Random seed              the same seed and levers give the same numbers
 
-Press Run. A progress bar shows the replicates as they finish; then the page shows exits
-against the plan (median and 5-95% band), people still poor, relapses, a table of counties
-(planned and simulated exit year, chance of exiting on time, who is behind) and the poor
-villages as squares coloured by the year they exited. A bad value shows a message on the page.
+The page opens on the scenario's baseline, already running. Move a lever and press Run: the
+baseline and the variant run on the same random numbers, and the page shows them side by side:
+the headline quantities (declared exits, net reduction, people still poor, relapses, people ever
+lifted out, villages and counties exited) with the plan, P(meet) and its 95% interval, the
+paired difference with its 90% band and P(variant better); per year the exits against the plan
+and P(meet); charts; the counties ranked by how far their poverty incidence is above the exit
+threshold; and the poor villages as squares coloured by the year they exited. Tables (CSV) and
+figures (PNG, SVG) can be downloaded. A bad value shows a message on the page.
 
 Only this computer's browser may use the page: requests whose Host or Origin is not the served
 address are refused (no other web site can start runs through it). With --host other than
 127.0.0.1 or localhost, anyone who can reach that address on the network can start runs; tuopin
 warns when it starts.
 
-Stop the dashboard with Ctrl+C. For files to keep (CSV, figures), use 'tuopin run'.
+Stop the dashboard with Ctrl+C. For more replicates or a full-scale run, use 'tuopin run'.
 """
 
 
@@ -82,6 +87,7 @@ def main(args: argparse.Namespace) -> int:
     os.environ["SOLARA_APP"] = "tuopin.app.page"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ["SOLARA_THEME_SHOW_BANNER"] = "False"  # Solara's English banner sat over the last table row
     os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = args.host, str(args.port)
     import uvicorn
 

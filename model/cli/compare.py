@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,12 +12,14 @@ import pandas as pd
 
 from tuopin.errors import UserError
 from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, write_results
-from tuopin.report.plots import differences
+from tuopin.cli.progress import progress_bar
+from tuopin.report.labels import text
+from tuopin.report.plots import differences, source_line
 from tuopin.sim.register import Population, households_from_register
 from tuopin.experiments.resources import cap_workers, check_run
 from tuopin.experiments.replicates import run_replicates
 from tuopin.scenario.schema import Scenario, file_hash, load_scenario
-from tuopin.experiments.summary import paired_differences, summarize_differences
+from tuopin.experiments.summary import paired_differences, summarize_differences, total_differences
 
 HELP = """\
 Run a base scenario and one or more variants (e.g. files in scenarios/variants/) on the same
@@ -29,12 +32,17 @@ the variant keeps the base's population (counties, population block and scale); 
 them, households are drawn anew and the command says so.
 
 Writes to DIR (default results/compare_<base name>):
-  differences.csv     per variant, year and quantity (exits, relapses, poor_end, spending,
+  differences.csv     per variant, year and quantity (exits, poor_end, relapses, spending,
                       cost_per_sustained_exit): base and variant medians, the difference's median
-                      and 5-95% band, and P(variant better) = share of paired replicates where the
-                      variant does better (more exits; fewer relapses, poor, yuan)
+                      and 5-95% band, P(variant higher) = share of paired replicates where the
+                      variant's value is above the base's, and P(variant better) where a direction
+                      is better (more exits; fewer people still poor; lower cost per person lifted).
+                      Fewer relapses or less spending are not called better: both also fall when
+                      fewer people exit.
+  totals.csv          the same over the whole period (flows summed, stocks at the last year)
   paired_annual.csv   every replicate and year: base value, variant value, difference
-  differences.png     the differences with their bands, one panel per quantity
+  differences_en.png  the differences with their bands, one panel per quantity (English)
+  differences_zh.png  the same in Chinese
   run.json            files, hashes, seed, replicates, versions (written last)
 
 Example:  tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cut_20.yaml \\
@@ -58,7 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
     p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
-    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
 
 
@@ -67,38 +75,68 @@ def same_population(base: Scenario, variant: Scenario) -> bool:
     return all(getattr(base, key) == getattr(variant, key) for key in POPULATION_KEYS)
 
 
-def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int,
-            workers: int = 1, population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int, workers: int = 1,
+            population: Population | None = None,
+            progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the base and every variant on the same replicate seeds (and ``population``, if given).
 
-    Returns ``(paired, summary)``: per replicate and year the base value, variant value and
-    difference of each compared quantity, and per year the medians, bands and P(variant better);
-    both with a ``variant`` column naming the variant.
+    Returns ``(paired, summary, totals)``: per replicate and year the base value, variant value
+    and difference of each compared quantity; per year the medians, bands, P(variant higher) and
+    P(variant better); and the same over the whole period; each with a ``variant`` column.
+    ``progress`` is called with the number of model runs just finished.
     """
-    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population)
-    paired, summary = [], []
+    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population,
+                              progress=progress)
+    paired, summary, totals = [], [], []
     for variant in variants:
-        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population)
+        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population,
+                             progress=progress)
         pairs = paired_differences(base_run.annual, run.annual)
-        pairs.insert(0, "variant", variant.name)
-        table = summarize_differences(pairs)
-        table.insert(0, "variant", variant.name)
-        paired.append(pairs)
-        summary.append(table)
-    return pd.concat(paired, ignore_index=True), pd.concat(summary, ignore_index=True)
+        frames = (pairs, summarize_differences(pairs), total_differences(pairs))
+        for frame, kept in zip(frames, (paired, summary, totals)):
+            frame.insert(0, "variant", variant.name)
+            kept.append(frame)
+    return pd.concat(paired, ignore_index=True), pd.concat(summary, ignore_index=True), pd.concat(totals, ignore_index=True)
 
 
-def print_table(summary: pd.DataFrame) -> None:
-    """Per variant and year: change in exits (band, P(more exits)), in people still poor, in spending."""
+QUANTITY_WORDS = {
+    "exits": ("Declared exits", "people", 1.0, "more is better"),
+    "poor_end": ("People still poor at year end", "people", 1.0, "fewer is better"),
+    "relapses": ("Relapses", "people", 1.0, "neither is better in itself: fewer exits also mean fewer relapses"),
+    "spending": ("Spending", "million yuan", 1e6, "neither is better in itself: less money may buy fewer exits"),
+    "cost_per_sustained_exit": ("Cost per person lifted and still out (spending so far / people exited and not "
+                                "fallen back)", "yuan per person", 1.0, "lower is better"),
+}
+"""How the printed table names each compared quantity: words, unit, divisor, which direction is better."""
+
+
+def print_table(summary: pd.DataFrame, totals: pd.DataFrame, base: str, titles: dict[str, str]) -> None:
+    """Per variant and compared quantity: base and variant medians, their paired difference with
+    its 90% band, and P(variant better) (or P(variant higher) where no direction is better);
+    per year and for the whole period."""
     for variant, rows in summary.groupby("variant", sort=False):
-        print(f"{variant} - base")
-        print(f"{'year':>4}  {'exits':>10}  {'90% band':>21}  {'P(more)':>7}  {'poor_end':>10}  {'P(fewer)':>8}  {'spending, m yuan':>16}")
-        by = {q: g.set_index("year") for q, g in rows.groupby("quantity")}
-        for year in by["exits"].index:
-            e, p, s = by["exits"].loc[year], by["poor_end"].loc[year], by["spending"].loc[year]
-            band = f"{e.difference_q05:+,.0f} to {e.difference_q95:+,.0f}"
-            print(f"{year:>4}  {e.difference_median:>+10,.0f}  {band:>21}  {e.p_variant_better:>7.0%}  "
-                  f"{p.difference_median:>+10,.0f}  {p.p_variant_better:>8.0%}  {s.difference_median / 1e6:>+16,.1f}")
+        n = int(rows["replicates"].iloc[0])
+        print(f"{titles.get(variant, variant)} [{variant}] against {titles.get(base, base)} [{base}], "
+              f"{n} paired replicates (medians; difference = variant - base, per pair)")
+        total = totals[totals["variant"] == variant].set_index("quantity")
+        for quantity, group in rows.groupby("quantity", sort=False):
+            words, unit, divisor, better = QUANTITY_WORDS[quantity]
+            p_head = "P(variant better)" if group["better_if"].iloc[0] != "neither" else "P(variant higher)"
+            p_col = "p_variant_better" if group["better_if"].iloc[0] != "neither" else "p_variant_higher"
+            print(f"  {words} ({unit}; {better})")
+            print(f"  {'year':>9}  {'base':>15}  {'variant':>15}  {'difference':>13}  {'90% band of difference':>27}  {p_head:>17}")
+            period = total.loc[quantity]
+            for label, r in [*((str(y), r) for y, r in zip(group["year"], group.itertuples())),
+                             (f"{period['years']}*", period)]:
+                r = pd.Series(r._asdict()) if hasattr(r, "_asdict") else r
+                v = {k: r[k] / divisor for k in ("base_median", "variant_median", "difference_median",
+                                                 "difference_q05", "difference_q95")}
+                band = f"{v['difference_q05']:+,.0f} to {v['difference_q95']:+,.0f}"
+                print(f"  {label:>9}  {v['base_median']:>15,.0f}  {v['variant_median']:>15,.0f}  "
+                      f"{v['difference_median']:>+13,.0f}  {band:>27}  {r[p_col]:>17.0%}")
+        print("  * whole period: exits, relapses and spending summed over the years; people still poor and "
+              "cost per person at the last year")
+        print()
 
 
 def main(args: argparse.Namespace) -> int:
@@ -135,19 +173,27 @@ def _main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
-        paired, summary = compare(base, variants, replicates, seed, workers=workers, population=population)
-        title = f"{base.title.get('en', base.name)}: variants minus base ({replicates} paired replicates)"
+        with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)", args.quiet) as bar:
+            paired, summary, totals = compare(base, variants, replicates, seed, workers=workers,
+                                              population=population, progress=bar.update)
         writers = {
             "differences.csv": lambda path: summary.to_csv(path, index=False),
+            "totals.csv": lambda path: totals.to_csv(path, index=False),
             "paired_annual.csv": lambda path: paired.to_csv(path, index=False),
-            "differences.png": lambda path: differences(summary, path, title),
         }
+        for lang in ("en", "zh"):
+            names = {v.name: v.title.get(lang, v.name) for v in variants}
+            title = text("compare_title", lang, title=base.title.get(lang, base.name), n=replicates)
+            source = source_line(base.name, base.scale.value, replicates, seed, lang)
+            writers[f"differences_{lang}.png"] = (
+                lambda path, names=names, title=title, lang=lang, source=source:
+                differences(summary, path, title, names, lang, source))
         meta = {
             "base": base.name,
             "base_file": str(args.base),
             "base_sha256": file_hash(args.base),
-            "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path),
-                          "common_random_numbers": paired_ok[v.name]} for v, path in zip(variants, args.variants)],
+            "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path), "common_random_numbers": paired_ok[v.name]}
+                         for v, path in zip(variants, args.variants)],
             "seed": seed,
             "replicates": replicates,
             "scale": base.scale.value,
@@ -157,7 +203,7 @@ def _main(args: argparse.Namespace) -> int:
         }
         write_results(target, writers, meta)
     if not args.quiet:
-        print_table(summary)
+        print_table(summary, totals, base.name, {s.name: s.title.get("en", s.name) for s in [base, *variants]})
         for name, ok in paired_ok.items():
             if not ok:
                 print(f"note: {name} changes the population (scale, counties, population, years or line), "

@@ -14,15 +14,23 @@ Chinese (--lang zh) or English (--lang en). Chinese text uses Noto Sans SC, whic
 with tuopin (nothing is downloaded).
 
 Writes to RESULTS_DIR/figures_<lang>/, one file per figure and format:
-  exits_vs_plan           exits per year against the plan's bars, median and 5-95% band,
-                          and the chance of meeting each year's target
-  remaining_poor          registered poor left at each year's end, against the plan
+  exits_vs_plan           declared exits per year against the plan's bars, median and 5-95%
+                          band, and the chance of meeting each year's target (95% interval)
+  remaining_poor          people still poor at each year's end, against the plan, from the
+                          register at the start
   relapses_new_entrants   people falling back (返贫) and newly registered, per year
   villages_counties       poor villages and counties exited so far, against the plan
-  spending_cost           spending per year and cost per sustained exit
-  exits_by_batch          exits among the people each batch reached (五个一批 and others)
-  county_remaining        per county: poor left, planned exit year, P(hat off by then)
+  spending_cost           spending per year against the budget, and the cost per person lifted
+                          and still out (defined on the figure)
+  exits_by_batch          exits among the people each batch reached (五个一批 and others),
+                          median and band; not additive (a person counts under each batch)
+  county_remaining        per county: poverty incidence against the exit threshold, planned
+                          exit year, P(hat off by then); one shared y scale
                           (only when the run has two or more counties)
+
+Every figure has a source line (model version, scenario, scale, replicates, seed) and uses a
+colour-blind-safe palette (Okabe-Ito); PNGs are 200 dpi. Multi-panel figures whose panels count
+different things (villages and counties; yuan and yuan per person) keep one y scale per panel.
   run.json                which results the figures were drawn from (written last)
 
 The plan's village and county targets and the title come from the scenario file named in the

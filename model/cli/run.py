@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tuopin.cli.progress import progress_bar
+from tuopin.experiments.headlines import headlines
 from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, sha256, write_results
-from tuopin.report.plots import exits_vs_target
+from tuopin.report.headlines import headline_lines
+from tuopin.report.plots import exits_vs_target, source_line
 from tuopin.sim.register import describe, households_from_register
 from tuopin.experiments.resources import cap_workers, check_run
 from tuopin.experiments.replicates import RunResult, run_replicates
@@ -24,6 +27,10 @@ Writes to DIR (default results/<scenario name>):
   annual.csv           one row per replicate and year, in people and yuan
   county_annual.csv    the same per county
   summary.csv          per year: median and 5-95% band of each quantity, P(exits >= target)
+                       with its 95% interval; cumulative columns (*_cum) to the period's end
+  headlines.csv        the whole period: declared exits, net reduction, still poor at the end,
+                       relapses, distinct people ever exited, villages and counties exited,
+                       each against the plan with P(meet) and its 95% interval
   county_summary.csv   per county and year: remaining poor, P(hat off), planned year
   exits_vs_target.png  simulated exits against the plan's bars
   run.json             scenario hash, seed, replicates, versions, wall time (written last)
@@ -53,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="household register (CSV) to simulate instead of the synthetic population")
     p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
-    p.add_argument("--quiet", action="store_true", help="do not print the table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
 
 
@@ -62,27 +69,43 @@ def planned_county_years(scenario: Scenario) -> dict[str, int]:
     return {name: year for year, names in scenario.targets.counties.value.items() for name in names}
 
 
-def result_writers(result: RunResult) -> dict:
-    """The files of a run, each with the function that writes it."""
+def result_writers(result: RunResult, source: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The files of a run, each with the function that writes it; and the summary, county and
+    headline tables. ``source`` is the line printed under the figure (see ``report.source``)."""
     summary = summarize(result.annual)
     counties = summarize_counties(result.counties, planned_county_years(result.scenario))
-    title = f"{result.scenario.title.get('en', result.scenario.name)}: exits against plan"
+    table = headlines(result.annual, result.scenario)
+    title = f"{result.scenario.title.get('en', result.scenario.name)}: declared exits against the plan"
     return {
         "annual.csv": lambda path: result.annual.to_csv(path, index=False),
         "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
         "summary.csv": lambda path: summary.to_csv(path, index=False),
+        "headlines.csv": lambda path: table.to_csv(path, index=False),
         "county_summary.csv": lambda path: counties.to_csv(path, index=False),
-        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title),
-    }, summary, counties
+        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title, source=source),
+    }, summary, counties, table
 
 
-def print_table(summary: pd.DataFrame, counties: pd.DataFrame) -> None:
-    """The planner's table: exits against the plan, and counties behind schedule."""
-    print(f"{'year':>4}  {'median exits':>12}  {'90% band':>19}  {'plan target':>11}  {'P(meet)':>7}")
+def _meet(p: float, low: float, high: float) -> str:
+    return "" if pd.isna(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
+
+
+def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
+    """The planner's table: declared exits against the plan per year and over the period, the
+    headline quantities in words, and counties behind schedule."""
+    print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
     for r in summary.itertuples():
         band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
-        p = "" if pd.isna(r.p_meet_target) else f"{r.p_meet_target:.0%}"
-        print(f"{r.year:>4}  {r.exits_median:>12,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {p:>7}")
+        meet = _meet(r.p_meet_target, r.p_meet_target_low, r.p_meet_target_high)
+        print(f"{r.year:>9}  {r.exits_median:>14,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {meet:>22}")
+    last = summary.iloc[-1]
+    years = f"{int(summary['year'].iloc[0])}-{int(last['year'])}"
+    band = f"{last['exits_cum_q05']:,.0f}-{last['exits_cum_q95']:,.0f}"
+    meet = _meet(last["p_meet_cum_target"], last["p_meet_cum_target_low"], last["p_meet_cum_target_high"])
+    print(f"{years:>9}  {last['exits_cum_median']:>14,.0f}  {band:>19}  {last['target_exits_cum']:>11,.0f}  {meet:>22}")
+    print()
+    for line in headline_lines(table, "en"):
+        print(line)
     behind = counties[counties["behind_plan"]].groupby("county")["year"].min()
     if len(behind):
         names = ", ".join(f"{c} (due {int(counties[counties.county == c].planned_exit_year.iloc[0])})" for c in behind.index)
@@ -110,9 +133,11 @@ def _main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
-        result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
-                                population=population)
-        writers, summary, counties = result_writers(result)
+        with progress_bar(replicates, scenario.name, args.quiet) as bar:
+            result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
+                                    population=population, progress=bar.update)
+        writers, summary, counties, table = result_writers(result, source_line(
+            scenario.name, scenario.scale.value, result.replicates, result.seed, lang="en"))
         meta = {
             "scenario": scenario.name,
             "scenario_file": str(args.scenario),
@@ -127,6 +152,6 @@ def _main(args: argparse.Namespace) -> int:
         }
         write_results(target, writers, meta)
     if not args.quiet:
-        print_table(summary, counties)
+        print_table(summary, counties, table)
         print(f"results written to {out}/")
     return 0

@@ -6,6 +6,8 @@ result does not depend on how many workers share the work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +67,8 @@ def _run_chunk(args: Chunk) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
 
 
 def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
-                   workers: int = 1, population: Population | None = None) -> RunResult:
+                   workers: int = 1, population: Population | None = None,
+                   progress: Callable[[int], None] | None = None) -> RunResult:
     """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
 
     Args:
@@ -76,17 +79,29 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
             process (see ``workers.py``).
         population: households, villages and counties to start every replicate from (a
             household register, see ``register.py``) instead of the synthetic register.
+        progress: called with the number of replicates just finished, as they finish (e.g. a
+            progress bar's ``update``).
     """
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
     jobs = list(enumerate(replicate_seeds(seed, replicates)))
     raw = scenario.model_dump()
+    parts: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     if workers <= 1 or replicates == 1:
-        parts = _run_chunk((raw, jobs, population))
+        for job in jobs:
+            parts += _run_chunk((raw, [job], population))
+            if progress:
+                progress(1)
     else:
-        chunks = [(raw, jobs[i::workers], population) for i in range(workers)]
+        # a few chunks per worker, so progress is reported as the run goes (any split gives the same numbers)
+        n_chunks = min(replicates, 4 * workers)
+        chunks = [(raw, jobs[i::n_chunks], population) for i in range(n_chunks)]
         with worker_pool(workers) as pool:
-            parts = [p for chunk in pool.map(_run_chunk, chunks) for p in chunk]
+            for future in as_completed([pool.submit(_run_chunk, chunk) for chunk in chunks]):
+                done = future.result()
+                parts += done
+                if progress:
+                    progress(len(done))
     parts.sort(key=lambda p: int(p[0]["replicate"].iloc[0]))
     annual = pd.concat([a for a, _ in parts], ignore_index=True)
     counties = pd.concat([c for _, c in parts], ignore_index=True)

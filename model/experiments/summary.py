@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tuopin.experiments.headlines import wilson
+
 BANDED = [
     "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
+    "net_reduction", "lifted_total", "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
     "cost_per_sustained_exit",
 ]
 """Quantities summarised with median and band, per year."""
@@ -16,9 +18,12 @@ BANDED = [
 LOW, HIGH = 0.05, 0.95
 
 COMPARED: dict[str, int] = {
-    "exits": +1, "relapses": -1, "poor_end": -1, "spending": -1, "cost_per_sustained_exit": -1,
+    "exits": +1, "poor_end": -1, "relapses": 0, "spending": 0, "cost_per_sustained_exit": -1,
 }
-"""Quantities compared between scenarios, with the direction that is better (+1: more is better)."""
+"""Quantities compared between scenarios, with the direction that is better (+1: more is better,
+-1: fewer is better, 0: neither). Fewer relapses are not better in themselves: they also fall
+when fewer people exit (nobody left to fall back), and less spending may buy fewer exits; for
+those the tables give P(variant higher) only."""
 
 
 def _band(group: pd.DataFrame, column: str) -> dict[str, float]:
@@ -39,7 +44,9 @@ def with_cumulative(annual: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize(annual: pd.DataFrame) -> pd.DataFrame:
-    """Per year: target, median and 5-95% band of each quantity, and P(exits >= target)."""
+    """Per year: target, median and 5-95% band of each quantity, and P(exits >= target) with its
+    95% Wilson interval (``p_meet_target_low``/``_high``); the same for cumulative exits against the
+    cumulative target (so the last year's ``p_meet_cum_target`` is P(meet the whole plan))."""
     annual = with_cumulative(annual)
     rows = []
     for year, group in annual.groupby("year", sort=True):
@@ -49,8 +56,10 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
                                  "target_exits_cum": target_cum}
         for column in BANDED:
             row.update(_band(group, column))
-        row["p_meet_target"] = float((group["exits"] >= target).mean()) if target > 0 else np.nan
-        row["p_meet_cum_target"] = float((group["exits_cum"] >= target_cum).mean()) if target_cum > 0 else np.nan
+        for key, column, goal in (("p_meet_target", "exits", target), ("p_meet_cum_target", "exits_cum", target_cum)):
+            met, n = int((group[column] >= goal).sum()), len(group)
+            row[key] = met / n if goal > 0 else np.nan
+            row[f"{key}_low"], row[f"{key}_high"] = wilson(met, n) if goal > 0 else (np.nan, np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -86,21 +95,49 @@ def paired_differences(base: pd.DataFrame, variant: pd.DataFrame) -> pd.DataFram
 
 def summarize_differences(paired: pd.DataFrame) -> pd.DataFrame:
     """Per year and quantity: base and variant medians, the difference's median and 5-95% band,
-    and P(variant better): the share of replicates where the variant beats its paired base."""
-    rows = []
-    for year, group in paired.groupby("year", sort=True):
-        for quantity, sign in COMPARED.items():
-            diff = group[f"{quantity}_diff"].to_numpy(dtype=float)
-            diff = diff[~np.isnan(diff)]
-            band = _band(group, f"{quantity}_diff")
-            rows.append({
-                "year": int(year), "quantity": quantity, "better_if": "higher" if sign > 0 else "lower",
-                "base_median": _band(group, f"{quantity}_base")[f"{quantity}_base_median"],
-                "variant_median": _band(group, f"{quantity}_variant")[f"{quantity}_variant_median"],
-                "difference_median": band[f"{quantity}_diff_median"],
-                "difference_q05": band[f"{quantity}_diff_q05"],
-                "difference_q95": band[f"{quantity}_diff_q95"],
-                "p_variant_better": float((sign * diff > 0).mean()) if len(diff) else np.nan,
-                "replicates": len(diff),
-            })
+    P(variant higher) (share of paired replicates where the variant's value is above the base's)
+    and P(variant better) (where the variant beats its paired base; NaN for a quantity with no
+    better direction, see :data:`COMPARED`)."""
+    rows = [{"year": int(year), **row} for year, group in paired.groupby("year", sort=True)
+            for row in _difference_rows(group)]
     return pd.DataFrame(rows)
+
+
+PERIOD_SUMMED = ("exits", "relapses", "spending")
+"""Compared quantities added up over the years for the period's total (the others are stocks or
+running ratios: their last year's value)."""
+
+
+def total_differences(paired: pd.DataFrame) -> pd.DataFrame:
+    """The same as :func:`summarize_differences` for the whole period, one row per quantity:
+    exits, relapses and spending summed over the years of each paired replicate, people still poor
+    and cost per sustained exit at the last year. ``years`` names the period, e.g. ``2016-2020``."""
+    ordered = paired.sort_values(["replicate", "year"])
+    grouped = ordered.groupby("replicate")
+    totals = pd.DataFrame({
+        f"{q}_{side}": grouped[f"{q}_{side}"].sum() if q in PERIOD_SUMMED else grouped[f"{q}_{side}"].last()
+        for q in COMPARED for side in ("base", "variant", "diff")})
+    years = f"{int(paired['year'].min())}-{int(paired['year'].max())}"
+    return pd.DataFrame([{"years": years, **row} for row in _difference_rows(totals)])
+
+
+def _difference_rows(group: pd.DataFrame) -> list[dict[str, float | str | int]]:
+    """One row per compared quantity of a set of paired replicates (see summarize_differences)."""
+    rows: list[dict[str, float | str | int]] = []
+    for quantity, sign in COMPARED.items():
+        diff = group[f"{quantity}_diff"].to_numpy(dtype=float)
+        diff = diff[~np.isnan(diff)]
+        band = _band(group, f"{quantity}_diff")
+        rows.append({
+            "quantity": quantity,
+            "better_if": {1: "higher", -1: "lower", 0: "neither"}[sign],
+            "base_median": _band(group, f"{quantity}_base")[f"{quantity}_base_median"],
+            "variant_median": _band(group, f"{quantity}_variant")[f"{quantity}_variant_median"],
+            "difference_median": band[f"{quantity}_diff_median"],
+            "difference_q05": band[f"{quantity}_diff_q05"],
+            "difference_q95": band[f"{quantity}_diff_q95"],
+            "p_variant_higher": float((diff > 0).mean()) if len(diff) else np.nan,
+            "p_variant_better": float((sign * diff > 0).mean()) if len(diff) and sign else np.nan,
+            "replicates": len(diff),
+        })
+    return rows

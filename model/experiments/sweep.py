@@ -254,8 +254,9 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
-    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=not progress,
-                               file=sys.stderr, desc="sweep", smoothing=0.1) as bar:
+    quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
+    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
+                               desc="sweep", smoothing=0.1) as bar:
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])

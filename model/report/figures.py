@@ -16,27 +16,29 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from tuopin.report import fonts
 from tuopin.errors import UserError, short
 from tuopin.report.fonts import Lang
 from tuopin.report.labels import text
 from tuopin.experiments.outputs import output_lock, read_json, sha256, write_results
-from tuopin.report.plots import exits_figure, people_unit, with_unit
+from tuopin.report.plots import (DPI, PALETTE, add_source, exits_figure, money_unit, people_unit, source_line, tidy_ticks,
+                                 with_unit)
 from tuopin.scenario.schema import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
 
 FORMATS = ("png", "pdf", "svg")
-PLAN = dict(color="#576574", lw=1.6, ls="--", marker="s", ms=4, zorder=3)
-SIM = "#c0392b"
-SIM2 = "#2e86de"
+PLAN = dict(color=PALETTE["plan"], lw=1.4, ls="--", marker="s", ms=4, zorder=2)
+SIM = PALETTE["sim"]
+SIM2 = PALETTE["sim2"]
 WHITE = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5)
 
 NEEDED = {
     "annual.csv": ["replicate", "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants",
                    "poor_end", "villages_exited_total", "counties_exited_total", "spending",
-                   "cost_per_sustained_exit", *(f"exits_{b}" for b in BATCHES)],
+                   "cost_per_sustained_exit", "budget", "net_reduction", "lifted_total",
+                   *(f"exits_{b}" for b in BATCHES)],
 }
 
 
@@ -57,6 +59,14 @@ class Results:
     title: dict[str, str]
     village_targets: dict[int, float] | None
     county_targets: dict[int, list[str]] | None
+    county_threshold: float | None = None
+
+    def source(self, lang: Lang) -> str:
+        """The source line of this run's figures (see :func:`tuopin.report.plots.source_line`)."""
+        m = self.meta
+        return source_line(str(m.get("scenario", "?")), float(m.get("scale", float("nan"))),
+                           int(self.summary["replicates"].iloc[0]), int(m.get("seed", -1)), lang,
+                           version=m.get("versions", {}).get("tuopin"))
 
 
 def _read_csv(path: Path, needed: list[str]) -> pd.DataFrame:
@@ -86,18 +96,19 @@ def _read_csv(path: Path, needed: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int, list[str]] | None]:
-    """Title and village/county targets from the run's scenario file, if it is still there unchanged."""
+def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int, list[str]] | None, float | None]:
+    """Title, village/county targets and the county exit threshold from the run's scenario file,
+    if it is still there unchanged."""
     name = str(meta.get("scenario", "?"))
     scenario_file = meta.get("scenario_file")
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
             return (dict(scenario.title), dict(scenario.targets.villages.value),
-                    dict(scenario.targets.counties.value))
+                    dict(scenario.targets.counties.value), float(scenario.exit_rules.county_incidence_threshold.value))
     except (UserError, OSError):
         pass
-    return {"zh": name, "en": name}, None, None
+    return {"zh": name, "en": name}, None, None, None
 
 
 def load_results(path: Path) -> Results:
@@ -117,15 +128,15 @@ def load_results(path: Path) -> Results:
     county_file = path / "county_summary.csv"
     counties = None
     if county_file.is_file():
-        counties = _read_csv(county_file, ["county", "county_en", "year", "planned_exit_year", "poor_end_median",
-                                           "poor_end_q05", "poor_end_q95", "p_exited"])
-    title, villages, county_targets = _plan(meta)
+        counties = _read_csv(county_file, ["county", "county_en", "year", "planned_exit_year", "incidence_median",
+                                           "incidence_q05", "incidence_q95", "p_exited"])
+    title, villages, county_targets, threshold = _plan(meta)
     try:
         summary = summarize(annual)
     except (ValueError, KeyError, TypeError, IndexError) as exc:  # a table made by something else
         raise UserError(f"cannot summarise the table ({type(exc).__name__}); expected a table written by "
                         "'tuopin run'", source=str(path / "annual.csv")) from None
-    return Results(path, meta, annual, summary, counties, title, villages, county_targets)
+    return Results(path, meta, annual, summary, counties, title, villages, county_targets, threshold)
 
 
 def _title(results: Results, key: str, lang: Lang, width_in: float = 8.0) -> str:
@@ -141,10 +152,12 @@ def _years(ax: Axes, years: np.ndarray, lang: Lang) -> None:
     ax.grid(axis="y", alpha=0.3)
 
 
-def _band(ax: Axes, years: np.ndarray, s: pd.DataFrame, column: str, scale: float, colour: str, label: str) -> None:
+def _band(ax: Axes, years: np.ndarray, s: pd.DataFrame, column: str, scale: float, colour: str, label: str,
+          zorder: int = 3) -> None:
     """Median line with its 5-95% band shaded."""
-    ax.fill_between(years, s[f"{column}_q05"] / scale, s[f"{column}_q95"] / scale, color=colour, alpha=0.22, lw=0)
-    ax.plot(years, s[f"{column}_median"] / scale, "o-", color=colour, lw=2, ms=5, label=label)
+    ax.fill_between(years, s[f"{column}_q05"] / scale, s[f"{column}_q95"] / scale, color=colour, alpha=0.22, lw=0,
+                    zorder=zorder)
+    ax.plot(years, s[f"{column}_median"] / scale, "o-", color=colour, lw=2, ms=5, label=label, zorder=zorder + 1)
 
 
 def _sim_label(results: Results, lang: Lang) -> str:
@@ -152,21 +165,27 @@ def _sim_label(results: Results, lang: Lang) -> str:
 
 
 def remaining_poor(results: Results, lang: Lang) -> Figure:
-    """Registered poor left at each year's end, against what the plan's targets would leave."""
+    """Registered poor left at each year's end, against what the plan's targets would leave; both
+    lines start from the register at the start of the first year."""
     s, years = results.summary, results.summary["year"].to_numpy()
     start = float(results.annual.loc[results.annual["year"] == years[0], "poor_start"].median())
     plan = start - s["target_exits_cum"].to_numpy()
     scale, unit = people_unit(max(start, s["poor_end_q95"].max()), lang)
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
-    ax.plot(np.r_[years[0] - 1, years], np.r_[start, np.maximum(plan, 0)] / scale, **PLAN, label=text("plan_remaining", lang))
-    _band(ax, years, s, "poor_end", scale, SIM, _sim_label(results, lang))
-    ax.plot([years[0] - 1], [start / scale], "o", color=SIM, ms=5)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    all_years = np.r_[years[0] - 1, years]
+    ax.plot(all_years, np.r_[start, np.maximum(plan, 0)] / scale, **PLAN, label=text("plan_remaining", lang))
+    first = pd.DataFrame({f"poor_end_{k}": [start] for k in ("q05", "median", "q95")})
+    _band(ax, all_years, pd.concat([first, s[[f"poor_end_{k}" for k in ("q05", "median", "q95")]]], ignore_index=True),
+          "poor_end", scale, SIM, _sim_label(results, lang))
     ax.set_ylim(bottom=0)
-    _years(ax, np.r_[years[0] - 1, years], lang)
+    _years(ax, all_years, lang)
+    ax.set_xticks(all_years, [text("register_year", lang, year=int(all_years[0])), *map(str, years)])
+    tidy_ticks(ax)
     ax.set_ylabel(with_unit(text("remaining_axis", lang), unit, lang))
     ax.set_title(_title(results, "remaining_title", lang), fontsize=11)
     ax.legend(frameon=False, fontsize=9)
     fig.tight_layout()
+    add_source(fig, results.source(lang))
     return fig
 
 
@@ -174,15 +193,17 @@ def relapses_new_entrants(results: Results, lang: Lang) -> Figure:
     """Relapses and new entrants per year, median and band."""
     s, years = results.summary, results.summary["year"].to_numpy()
     scale, unit = people_unit(max(s["relapses_q95"].max(), s["new_entrants_q95"].max()), lang)
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
     _band(ax, years, s, "relapses", scale, SIM, text("relapses", lang))
     _band(ax, years, s, "new_entrants", scale, SIM2, text("new_entrants", lang))
     ax.set_ylim(bottom=0)
     _years(ax, years, lang)
+    tidy_ticks(ax)
     ax.set_ylabel(with_unit(text("people", lang), unit, lang))
     ax.set_title(_title(results, "flows_title", lang), fontsize=11)
     ax.legend(frameon=False, fontsize=9, title=_sim_label(results, lang), title_fontsize=8)
     fig.tight_layout()
+    add_source(fig, results.source(lang))
     return fig
 
 
@@ -191,84 +212,100 @@ def _cumulative_plan(years: np.ndarray, per_year: dict[int, float]) -> np.ndarra
 
 
 def villages_counties(results: Results, lang: Lang) -> Figure:
-    """Cumulative villages and counties exited, against the plan's cumulative targets."""
+    """Cumulative villages and counties exited, against the plan's cumulative targets. The two
+    panels have their own y scales: one counts villages, the other counties."""
     s, years = results.summary, results.summary["year"].to_numpy()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
     panels = (
         (axes[0], "villages_exited_total", "villages_axis", results.village_targets),
         (axes[1], "counties_exited_total", "counties_axis",
          None if results.county_targets is None else {y: len(v) for y, v in results.county_targets.items()}),
     )
     for ax, column, axis_key, targets in panels:
-        if targets is not None and sum(targets.values()) > 0:
+        planned = targets is not None and sum(targets.values()) > 0
+        if planned:
             ax.plot(years, _cumulative_plan(years, targets), **PLAN, label=text("plan", lang))
-        _band(ax, years, s, column, 1.0, SIM, text("median_band", lang))
-        if column == "counties_exited_total" and targets is not None and sum(targets.values()) == 0:
-            ax.text(0.5, 0.5, text("no_county_plan", lang), transform=ax.transAxes, ha="center", color="#576574")
-        ax.set_ylim(0, max(1.0, ax.get_ylim()[1]))
+        # the simulated line is drawn over the plan's, so a simulated zero stays visible
+        _band(ax, years, s, column, 1.0, SIM, text("median_band", lang), zorder=4)
+        if column == "counties_exited_total" and targets is not None and not planned:
+            ax.text(0.5, 0.5, text("no_county_plan", lang), transform=ax.transAxes, ha="center", color=PALETTE["plan"])
+        top = max(1.0, ax.get_ylim()[1])
+        ax.set_ylim(-0.04 * top, top * 1.15)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         _years(ax, years, lang)
         ax.set_ylabel(text(axis_key, lang))
-        ax.legend(frameon=False, fontsize=9, loc="best")
+        ax.legend(frameon=False, fontsize=9, loc="upper left")
     fig.suptitle(_title(results, "hats_title", lang, 10), fontsize=11)
     fig.tight_layout()
+    add_source(fig, results.source(lang))
     return fig
 
 
 def spending_cost(results: Results, lang: Lang) -> Figure:
-    """Spending per year (bars with band) and cumulative cost per sustained exit (line with band)."""
+    """Spending per year (bars with band) against the year's budget (line), and the cost per
+    person lifted and still out: spending so far divided by the people exited and not fallen back
+    (line with band). The panels have their own y scales: yuan per year, and yuan per person."""
     s, years = results.summary, results.summary["year"].to_numpy()
-    largest = s["spending_q95"].max()
-    if lang == "zh":
-        scale, unit = (1e4, "万") if largest < 1e8 else (1e8, "亿")
-    else:
-        scale, unit = (1e6, text("million", lang)) if largest < 1e10 else (1e9, text("billion", lang))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
+    budget = results.annual.groupby("year")["budget"].median().reindex(years).to_numpy()
+    scale, unit = money_unit(max(s["spending_q95"].max(), np.nanmax(budget)), lang)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
     med = s["spending_median"] / scale
     err = np.vstack([med - s["spending_q05"] / scale, s["spending_q95"] / scale - med])
-    axes[0].bar(years, med, width=0.6, color="#c8d6e5", edgecolor="#576574", yerr=err, capsize=4,
-                label=text("median_band", lang))
-    axes[0].set_ylabel(text("spending_axis", lang, unit=unit))
-    axes[0].set_title(text("spending", lang), fontsize=10)
+    axes[0].bar(years, med, width=0.6, color=PALETTE["plan_fill"], edgecolor=PALETTE["plan"], yerr=err, capsize=4,
+                label=text("spending_band", lang))
+    axes[0].plot(years, budget / scale, **PLAN, label=text("budget_line", lang))
+    axes[0].set_ylabel(with_unit(text("spending", lang), unit, lang))
+    axes[0].set_title(text("spending_panel", lang), fontsize=10)
     _band(axes[1], years, s, "cost_per_sustained_exit", 1e3, SIM, text("median_band", lang))
     axes[1].set_ylabel(text("cost_axis", lang))
     axes[1].set_title(text("cost_per_exit", lang), fontsize=10)
     for ax in axes:
-        ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:,.1f}"))
+        top = ax.get_ylim()[1]
+        ax.set_ylim(0, top * 1.25)  # room for the legend above the bars
+        tidy_ticks(ax)
         _years(ax, years, lang)
-        ax.legend(frameon=False, fontsize=9, loc="lower right")
+        ax.legend(frameon=False, fontsize=8.5, loc="upper left")
     fig.suptitle(_title(results, "spending_title", lang, 10), fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.text(0.5, 0.045, text("cost_definition", lang), ha="center", fontsize=7.5, color=PALETTE["text"])
+    add_source(fig, results.source(lang))
     return fig
 
 
 def exits_by_batch(results: Results, lang: Lang) -> Figure:
-    """Exits among the people each batch reached (mean of replicates; a person reached by several
-    batches counts under each), per year."""
+    """Exits among the people each batch reached, per year: median across replicates with the
+    5-95% band as whiskers. A person reached by several batches counts under each, so the bars
+    do not add up to the year's exits (the figure says so)."""
     a = results.annual
-    means = a.groupby("year")[[f"exits_{b}" for b in BATCHES]].mean()
-    means = means.loc[:, means.sum() > 0]
-    years = means.index.to_numpy()
-    scale, unit = people_unit(means.to_numpy().max() if means.size else 0.0, lang)
-    fig, ax = plt.subplots(figsize=(9, 4.8), dpi=120)
-    width = 0.8 / max(len(means.columns), 1)
-    colours = plt.get_cmap("tab10").colors
-    for i, column in enumerate(means.columns):
-        ax.bar(years - 0.4 + width * (i + 0.5), means[column] / scale, width=width, color=colours[i % 10],
-               label=text(f"batch_{column.removeprefix('exits_')}", lang))
+    columns = [f"exits_{b}" for b in BATCHES if a[f"exits_{b}"].sum() > 0]
+    grouped = a.groupby("year")[columns]
+    med, lo, hi = grouped.median(), grouped.quantile(0.05), grouped.quantile(0.95)
+    years = med.index.to_numpy()
+    scale, unit = people_unit(hi.to_numpy().max() if hi.size else 0.0, lang)
+    fig, ax = plt.subplots(figsize=(9, 5.0))
+    width = 0.8 / max(len(columns), 1)
+    for i, column in enumerate(columns):
+        x = years - 0.4 + width * (i + 0.5)
+        m = med[column].to_numpy() / scale
+        ax.bar(x, m, width=width, color=PALETTE["cycle"][i % len(PALETTE["cycle"])],
+               yerr=np.vstack([m - lo[column] / scale, hi[column] / scale - m]), capsize=1.5,
+               error_kw={"lw": 0.7, "ecolor": "#333333"}, label=text(f"batch_{column.removeprefix('exits_')}", lang))
     _years(ax, years, lang)
+    tidy_ticks(ax)
     n = int(results.summary["replicates"].iloc[0])
     ax.set_ylabel(with_unit(text("batch_axis", lang, n=n), unit, lang))
-    ax.set_title(_title(results, "batch_title", lang, 7), fontsize=11)
+    ax.set_title(_title(results, "batch_title", lang, 7) + "\n" + text("batch_not_additive", lang), fontsize=10)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
+    add_source(fig, results.source(lang))
     return fig
 
 
 def county_remaining(results: Results, lang: Lang) -> Figure | None:
-    """One panel per county: registered poor left (median, band), the planned exit year and the
-    chance that the county has exited by then. None without county results."""
+    """One panel per county: poverty incidence (registered poor as a share of the rural
+    population; median, band) against the exit threshold, the planned exit year and the chance
+    that the county has exited by then. All panels share one y scale (incidence is comparable
+    across counties of any size). None without county results."""
     c = results.counties
     if c is None or c["county"].nunique() < 2:
         return None
@@ -276,45 +313,50 @@ def county_remaining(results: Results, lang: Lang) -> Figure | None:
     ncols = min(4, len(names))
     nrows = -(-len(names) // ncols)
     width = max(3.0 * ncols, 7.0)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.7 * nrows + 0.8), dpi=120, squeeze=False,
-                             sharex=True)
-    scale, unit = people_unit(c["poor_end_q95"].max(), lang)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.9 * nrows + 1.0), squeeze=False, sharex=True, sharey=True)
+    threshold = results.county_threshold
     for ax, name in zip(axes.flat, names):
         g = c[c["county"] == name].sort_values("year")
         years = g["year"].to_numpy()
-        _band(ax, years, g, "poor_end", scale, SIM, "")
+        _band(ax, years, g, "incidence", 0.01, SIM, "")
+        if threshold:
+            ax.axhline(threshold * 100, color=SIM2, lw=1, ls=":")
         planned = g["planned_exit_year"].iloc[0]
         label = name if lang == "zh" else str(g["county_en"].iloc[0])
         if pd.notna(planned):
             planned = int(planned)
-            ax.axvline(planned, color="#576574", ls="--", lw=1)
+            ax.axvline(planned, color=PALETTE["plan"], ls="--", lw=1)
             row = g[g["year"] == planned]
             p = float(row["p_exited"].iloc[0]) if len(row) else float("nan")
             note = text("p_hat_off", lang, year=planned, p=p)
-            ax.text(0.97, 0.95, note, transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
-                    color="#c0392b" if p < 0.5 else "#222f3e", bbox=WHITE)
         else:
-            ax.text(0.97, 0.95, text("no_planned_exit", lang), transform=ax.transAxes, ha="right", va="top",
-                    fontsize=7.5, color="#576574")
-        ax.set_title(label, fontsize=10)
-        ax.set_ylim(bottom=0)
+            note = text("no_planned_exit", lang)
+        # the note goes under the county's name, above the axes, so it never crosses a line
+        ax.set_title(f"{label}\n{note}", fontsize=9)
         ax.set_xticks(years)
-        ax.tick_params(labelsize=7.5)
+        ax.tick_params(labelsize=7.5, labelbottom=True)
+        tidy_ticks(ax)
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
+    axes[0, 0].set_ylim(0, 1.05 * max(100 * float(c["incidence_q95"].max()), 100 * (threshold or 0)))
     for ax in axes[:, 0]:
-        ax.set_ylabel(with_unit(text("people", lang), unit, lang), fontsize=8)
-    fig.suptitle(_title(results, "county_title", lang, width * 1.1) + "\n" + _sim_label(results, lang)
-                 + ("；" if lang == "zh" else "; ") + text("dashed_planned", lang), fontsize=10)
+        ax.set_ylabel(text("incidence_axis", lang), fontsize=8)
+    legend = [_sim_label(results, lang), text("dashed_planned", lang)]
+    if threshold:
+        legend.append(text("dotted_threshold", lang, t=threshold))
+    fig.suptitle(_title(results, "county_title", lang, width * 1.1) + "\n" + ("；" if lang == "zh" else "; ").join(legend),
+                 fontsize=10)
     fig.tight_layout()
+    add_source(fig, results.source(lang))
     return fig
 
 
 def report_figures(results: Results, lang: Lang) -> dict[str, Figure]:
     """Every report figure of a run, by file stem. Call inside :func:`tuopin.report.fonts.style`."""
     figures = {
-        "exits_vs_plan": exits_figure(results.summary, _title(results, "exits_title", lang), lang),
+        "exits_vs_plan": exits_figure(results.summary, _title(results, "exits_title", lang), lang,
+                                      results.source(lang)),
         "remaining_poor": remaining_poor(results, lang),
         "relapses_new_entrants": relapses_new_entrants(results, lang),
         "villages_counties": villages_counties(results, lang),
@@ -340,7 +382,7 @@ def _write_figures(path: Path, lang: Lang, formats: tuple[str, ...]) -> Path:
     with fonts.style(lang):
         figures = report_figures(results, lang)
         try:
-            writers = {f"{name}.{fmt}": (lambda p, fig=fig, fmt=fmt: fig.savefig(p, format=fmt))
+            writers = {f"{name}.{fmt}": (lambda p, fig=fig, fmt=fmt: fig.savefig(p, format=fmt, dpi=DPI))
                        for name, fig in figures.items() for fmt in formats}
             meta = {"figures_of": str(path), "lang": lang, "results_run_json_sha256": sha256(path / "run.json"),
                     "scenario": results.meta.get("scenario")}

@@ -85,6 +85,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "new_entrants": hh.people(entered),
         "poor_end": hh.people(hh.status == POOR),
         "sustained_exits": hh.people(hh.status == EXITED),
+        "net_reduction": poor_start - hh.people(hh.status == POOR),
+        "lifted_total": hh.people(hh.exit_year >= 0),
         "villages_exited": villages_exited,
         "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
         "villages_built": villages_built,

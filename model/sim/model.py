@@ -8,6 +8,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from tuopin.sim.agents import Counties, Households, Villages
 from tuopin.sim.funding import Ledger
@@ -22,8 +23,11 @@ STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 
 PEOPLE = {
     "poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end", "sustained_exits",
-    *(f"exits_{b}" for b in BATCHES), *(f"enrolled_{b}" for b in BATCHES),
+    "net_reduction", "lifted_total", *(f"exits_{b}" for b in BATCHES), *(f"enrolled_{b}" for b in BATCHES),
 }
+SIGNED = {"net_reduction"}
+"""People quantities that can be negative: the register grows when relapses and new entrants
+outnumber exits."""
 MONEY = {
     "budget", "spending", "spending_floor", "spending_infrastructure", "unspent", "carried_over",
     *(f"spending_{b}" for b in BATCHES),
@@ -77,38 +81,47 @@ class PovertyModel(mesa.Model):
     """Registered poor households under a poverty-alleviation plan, one step per year.
 
     Args:
-        scenario: a validated ``Scenario`` or the path of a scenario / variant YAML file.
+        plan: tuopin's scenario: a validated ``Scenario`` or the path of a scenario / variant
+            YAML file. It is called ``plan`` because Mesa's ``Model`` has a ``scenario`` of its
+            own (``mesa.experimental.scenarios.Scenario``, its parameter set).
         rng: Mesa-style seed: an int, a ``numpy.random.SeedSequence`` or Generator; ``None``
-            draws fresh entropy (pass ``scenario.seed`` for the scenario's fixed result).
+            draws fresh entropy (pass ``plan.seed`` for the scenario's fixed result).
         overrides: ``{"dotted.path": value}`` changes, validated with the whole scenario.
         population: households, villages and counties to use instead of the synthetic register.
+        scenario: Mesa's scenario object, as Mesa's ``SolaraViz`` passes it when it resets a
+            model. It may hold no parameters of its own (give them as keywords); tuopin's random
+            streams always come from ``rng``.
         **parameters: more dotted-path overrides as keywords, so that ``mesa.batch_run`` can vary
-            them: ``batch_run(PovertyModel, parameters={"scenario": "scenarios/shangluo.yaml",
+            them: ``batch_run(PovertyModel, parameters={"plan": "scenarios/shangluo.yaml",
             "relapse.support_continuation_years": [0, 3]}, rng=[1, 2, 3])``. Pass ``rng`` seeds
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year; ``hh``, ``villages`` and ``counties`` hold the final state, and
-    ``drawn`` this replicate's values of the scenario's uncertain parameters.
+    has one row per year; ``plan`` is the validated scenario the run used (uncertain parameters
+    fixed), ``hh``, ``villages`` and ``counties`` hold the final state, and ``drawn`` this
+    replicate's values of the scenario's uncertain parameters.
     """
 
     def __init__(
         self,
-        scenario: Scenario | str | Path = "scenarios/shangluo.yaml",
+        plan: Scenario | str | Path = "scenarios/shangluo.yaml",
         *,
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
         population: tuple[Households, Villages, Counties] | None = None,
+        scenario: MesaScenario | None = None,
         **parameters: Any,
     ) -> None:
+        if scenario is not None and (extra := sorted(k for k in vars(scenario) if k not in ("rng", "model"))):
+            raise TypeError(f"Mesa's scenario holds parameters {extra}; give tuopin's as keywords (dotted paths)")
         overrides = {**(overrides or {}), **parameters}
-        config = resolve(scenario, overrides)
+        config = resolve(plan, overrides)
         seq = seed_sequence(rng)
         mesa_seq, *named = seq.spawn(1 + len(STREAMS))
         super().__init__(rng=np.random.default_rng(mesa_seq))
         self.streams = SimpleNamespace(**{n: np.random.default_rng(s) for n, s in zip(STREAMS, named)})
         config, self.drawn = uncertainty.fix(config, self.streams.parameters)
-        self.config = config
+        self.plan: Scenario = config
         self.p: SimpleNamespace = plain(config)
         self.seed_seq = seq
         self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
@@ -175,7 +188,7 @@ class PovertyModel(mesa.Model):
 def _flow_keys() -> list[str]:
     """Every flow ``simulate_year`` reports, in a stable order."""
     keys = ["poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end",
-            "sustained_exits", "villages_exited", "villages_exited_total", "villages_built",
+            "sustained_exits", "net_reduction", "lifted_total", "villages_exited", "villages_exited_total", "villages_built",
             "counties_exited", "counties_exited_total", "counties_exited_names", "budget", "spending", "spending_floor",
             "spending_infrastructure", "unspent", "carried_over"]
     keys += [f"spending_{b}" for b in BATCHES if b != "social_floor"]
