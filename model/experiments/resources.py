@@ -47,8 +47,9 @@ def expected_households(scenario: Scenario, population: Population | None = None
 
 
 def estimate_bytes(scenario: Scenario, replicates: int, workers: int, population: Population | None = None) -> int:
-    """Peak memory of a run: every process at once, each with one replicate's households."""
-    processes = max(1, min(workers, replicates))
+    """Peak memory of a run: every process at once (no more than the replicates or the cores, see
+    :func:`cap_workers`), each with one replicate's households."""
+    processes = max(1, min(workers, replicates, cores()))
     return processes * (expected_households(scenario, population) * BYTES_PER_HOUSEHOLD + BYTES_PER_WORKER)
 
 
@@ -72,7 +73,7 @@ def check_run(scenario: Scenario, replicates: int, seed: int, workers: int, sour
     have = available_memory()
     if need > MEMORY_SHARE * have:
         households = expected_households(scenario, population)
-        processes = max(1, min(workers, replicates))
+        processes = max(1, min(workers, replicates, cores()))
         raise UserError(
             f"this run needs about {need / 1e9:,.1f} GB of memory ({households:,} households × "
             f"{BYTES_PER_HOUSEHOLD} bytes, {processes} process(es)) but {have / 1e9:,.1f} GB is available; "
