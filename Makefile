@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# mypy finds the package by its import name: model/ is linked as tuopin in here (nothing in the tree)
+MYPYPATH := $(VENV)/mypy-path
 
 .PHONY: run test bench figures results clean browser
 
@@ -34,7 +36,9 @@ results: $(STAMP)  ## regenerate every shipped results/ folder (runs, figures, s
 	cp runs/sensitivity_shangluo/sensitivity.csv runs/sensitivity_shangluo/sensitivity.png \
 	  runs/sensitivity_shangluo/spec.yaml runs/sensitivity_shangluo/run.json results/sensitivity_shangluo/
 
-test: $(STAMP) browser  ## the test suite
+test: $(STAMP) browser  ## type check (mypy), then the test suite
+	@mkdir -p $(MYPYPATH) && ln -sfn ../../model $(MYPYPATH)/tuopin
+	MYPYPATH=$(MYPYPATH) $(BIN)/mypy --cache-dir $(VENV)/mypy-cache -p tuopin
 	$(BIN)/python -m pytest -q
 
 figures: $(STAMP)  ## report figures, Chinese and English, of every results/<scenario>/ written by tuopin run
@@ -52,7 +56,7 @@ bench: $(STAMP)  ## benchmarks -> benchmarks/results.md and results.json (see be
 
 # Debian's Chromium for the dashboard's browser test (tests/test_app_browser.py); Playwright drives
 # it at /usr/bin/chromium, so no browser is ever downloaded. fonts-wqy-zenhei lets Chromium draw the
-# page's Chinese labels (the figures use the font from PyPI, see model/fonts.py). Installed only when missing.
+# page's Chinese labels (the figures use the font from PyPI, see model/report/fonts.py). Installed only when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 browser:  ## Debian's chromium, chromium-driver and a Chinese font, if missing

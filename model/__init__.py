@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tuopin.errors import UserError
-    from tuopin.scenario.schema import Scenario, load_scenario
+    from tuopin.scenario import Scenario, load_scenario
     from tuopin.sim.model import PovertyModel
 
 try:
@@ -32,8 +32,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 _EXPORTS = {
     "PovertyModel": "tuopin.sim.model",
-    "Scenario": "tuopin.scenario.schema",
-    "load_scenario": "tuopin.scenario.schema",
+    "Scenario": "tuopin.scenario",
+    "load_scenario": "tuopin.scenario",
     "UserError": "tuopin.errors",
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tuopin import load_scenario
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SHANGLUO = ROOT / "scenarios" / "shangluo.yaml"

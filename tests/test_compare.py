@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, SMALL_SCALE
 from tuopin import load_scenario
-from tuopin.cli.compare import compare, same_population
+from tuopin.experiments.comparison import compare, same_population
 from tuopin.experiments.replicates import run_replicates
 
 VARIANTS = ROOT / "scenarios" / "variants"

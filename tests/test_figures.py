@@ -10,7 +10,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from conftest import SHANGLUO, SMALL_SCALE
+from tuopin import load_scenario
 from tuopin.cli import main
+from tuopin.experiments import run_replicates, write_run
 from tuopin.report.figures import load_results, report_figures
 from tuopin.report.fonts import style
 from tuopin.report.labels import LABELS
@@ -21,10 +23,10 @@ FIGURES = ["exits_vs_plan", "remaining_poor", "relapses_new_entrants", "villages
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
-    """A small Shangluo run (1:50, 3 replicates) written by ``tuopin run``."""
+    """A small Shangluo run (1:50, 3 replicates) written as ``tuopin run`` writes it."""
     out = tmp_path_factory.mktemp("figures") / "shangluo"
-    assert main(["run", str(SHANGLUO), "--scale", str(SMALL_SCALE), "--replicates", "3", "--out", str(out),
-                 "--quiet"]) == 0
+    result = run_replicates(load_scenario(SHANGLUO, {"scale": SMALL_SCALE}), replicates=3)
+    write_run(out, result, scenario_file=SHANGLUO)
     return out
 
 

@@ -7,11 +7,11 @@ import warnings
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
-import tuopin.report.plots  # noqa: F401  (registers the font on import)
-from tuopin.report.fonts import CJK_FAMILY, cjk_font_path, style
+from tuopin.report.fonts import CJK_FAMILY, cjk_font_path, register_cjk_font, style
 
 
 def test_cjk_font_resolves_to_the_shipped_file():
+    assert register_cjk_font() == CJK_FAMILY
     found = font_manager.findfont(font_manager.FontProperties(family=CJK_FAMILY), fallback_to_default=False)
     assert found == str(cjk_font_path())
     assert cjk_font_path().is_file()

@@ -129,9 +129,9 @@ def test_exits_counted_in_people(small):
     m.step()
     df = m.datacollector.get_model_vars_dataframe()
     hh = m.hh
-    exited_people = hh.size[hh.exit_year == 2016].sum() / small.scale.value
+    exited_people = hh.size[hh.exit_year == 2016].sum() / small.scale
     assert df["exits"].iloc[0] == pytest.approx(exited_people)
-    assert len(hh) < exited_people * small.scale.value  # households are fewer than people
+    assert len(hh) < exited_people * small.scale  # households are fewer than people
 
 
 def test_floor_schedule_phases_in_and_holds_its_last_level(small):
@@ -152,3 +152,21 @@ def test_the_same_seed_sequence_gives_the_same_model_twice(small):
     first.step(), second.step()
     assert first.flows == second.flows
     assert (first.hh.net == second.hh.net).all()
+
+
+def test_a_model_without_a_scenario_runs_the_shipped_baseline_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no scenarios/ here
+    m = PovertyModel(rng=1, overrides={"scale": 0.002})
+    m.step()
+    assert m.p.name == "shangluo" and m.year == 2016 and m.flows["exits"] > 0
+
+
+def test_a_years_outputs_are_the_ones_flows_defines_in_its_order(small):
+    from tuopin.sim import flows
+
+    annual = run_replicates(small, replicates=1, seed=3).annual
+    assert list(annual.columns) == ["replicate", *flows.names(), *(c for c in annual.columns if c.startswith("param."))]
+    m = PovertyModel(small, rng=3)
+    m.step()
+    assert set(m.flows) == {f.name for f in flows.FIELDS if f.origin == "year"}  # the loop fills every field
+    assert list(pd.DataFrame(m.county_records).columns) == flows.names(fields=flows.COUNTY_FIELDS)

@@ -31,16 +31,17 @@ import tuopin.sim.loop as loop
 from tuopin import UserError, load_scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
 from tuopin.sim.assessment import meets_standard
-from tuopin.sim.model import MONEY, PEOPLE, SIGNED, PovertyModel
+from tuopin.sim import flows
+from tuopin.sim.model import PovertyModel
 from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario.schema import BATCHES
+from tuopin.scenario import FUNDED_BATCHES
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 BASES = {"township": (TOWNSHIP, 1.0), "shangluo": (SHANGLUO, 0.005)}
-FUNDED = [b for b in BATCHES if b != "social_floor"]
+FUNDED = FUNDED_BATCHES
 
 
-CAPACITIES = {name: {b: getattr(load_scenario(path).batches, b).capacity.value for b in FUNDED}
+CAPACITIES = {name: {b: getattr(load_scenario(path).batches, b).capacity for b in FUNDED}
               for name, (path, _) in BASES.items()}
 
 
@@ -97,7 +98,7 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert f["lifted_total"] >= cumulative.get("lifted", 0)
     cumulative["lifted"] = f["lifted_total"]
     # No negative counts or amounts.
-    for key in (PEOPLE - SIGNED | MONEY) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
+    for key in flows.of_unit("people", "yuan") - set(flows.names("signed")) & set(f) | {"villages_exited", "villages_exited_total", "villages_built",
                                 "counties_exited", "counties_exited_total"}:
         assert f[key] >= 0, key
     assert (people > 0).all() and np.isin(hh.status, [NEAR, POOR, EXITED]).all()

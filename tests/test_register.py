@@ -18,7 +18,6 @@ from tuopin.sim.agents import CAUSE_BIT, NEAR, POOR
 from tuopin.sim.population import synthesize
 from tuopin.sim.register import households_from_register
 from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario.schema import plain
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 REGISTER = ROOT / "scenarios" / "data" / "township_register.csv"
@@ -50,7 +49,7 @@ def test_shipped_register_is_the_township_and_reads_back_exactly(township):
     # The shipped file is what the script writes, and reading it gives the synthetic households back.
     table = runpy.run_path(str(MAKER))["register_table"](2016)
     assert table.to_csv(index=False) == REGISTER.read_text(encoding="utf-8")
-    ref, _, _ = synthesize(plain(township), np.random.default_rng(2016))
+    ref, _, _ = synthesize(township, np.random.default_rng(2016))
     for column in ("county", "village", "size", "labour", "students", "causes", "harsh", "eco_zone",
                    "house_ok", "insured", "status"):
         assert np.array_equal(getattr(hh, column), getattr(ref, column)), column

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, SHANGLUO
 from tuopin import PovertyModel, UserError, load_scenario
 from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario.schema import read_yaml
+from tuopin.scenario import read_yaml
 from tuopin.sim.villages import exit_villages, village_mean_income
 
 SCENARIOS = ROOT / "scenarios"
@@ -35,7 +35,7 @@ def _param(scenario, path):
     node = scenario
     for key in path:
         node = getattr(node, key)
-    return node.value
+    return node
 
 
 @pytest.mark.parametrize("name", sorted(PLANS))
@@ -43,7 +43,7 @@ def test_plan_runs_and_is_plausible(name):
     scale, poor, targets = PLANS[name]
     scenario = load_scenario(SCENARIOS / name, overrides={"scale": scale})
     assert sum(r.poor_people for r in scenario.counties.rows) == poor
-    assert scenario.targets.exits.value == targets
+    assert scenario.targets.exits == targets
     annual = run_replicates(scenario, replicates=2, seed=1).annual
     first = annual[annual.year == min(targets)]
     assert np.allclose(first["poor_start"], poor, rtol=0.02)  # real people whatever the scale
@@ -66,8 +66,8 @@ def test_variant_changes_only_what_it_says(name):
 
 
 def test_relocation_late_keeps_the_total():
-    base = load_scenario(SHANGLUO).batches.relocation.capacity.value
-    late = load_scenario(SCENARIOS / "variants" / "relocation_late.yaml").batches.relocation.capacity.value
+    base = load_scenario(SHANGLUO).batches.relocation.capacity
+    late = load_scenario(SCENARIOS / "variants" / "relocation_late.yaml").batches.relocation.capacity
     assert sum(base.values()) == sum(late.values()) and late[2016] == 0 and late[2017] == base[2016]
 
 
@@ -95,7 +95,7 @@ def test_village_mean_income_counts_everyone(guangdong):
     m.year = 2016
     m.hh.net = m.streams.shocks.uniform(0, 12000, len(m.hh))
     got = village_mean_income(m)
-    ratio, line = guangdong.exit_rules.resident_income_ratio.value, m.line
+    ratio, line = guangdong.exit_rules.resident_income_ratio, m.line
     for v in (0, 5, len(m.villages) - 1):  # by hand, one village at a time
         here = m.hh.village == v
         people = m.hh.size[here].sum()
@@ -109,7 +109,7 @@ def test_villages_exit_by_mean_income_not_incidence(guangdong):
     m.year = 2017
     v = m.villages
     v.infra_done[:] = True
-    threshold = guangdong.exit_rules.village_income_threshold.value[2017]
+    threshold = guangdong.exit_rules.village_income_threshold[2017]
     mean = village_mean_income(m)
     exited = exit_villages(m)
     assert exited == int((v.poor_village & (mean >= threshold)).sum())
@@ -130,7 +130,7 @@ def test_village_without_infrastructure_never_exits(guangdong):
 
 
 def test_shangluo_keeps_the_incidence_rule(small):
-    assert small.exit_rules.village_rule.value == "incidence"
+    assert small.exit_rules.village_rule == "incidence"
     assert small.exit_rules.village_income_threshold is None
 
 
@@ -145,3 +145,16 @@ def test_mean_income_rule_needs_its_threshold(tmp_path):
     with pytest.raises(UserError, match=r"village_income_threshold: no value for year\(s\) \[2018\]"):
         load_scenario(SCENARIOS / "meizhou_qingyuan.yaml",
                       overrides={"exit_rules.village_income_threshold": {2016: 8577, 2017: 9177}})
+
+
+def test_parameters_are_bare_values_and_keep_their_unit_and_source():
+    scenario = load_scenario(SHANGLUO)
+    raw = read_yaml(SHANGLUO)
+    written = raw["economy"]["illness_rate"]
+    assert scenario.economy.illness_rate == written["value"] and isinstance(scenario.economy.illness_rate, float)
+    assert scenario.economy.unit_of("illness_rate") == written["unit"]
+    assert scenario.economy.source_of("illness_rate") == written["source"]
+    # Dumped, a scenario is in its file form again (every parameter {value, unit, source}) and validates the same.
+    dumped = scenario.model_dump()
+    assert dumped["economy"]["illness_rate"] == {**written, "value": scenario.economy.illness_rate}
+    assert type(scenario).model_validate(dumped) == scenario

@@ -8,6 +8,7 @@ import yaml
 
 from conftest import SHANGLUO
 from tuopin.cli import main as cli
+from tuopin.experiments import load_spec, run_sensitivity
 
 ZERO_CAPACITY = {year: 0 for year in range(2016, 2021)}
 
@@ -32,7 +33,7 @@ def spec(tmp_path, design: str, points: int):
 @pytest.mark.parametrize("design, points", [("sobol", 16), ("morris", 6)])
 def test_ignored_parameter_near_zero_influential_one_clearly_larger(tmp_path, design, points):
     out = tmp_path / "out"
-    assert cli(["sensitivity", str(spec(tmp_path, design, points)), "--out", str(out), "--quiet"]) == 0
+    run_sensitivity(load_spec(spec(tmp_path, design, points)), out)
     table = pd.read_csv(out / "sensitivity.csv").set_index(["output", "parameter"])
     assert (out / "sensitivity.png").stat().st_size > 10_000 and (out / "run.json").exists()
     key = "ST" if design == "sobol" else "mu_star"

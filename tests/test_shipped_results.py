@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from tuopin.scenario.schema import file_hash, load_scenario
+from tuopin.scenario import file_hash, load_scenario
 
 SHIPPED = ROOT / "results" / "township"
 SCENARIO = ROOT / "scenarios" / "township.yaml"
@@ -19,7 +19,7 @@ def test_township_reproduces_the_shipped_tables_byte_for_byte(tmp_path):
     meta = json.loads((SHIPPED / "run.json").read_text(encoding="utf-8"))
     scenario = load_scenario(SCENARIO)
     assert meta["scenario_sha256"] == file_hash(SCENARIO), "scenarios/township.yaml changed: run `make results`"
-    assert (meta["seed"], meta["replicates"], meta["scale"]) == (scenario.seed, scenario.replicates, scenario.scale.value)
+    assert (meta["seed"], meta["replicates"], meta["scale"]) == (scenario.seed, scenario.replicates, scenario.scale)
     out = tmp_path / "township"
     r = subprocess.run([sys.executable, "-m", "tuopin.cli", "run", str(SCENARIO), "--out", str(out), "--quiet"],
                        capture_output=True, text=True, cwd=ROOT)

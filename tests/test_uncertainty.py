@@ -40,7 +40,7 @@ def test_whole_number_parameters_are_drawn_as_whole_numbers(small):
     extra = {"relapse.support_continuation_years": {"low": 0, "high": 5, "unit": "years", "source": "test"}}
     raw = small.model_dump()
     raw["uncertainty"] = {**raw["uncertainty"], **extra}
-    from tuopin.scenario.schema import validate
+    from tuopin.scenario import validate
 
     m = PovertyModel(validate(raw, "test"), rng=5)
     assert isinstance(m.p.relapse.support_continuation_years, int)

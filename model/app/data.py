@@ -13,30 +13,26 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import ListedColormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import ListedColormap, to_hex  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from tuopin.report import fonts  # noqa: E402
-from tuopin.sim.agents import Villages  # noqa: E402
-from tuopin.errors import UserError  # noqa: E402
-from tuopin.sim.model import PovertyModel  # noqa: E402
-from tuopin.experiments.replicates import RunResult, replicate_seeds, run_replicate  # noqa: E402
-from tuopin.scenario.files import scenario_dir  # noqa: E402
-from tuopin.scenario.schema import Scenario, apply_overrides, check_uncertainty, load_raw, validate  # noqa: E402
-from tuopin.experiments.headlines import headlines, paired_headlines  # noqa: E402
-from tuopin.experiments.summary import paired_differences, summarize, summarize_differences  # noqa: E402
-from tuopin.report.headlines import headline_line  # noqa: E402
-from tuopin.report.labels import text  # noqa: E402
-from tuopin.report.plots import PALETTE, people_unit, tidy_ticks, with_unit  # noqa: E402
+from tuopin.errors import UserError
+from tuopin.experiments.headlines import headlines, paired_headlines
+from tuopin.experiments.replicates import RunResult, annual_table, county_table as county_rows, replicate_seeds
+from tuopin.experiments.replicates import run_model, stack
+from tuopin.experiments.summary import paired_differences, summarize, summarize_differences
+from tuopin.report import fonts, labels
+from tuopin.report.headlines import headline_line
+from tuopin.report.labels import Lang
+from tuopin.report.plots import PALETTE, people_unit, tidy_ticks, with_unit
+from tuopin.scenario import Scenario, apply_overrides, check_uncertainty, get_path, load_raw, scenario_dir, validate
+from tuopin.sim.agents import Villages
 
 MAX_REPLICATES = 200
 """Most replicates the page runs at once (more belong in ``tuopin run``)."""
@@ -93,11 +89,8 @@ def default_scale(raw: dict[str, Any]) -> float:
 
 
 def _value(raw: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a raw scenario (through ``{value: ...}`` parameters)."""
-    node: Any = raw
-    for part in path.split("."):
-        node = node[part]
-    return node["value"] if isinstance(node, dict) and "value" in node else node
+    """The value at a dotted path of the raw scenario behind the controls."""
+    return get_path(raw, path, "dashboard")
 
 
 def base_values(raw: dict[str, Any]) -> dict[str, Any]:
@@ -191,9 +184,9 @@ def prepare(controls: Controls) -> Scenario:
     raw = apply_overrides(raw, build_overrides(raw, controls), "dashboard")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
-    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale.value
+    simulated = sum(r.poor_people for r in scenario.counties.rows) * scenario.scale
     if simulated > MAX_SIMULATED_PEOPLE:
-        raise UserError(f"scale {scenario.scale.value:g} simulates {simulated:,.0f} poor people; the page "
+        raise UserError(f"scale {scenario.scale:g} simulates {simulated:,.0f} poor people; the page "
                         f"takes at most {MAX_SIMULATED_PEOPLE:,} (lower the scale, or use 'tuopin run')",
                         key="scale")
     return scenario
@@ -222,27 +215,23 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
              cancelled: Callable[[], bool] | None = None) -> Outcome | None:
     """Run ``replicates`` replicates one by one, reporting ``progress(done, total)``.
 
-    The replicate streams are those of ``run.run_replicates`` (same seed, same numbers). The
+    The replicate streams are those of ``replicates.run_replicates`` (same seed, same numbers). The
     village map is the final state of replicate 0. Returns None if ``cancelled()`` turns true.
     """
     seed = scenario.seed if seed is None else seed
-    total = replicates + 1
-    parts = []
+    parts, first = [], None
     for i, seq in enumerate(replicate_seeds(seed, replicates)):
         if cancelled and cancelled():
             return None
-        parts.append(run_replicate(scenario, seq, i))
+        model = run_model(scenario, seq)
+        parts.append((annual_table(model, i), county_rows(model, i)))
+        if first is None:
+            first = model  # the village map is replicate 0's final state
         if progress:
-            progress(i + 1, total)
-    # replicate 0 again (same seed sequence) for its villages' final state
-    model = PovertyModel(scenario, rng=replicate_seeds(seed, 1)[0])
-    model.run()
-    if progress:
-        progress(total, total)
-    annual = pd.concat([a for a, _ in parts], ignore_index=True)
-    counties = pd.concat([c for _, c in parts], ignore_index=True)
-    run = RunResult(scenario, seed, replicates, annual, counties)
-    return Outcome(run, model.villages, list(model.counties.name), list(model.counties.name_en))
+            progress(i + 1, replicates)
+    assert first is not None  # at least one replicate
+    run = stack(scenario, seed, parts)
+    return Outcome(run, first.villages, list(first.counties.name), list(first.counties.name_en))
 
 
 @dataclass
@@ -269,198 +258,8 @@ class Comparison:
 
 # ------------------------------------------------------------------ words
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "tuopin: poverty-exit plan dashboard",
-        "subtitle": ("The plan's baseline is run when the page opens. Move a lever and press Run: the page "
-                     "shows the baseline and your variant side by side, on the same random numbers."),
-        "scenario": "Scenario (plan)",
-        "budget": "Budget (× the plan's funds)",
-        "relocation": "Relocation capacity (× the plan's)",
-        "industry_employment": "Industry & employment capacity (× the plan's)",
-        "support_years": "Support continues after exit (years)",
-        "target_pressure": "Target pressure (share of a shortfall declared exited)",
-        "replicates": "Replicates (1–{max})",
-        "scale": "Scale (simulated people per real person)",
-        "seed": "Random seed",
-        "tip_budget": "Multiplies every year's budget in the plan: 0.8 is a 20% cut. Unit: times the plan's funds.",
-        "tip_relocation": "Multiplies the people relocated each year (易地搬迁). Unit: times the plan's capacity.",
-        "tip_industry_employment": "Multiplies the people given industry or job support each year. Unit: times the plan's capacity.",
-        "tip_support_years": "Years a household keeps its support after it exits (脱贫不脱政策). Unit: years.",
-        "tip_target_pressure": ("When honest exits fall short of the year's target, this share of the shortfall is "
-                                "declared exited anyway: they tend to fall back. Unit: share, 0 to 1."),
-        "tip_replicates": "Independent runs; more give steadier bands and a smaller error on P(meet), but take longer.",
-        "tip_scale": ("Simulated people per real person: 0.05 simulates one in twenty. Results are always in real "
-                      "people; a smaller scale runs faster, with wider bands."),
-        "tip_seed": "The same seed and levers give the same numbers.",
-        "run": "Run",
-        "running": "Running… {done} of {total} model runs done",
-        "language": "Language",
-        "results_for": "{title}: {replicates} replicates, seed {seed}",
-        "scale_note": ("Scale {scale:g}: each simulated person stands for {per:,.0f} real people ({people:,.0f} "
-                       "simulated poor people). Numbers are in real people; they move in steps of about {per:,.0f}, "
-                       "and bands are wider than at full scale."),
-        "scale_full": "Scale 1: every person of the plan is simulated ({people:,.0f} poor people).",
-        "as_planned": "All levers as in the plan: this is the baseline.",
-        "moved": "Variant: {levers}. Baseline: every lever as in the plan. Both on the same random numbers.",
-        "headline_heading": "Headlines, {first}–{last}",
-        "baseline": "Baseline",
-        "variant": "Variant",
-        "difference": "Variant − baseline: median, 90% band",
-        "p_meet_short": "P(meet) {p:.0%} ({lo:.0%}–{hi:.0%})",
-        "p_better": "P(variant better)",
-        "neither": "neither way is better in itself",
-        "quantity": "Quantity",
-        "plan_col": "Plan",
-        "q_exits": "Declared exits (people)",
-        "q_net_reduction": "Net reduction of the poor register (people)",
-        "q_poor_end": "Still poor at the end (people)",
-        "q_relapses": "Relapses (people)",
-        "q_lifted_total": "Distinct people ever exited (people)",
-        "q_villages_exited_total": "Poor villages exited",
-        "q_counties_exited_total": "Poor counties exited",
-        "meet_heading": "Declared exits against the plan, year by year",
-        "meet_note": "P(meet): share of replicates meeting the year's target; in brackets its 95% interval.",
-        "year": "Year",
-        "plan_target": "Plan target (people)",
-        "exits_median": "{which}: declared exits (median)",
-        "p_meet": "{which}: P(meet)",
-        "exits_title": "Declared exits per year (people)",
-        "poor_title": "Still poor at year end (people)",
-        "relapses_title": "Relapses per year (people)",
-        "diff_title": "Variant − baseline, per year (median, 5–95% band)",
-        "plan": "Plan target",
-        "median": "median",
-        "band": "5–95% band",
-        "people": "People",
-        "county": "County",
-        "planned_exit": "Planned exit",
-        "incidence_end": "Incidence at the planned year (median)",
-        "threshold": "Exit threshold",
-        "gap": "Above the threshold (points)",
-        "p_on_time": "P(exit by the planned year)",
-        "poor_left": "Still poor at the end (median)",
-        "status": "Status",
-        "behind": "Behind plan",
-        "on_track": "On track",
-        "no_plan": "No planned year",
-        "counties_heading": "Counties, most behind first ({which})",
-        "counties_note": ("Ranked by how far the county's poverty incidence is above the exit threshold in its "
-                          "planned exit year (counties without a planned year last)."),
-        "villages_heading": "Poor villages at the end of replicate 1 ({which})",
-        "villages_note": "One square per poor village, coloured by the year it exited.",
-        "villages_note_grouped": "One square per {k} poor villages, coloured by the year most of them exited.",
-        "village_not_exited": "Not exited",
-        "village_exited": "Exited {year}",
-        "export_heading": "Download",
-        "export_tables": "Tables (CSV)",
-        "export_figures": "Figures",
-        "error": "Cannot run: {msg}",
-        "failed": "The run failed: {msg}",
-        "err_replicates": "Replicates: give a whole number from 1 to {max}.",
-        "err_seed": "Random seed: give a whole number from 0.",
-        "err_scale": "Scale: give a number above 0, at most 1 and small enough for the page ({people:,} simulated poor people at most).",
-        "err_budget": "Budget: give a number from 0.",
-        "err_relocation": "Relocation capacity: give a number from 0.",
-        "err_industry_employment": "Industry & employment capacity: give a number from 0.",
-        "err_support_years": "Support after exit: give whole years from 0 to 10.",
-        "err_target_pressure": "Target pressure: give a share from 0 to 1.",
-        "err_scenario": "Scenario: the file cannot be read or is not a valid scenario.",
-    },
-    "zh": {
-        "title": "脱贫规划模拟看板",
-        "subtitle": "打开页面即运行规划基线。调整政策杠杆后点击“运行”：页面将基线与调整方案并排对比（两者使用相同的随机数）。",
-        "scenario": "情景（规划）",
-        "budget": "资金（规划资金的倍数）",
-        "relocation": "易地搬迁规模（规划的倍数）",
-        "industry_employment": "产业与就业帮扶规模（规划的倍数）",
-        "support_years": "脱贫后政策延续年数（年）",
-        "target_pressure": "考核压力（缺口中被宣布脱贫的比例）",
-        "replicates": "重复次数（1–{max}）",
-        "scale": "抽样比例（每名真实人口的模拟人数）",
-        "seed": "随机种子",
-        "tip_budget": "规划每年资金乘以该倍数：0.8 即削减20%。单位：规划资金的倍数。",
-        "tip_relocation": "每年易地搬迁人数乘以该倍数。单位：规划规模的倍数。",
-        "tip_industry_employment": "每年获得产业或就业帮扶的人数乘以该倍数。单位：规划规模的倍数。",
-        "tip_support_years": "户脱贫后继续享受帮扶政策的年数（脱贫不脱政策）。单位：年。",
-        "tip_target_pressure": "当达标脱贫人数低于当年目标时，缺口中按此比例宣布脱贫；这些户容易返贫。单位：比例（0–1）。",
-        "tip_replicates": "独立模拟次数；次数越多，区间越稳定，达标概率的误差越小，但耗时更长。",
-        "tip_scale": "每名真实人口对应的模拟人数：0.05 即模拟二十分之一。结果均换算为真实人数；比例越小运行越快，区间越宽。",
-        "tip_seed": "相同的种子和参数得到相同的结果。",
-        "run": "运行",
-        "running": "正在运行：已完成 {done} / {total} 次模拟",
-        "language": "语言",
-        "results_for": "{title}：{replicates} 次重复，随机种子 {seed}",
-        "scale_note": ("抽样比例 {scale:g}：每名模拟人口代表 {per:,.0f} 名真实人口（模拟贫困人口 {people:,.0f} 人）。"
-                       "结果为真实人数，以约 {per:,.0f} 人为步长变化，区间比全量模拟更宽。"),
-        "scale_full": "抽样比例 1：规划中的每个人都被模拟（贫困人口 {people:,.0f} 人）。",
-        "as_planned": "所有参数均与规划相同：即规划基线。",
-        "moved": "调整方案：{levers}。基线：所有参数与规划相同。两者使用相同的随机数。",
-        "headline_heading": "主要结果（{first}–{last}年）",
-        "baseline": "基线",
-        "variant": "调整方案",
-        "difference": "方案减基线：中位数，90%区间",
-        "p_meet_short": "达标概率 {p:.0%}（{lo:.0%}–{hi:.0%}）",
-        "p_better": "方案更优的概率",
-        "neither": "高低本身无好坏之分",
-        "quantity": "指标",
-        "plan_col": "规划",
-        "q_exits": "宣布脱贫人数（人）",
-        "q_net_reduction": "贫困人口净减少（人）",
-        "q_poor_end": "期末仍为贫困人口（人）",
-        "q_relapses": "返贫人数（人）",
-        "q_lifted_total": "累计脱贫人数，每人只计一次（人）",
-        "q_villages_exited_total": "退出贫困村（个）",
-        "q_counties_exited_total": "摘帽贫困县（个）",
-        "meet_heading": "逐年宣布脱贫人数与规划目标",
-        "meet_note": "达标概率：达到当年目标的重复次数占比；括号内为95%区间。",
-        "year": "年份",
-        "plan_target": "规划目标（人）",
-        "exits_median": "{which}：宣布脱贫人数（中位数）",
-        "p_meet": "{which}：达标概率",
-        "exits_title": "每年宣布脱贫人数（人）",
-        "poor_title": "年末仍为贫困人口（人）",
-        "relapses_title": "每年返贫人数（人）",
-        "diff_title": "方案减基线，逐年（中位数与5%–95%区间）",
-        "plan": "规划目标",
-        "median": "中位数",
-        "band": "5%–95%区间",
-        "people": "人数",
-        "county": "县（区）",
-        "planned_exit": "计划摘帽年份",
-        "incidence_end": "计划年份贫困发生率（中位数）",
-        "threshold": "摘帽标准",
-        "gap": "高于标准（百分点）",
-        "p_on_time": "按期摘帽概率",
-        "poor_left": "期末剩余贫困人口（中位数）",
-        "status": "状态",
-        "behind": "落后于规划",
-        "on_track": "按计划",
-        "no_plan": "无计划年份",
-        "counties_heading": "各县对比规划，落后最多者在前（{which}）",
-        "counties_note": "按计划摘帽年份的贫困发生率高出摘帽标准的幅度排序（无计划年份的县列于最后）。",
-        "villages_heading": "第1次模拟结束时的贫困村（{which}）",
-        "villages_note": "每个方块代表一个贫困村，颜色表示退出年份。",
-        "villages_note_grouped": "每个方块代表 {k} 个贫困村，颜色表示其中多数退出的年份。",
-        "village_not_exited": "未退出",
-        "village_exited": "{year}年退出",
-        "export_heading": "下载",
-        "export_tables": "表格（CSV）",
-        "export_figures": "图表",
-        "error": "无法运行：{msg}",
-        "failed": "运行失败：{msg}",
-        "err_replicates": "重复次数：请输入 1 到 {max} 的整数。",
-        "err_seed": "随机种子：请输入不小于 0 的整数。",
-        "err_scale": "抽样比例：请输入大于 0、不超过 1 的数，且页面最多模拟 {people:,} 名贫困人口。",
-        "err_budget": "资金：请输入不小于 0 的数。",
-        "err_relocation": "易地搬迁规模：请输入不小于 0 的数。",
-        "err_industry_employment": "产业与就业帮扶规模：请输入不小于 0 的数。",
-        "err_support_years": "政策延续年数：请输入 0 到 10 的整数。",
-        "err_target_pressure": "考核压力：请输入 0 到 1 之间的比例。",
-        "err_scenario": "情景：文件无法读取或不是有效的情景文件。",
-    },
-}
-"""Every word on the page and in its figures, in English and Chinese."""
+LABELS: dict[str, dict[str, str]] = {lang: labels.table(lang) for lang in labels.LANGS}
+"""Every word on the page and in its figures, by language (from the one table, ``report.labels``)."""
 
 CONTROL_OF_KEY = {
     "replicates": "replicates", "seed": "seed", "scale": "scale", "budget": "budget", "relocation": "relocation",
@@ -523,19 +322,15 @@ def meet_table(comparison: Comparison, lang: str = "en") -> pd.DataFrame:
     t = LABELS[lang]
     runs = [(False, comparison.base)] + ([(True, comparison.variant)] if comparison.variant else [])
     s0 = comparison.base.summary
-    table = pd.DataFrame({t["year"]: s0["year"].astype(int).astype(str), t["plan_target"]: s0["target_exits"].map("{:,.0f}".format)})
+    table = pd.DataFrame({t["year"]: s0["year"].astype(int).astype(str), t["app_plan_target"]: s0["target_exits"].map("{:,.0f}".format)})
     for variant, outcome in runs:
         s = outcome.summary
         which = _which(lang, variant)
         table[t["exits_median"].format(which=which)] = s["exits_median"].map("{:,.0f}".format).to_numpy()
-        table[t["p_meet"].format(which=which)] = [
+        table[t["app_p_meet"].format(which=which)] = [
             "–" if np.isnan(p) else f"{p:.0%} ({lo:.0%}–{hi:.0%})"
             for p, lo, hi in zip(s["p_meet_target"], s["p_meet_target_low"], s["p_meet_target_high"])]
     return table
-
-
-def _planned_years(scenario: Scenario) -> dict[str, int]:
-    return {name: int(year) for year, names in scenario.targets.counties.value.items() for name in names}
 
 
 def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
@@ -546,8 +341,8 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
     t = LABELS[lang]
     counties = outcome.run.counties
     last = int(counties["year"].max())
-    threshold = float(outcome.run.scenario.exit_rules.county_incidence_threshold.value)
-    planned = _planned_years(outcome.run.scenario)
+    threshold = float(outcome.run.scenario.exit_rules.county_incidence_threshold)
+    planned = outcome.run.scenario.planned_county_years()
     rows = []
     for name, name_en in zip(outcome.county_names, outcome.county_names_en):
         g = counties[counties["county"] == name]
@@ -564,7 +359,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
         rows.append({
             "_rank": (plan is None, -(incidence - threshold)),
             t["county"]: name if lang == "zh" else f"{name_en} {name}",
-            t["planned_exit"]: "–" if plan is None else str(plan),
+            t["app_planned_exit"]: "–" if plan is None else str(plan),
             t["incidence_end"]: f"{incidence:.1%}",
             t["threshold"]: f"{threshold:.0%}" if threshold > 0 else "–",  # 0: the plan records no county exit
             t["gap"]: f"{100 * (incidence - threshold):+.1f}" if threshold > 0 else "–",
@@ -572,7 +367,7 @@ def county_table(outcome: Outcome, lang: str = "en") -> pd.DataFrame:
             t["poor_left"]: f"{float(np.median(final['poor_end'])):,.0f}",
             t["status"]: status,
         })
-    rows.sort(key=lambda r: r["_rank"])
+    rows.sort(key=lambda r: cast(float, r["_rank"]))
     return pd.DataFrame([{k: v for k, v in r.items() if k != "_rank"} for r in rows])
 
 
@@ -590,7 +385,7 @@ def export_tables(comparison: Comparison) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def headline_sentences(outcome: Outcome, lang: str = "en") -> list[str]:
+def headline_sentences(outcome: Outcome, lang: Lang = "en") -> list[str]:
     """The headline quantities of one run as sentences (the same as ``tuopin run`` prints)."""
     table = headlines(outcome.run.annual, outcome.run.scenario)
     return [headline_line(row, lang) for _, row in table.iterrows()]
@@ -614,7 +409,7 @@ def panel_figure(comparison: Comparison, column: str, lang: str = "en") -> Figur
     """One quantity per year (``exits``, ``poor_end`` or ``relapses``): the baseline's median and
     5-95% band, the variant's beside it, and for exits the plan's bars."""
     t = LABELS[lang]
-    title = {"exits": t["exits_title"], "poor_end": t["poor_title"], "relapses": t["relapses_title"]}[column]
+    title = {"exits": t["app_exits_title"], "poor_end": t["poor_title"], "relapses": t["relapses_title"]}[column]
     runs = [(False, comparison.base)] + ([(True, comparison.variant)] if comparison.variant else [])
     s0 = comparison.base.summary
     years = s0["year"].to_numpy()
@@ -627,7 +422,7 @@ def panel_figure(comparison: Comparison, column: str, lang: str = "en") -> Figur
         scale = _people_axis(ax, largest, lang)
         if column == "exits":
             ax.bar(years, s0["target_exits"] / scale, width=0.6, color=PALETTE["plan_fill"], edgecolor=PALETTE["plan"],
-                   label=t["plan"])
+                   label=t["app_plan"])
         for variant, outcome in runs:
             s = outcome.summary
             colour = PALETTE["sim"] if variant else PALETTE["sim2"]

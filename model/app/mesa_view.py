@@ -13,7 +13,7 @@ from typing import Any
 from mesa.visualization import Slider, SolaraViz, make_plot_component
 
 from tuopin.app.data import scenario_dir
-from tuopin.scenario.schema import load_scenario
+from tuopin.scenario import load_scenario
 from tuopin.sim.model import PovertyModel
 
 PLOTS = (["exits", "target_exits"], ["poor_end"], ["relapses", "new_entrants"])
@@ -27,10 +27,10 @@ def model_params(plan: str | Path) -> dict[str, Any]:
     return {
         "plan": str(plan),
         "rng": scenario.seed,
-        "funding.multiplier": Slider("Budget (× the plan's funds)", float(scenario.funding.multiplier.value),
+        "funding.multiplier": Slider("Budget (× the plan's funds)", float(scenario.funding.multiplier),
                                      0.0, 2.0, 0.05),
         "relapse.support_continuation_years": Slider(
-            "Support continues after exit (years)", int(scenario.relapse.support_continuation_years.value), 0, 10, 1),
+            "Support continues after exit (years)", int(scenario.relapse.support_continuation_years), 0, 10, 1),
     }
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable
+from typing import Any
 import io
 import zipfile
 from pathlib import Path
@@ -27,7 +29,8 @@ from tuopin.app.data import (LABELS, MAX_REPLICATES, Comparison, Controls, Outco
                              moved_levers, panel_figure, prepare, scenario_dir, scenario_files, simulate,
                              village_figure)
 from tuopin.errors import UserError
-from tuopin.scenario.schema import Scenario, load_raw, read_yaml
+from tuopin.report.labels import Lang
+from tuopin.scenario import Scenario, load_raw, read_yaml
 
 CSS = """
 .tuopin-table { border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0; }
@@ -47,7 +50,7 @@ CSS = """
 .tuopin-main { padding-bottom: 48px; }
 """
 
-lang = solara.reactive("en")
+lang: solara.Reactive[Lang] = solara.reactive("en")
 
 
 def _default_scenario() -> str:
@@ -76,7 +79,7 @@ seed = solara.reactive(_start["seed"])
 problem: solara.Reactive[UserError | None] = solara.reactive(None)
 progress_count = solara.reactive((0, 1))
 
-LANGUAGES = {"English": "en", "中文": "zh"}
+LANGUAGES: dict[str, Lang] = {"English": "en", "中文": "zh"}
 _BASELINES: dict[tuple, Outcome] = {}
 """Baseline runs by (scenario, replicates, scale, seed): moving a lever reruns only the variant."""
 MAX_BASELINES = 8
@@ -108,7 +111,7 @@ def run_task(base: Scenario, variant: Scenario | None, replicates: int, seed: in
     """Run the baseline (unless already run) and the variant in a worker thread, updating the
     progress bar; None if superseded by a newer run."""
     runs = (0 if key in _BASELINES else 1) + (1 if variant is not None else 0)
-    total = runs * (replicates + 1)
+    total = runs * replicates
     done_before = [0]
 
     def progress(done: int, each: int) -> None:
@@ -124,7 +127,7 @@ def run_task(base: Scenario, variant: Scenario | None, replicates: int, seed: in
         while len(_BASELINES) >= MAX_BASELINES:
             _BASELINES.pop(next(iter(_BASELINES)))
         _BASELINES[key] = outcome
-        done_before[0] = replicates + 1
+        done_before[0] = replicates
     other = None
     if variant is not None:
         other = simulate(variant, replicates, seed, progress=progress, cancelled=current)
@@ -146,7 +149,7 @@ def start_run() -> None:
         problem.value = exc
         return
     problem.value = None
-    key = (controls.scenario, controls.replicates, base.scale.value, controls.seed)
+    key = (controls.scenario, controls.replicates, base.scale, controls.seed)
     run_task(base, variant, controls.replicates, controls.seed, key, levers)
 
 
@@ -167,10 +170,10 @@ def _scenario_label(path: Path, language: str) -> str:
     return f"{rel}: {title}" if title else str(rel)
 
 
-def _changed(var: solara.Reactive):
+def _changed(var: solara.Reactive) -> Callable[[Any], None]:
     """A control's setter that also clears an old error message (the value is being fixed)."""
 
-    def set_value(value) -> None:
+    def set_value(value: Any) -> None:
         var.value = value
         problem.value = None
 
@@ -269,13 +272,13 @@ def ComparisonView(comparison: Comparison) -> None:
     figures = solara.use_memo(lambda: _figures(comparison, language), dependencies=[comparison, language])
     base = comparison.base
     run = base.run
-    title = run.scenario.title.get(language, run.scenario.name)
-    per = 1 / run.scenario.scale.value
-    simulated = sum(r.poor_people for r in run.scenario.counties.rows) * run.scenario.scale.value
+    title = dict(run.scenario.title).get(language, run.scenario.name)
+    per = 1 / run.scenario.scale
+    simulated = sum(r.poor_people for r in run.scenario.counties.rows) * run.scenario.scale
     solara.HTML(tag="div", unsafe_innerHTML="<b>" + html.escape(t["results_for"].format(
         title=title, replicates=run.replicates, seed=run.seed)) + "</b>", classes=["tuopin-results-for"])
-    note = t["scale_full" if run.scenario.scale.value == 1 else "scale_note"]
-    solara.HTML(tag="div", unsafe_innerHTML=html.escape(note.format(scale=run.scenario.scale.value, per=per, people=simulated)),
+    note = t["scale_full" if run.scenario.scale == 1 else "scale_note"]
+    solara.HTML(tag="div", unsafe_innerHTML=html.escape(note.format(scale=run.scenario.scale, per=per, people=simulated)),
                 classes=["tuopin-note", "tuopin-scale-note"])
     variant = comparison.variant
     if variant is None:

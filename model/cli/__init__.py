@@ -9,10 +9,12 @@ is handled like Ctrl-C (exit code 143 instead of 130). An operating-system error
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from tuopin.errors import Terminated, UserError, short
@@ -62,6 +64,30 @@ def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM: unwind like Ctrl-C; a second SIGTERM while cleaning up is ignored."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Terminated()
+
+
+def keeps_results_whole(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """For a command writing ``args.out``: Ctrl-C stops it with one line saying what was kept
+    (the previous results or the new ones whole, see ``experiments.outputs``), exit code 130 (143 after SIGTERM)."""
+
+    @functools.wraps(command)
+    def main(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except KeyboardInterrupt:
+            from tuopin.experiments.outputs import interrupted
+
+            return interrupted(args.out)
+
+    return main
+
+
+def headless() -> None:
+    """Draw figures off screen (matplotlib's Agg backend): the commands that write figures call this
+    before drawing, so no window system is needed (and importing tuopin chooses nothing)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,25 +1,18 @@
-"""``tuopin compare``: a base scenario against variants, with common random numbers."""
+"""``tuopin compare``: a base scenario against variants, with common random numbers
+(``tuopin.experiments.comparison``)."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from tuopin.cli import headless, keeps_results_whole
+from tuopin.experiments.outputs import out_path
 from tuopin.errors import UserError
-from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, write_results
-from tuopin.cli.progress import progress_bar
-from tuopin.report.labels import text
-from tuopin.report.plots import differences, source_line
-from tuopin.sim.register import Population, households_from_register
-from tuopin.experiments.resources import cap_workers, check_run
-from tuopin.experiments.replicates import run_replicates
-from tuopin.scenario.schema import Scenario, file_hash, load_scenario
-from tuopin.experiments.summary import paired_differences, summarize_differences, total_differences
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """\
 Run a base scenario and one or more variants (e.g. files in scenarios/variants/) on the same
@@ -49,10 +42,6 @@ Example:  tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cut_2
               scenarios/variants/relocation_late.yaml --replicates 50 --out results/compare
 """
 
-POPULATION_KEYS = ("scale", "counties", "population", "years", "poverty_line")
-"""What must match for households to be the same in base and variant (common random numbers)."""
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``tuopin compare``."""
     p = sub.add_parser("compare", help="compare variants with a base scenario (paired replicates)", description=HELP,
@@ -70,35 +59,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def same_population(base: Scenario, variant: Scenario) -> bool:
-    """True when the variant draws the same households as the base (so replicates are paired)."""
-    return all(getattr(base, key) == getattr(variant, key) for key in POPULATION_KEYS)
-
-
-def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int, workers: int = 1,
-            population: Population | None = None,
-            progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run the base and every variant on the same replicate seeds (and ``population``, if given).
-
-    Returns ``(paired, summary, totals)``: per replicate and year the base value, variant value
-    and difference of each compared quantity; per year the medians, bands, P(variant higher) and
-    P(variant better); and the same over the whole period; each with a ``variant`` column.
-    ``progress`` is called with the number of model runs just finished.
-    """
-    base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population,
-                              progress=progress)
-    paired, summary, totals = [], [], []
-    for variant in variants:
-        run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population,
-                             progress=progress)
-        pairs = paired_differences(base_run.annual, run.annual)
-        frames = (pairs, summarize_differences(pairs), total_differences(pairs))
-        for frame, kept in zip(frames, (paired, summary, totals)):
-            frame.insert(0, "variant", variant.name)
-            kept.append(frame)
-    return pd.concat(paired, ignore_index=True), pd.concat(summary, ignore_index=True), pd.concat(totals, ignore_index=True)
-
-
 QUANTITY_WORDS = {
     "exits": ("Declared exits", "people", 1.0, "more is better"),
     "poor_end": ("People still poor at year end", "people", 1.0, "fewer is better"),
@@ -114,21 +74,24 @@ def print_table(summary: pd.DataFrame, totals: pd.DataFrame, base: str, titles: 
     """Per variant and compared quantity: base and variant medians, their paired difference with
     its 90% band, and P(variant better) (or P(variant higher) where no direction is better);
     per year and for the whole period."""
-    for variant, rows in summary.groupby("variant", sort=False):
+    for key, rows in summary.groupby("variant", sort=False):
+        variant = str(key)
         n = int(rows["replicates"].iloc[0])
         print(f"{titles.get(variant, variant)} [{variant}] against {titles.get(base, base)} [{base}], "
               f"{n} paired replicates (medians; difference = variant - base, per pair)")
         total = totals[totals["variant"] == variant].set_index("quantity")
-        for quantity, group in rows.groupby("quantity", sort=False):
+        for name, group in rows.groupby("quantity", sort=False):
+            quantity = str(name)
             words, unit, divisor, better = QUANTITY_WORDS[quantity]
             p_head = "P(variant better)" if group["better_if"].iloc[0] != "neither" else "P(variant higher)"
             p_col = "p_variant_better" if group["better_if"].iloc[0] != "neither" else "p_variant_higher"
             print(f"  {words} ({unit}; {better})")
             print(f"  {'year':>9}  {'base':>15}  {'variant':>15}  {'difference':>13}  {'90% band of difference':>27}  {p_head:>17}")
-            period = total.loc[quantity]
-            for label, r in [*((str(y), r) for y, r in zip(group["year"], group.itertuples())),
-                             (f"{period['years']}*", period)]:
-                r = pd.Series(r._asdict()) if hasattr(r, "_asdict") else r
+            period: dict[str, Any] = {str(k): v for k, v in total.loc[quantity].items()}
+            lines: list[tuple[str, dict[str, Any]]] = [
+                *((str(y), {str(k): v for k, v in r.items()}) for y, r in zip(group["year"], group.to_dict("records"))),
+                (f"{period['years']}*", period)]
+            for label, r in lines:
                 v = {k: r[k] / divisor for k in ("base_median", "variant_median", "difference_median",
                                                  "difference_q05", "difference_q95")}
                 band = f"{v['difference_q05']:+,.0f} to {v['difference_q95']:+,.0f}"
@@ -139,16 +102,20 @@ def print_table(summary: pd.DataFrame, totals: pd.DataFrame, base: str, titles: 
         print()
 
 
+@keeps_results_whole
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin compare``; Ctrl-C or SIGTERM stops it with one line saying what was kept (exit code 130 or 143)."""
-    try:
-        return _main(args)
-    except KeyboardInterrupt:
-        return interrupted(args.out)
+    """Run ``tuopin compare``: check everything, run base and variants, write the results whole, print the table."""
+    import time
+    from datetime import UTC, datetime
 
+    from tuopin.cli.progress import progress_bar
+    from tuopin.experiments.comparison import compare, same_population, write_comparison
+    from tuopin.experiments.outputs import check_output_dir, output_lock
+    from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.scenario import load_scenario
+    from tuopin.sim.register import households_from_register
 
-def _main(args: argparse.Namespace) -> int:
-    """Check everything, run base and variants, write the results whole, print the table."""
+    headless()
     overrides = {"scale": args.scale} if args.scale is not None else None
     base = load_scenario(args.base, overrides)
     variants = [load_scenario(path, overrides) for path in args.variants]  # all valid before any run
@@ -169,44 +136,21 @@ def _main(args: argparse.Namespace) -> int:
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
     workers = cap_workers(args.workers, replicates, "replicates")
-    paired_ok = {v.name: same_population(base, v) for v in variants}
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
-        with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)", args.quiet) as bar:
+        with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)",
+                          args.quiet) as bar:
             paired, summary, totals = compare(base, variants, replicates, seed, workers=workers,
                                               population=population, progress=bar.update)
-        writers = {
-            "differences.csv": lambda path: summary.to_csv(path, index=False),
-            "totals.csv": lambda path: totals.to_csv(path, index=False),
-            "paired_annual.csv": lambda path: paired.to_csv(path, index=False),
-        }
-        for lang in ("en", "zh"):
-            names = {v.name: v.title.get(lang, v.name) for v in variants}
-            title = text("compare_title", lang, title=base.title.get(lang, base.name), n=replicates)
-            source = source_line(base.name, base.scale.value, replicates, seed, lang)
-            writers[f"differences_{lang}.png"] = (
-                lambda path, names=names, title=title, lang=lang, source=source:
-                differences(summary, path, title, names, lang, source))
-        meta = {
-            "base": base.name,
-            "base_file": str(args.base),
-            "base_sha256": file_hash(args.base),
-            "variants": [{"name": v.name, "file": str(path), "sha256": file_hash(path), "common_random_numbers": paired_ok[v.name]}
-                         for v, path in zip(variants, args.variants)],
-            "seed": seed,
-            "replicates": replicates,
-            "scale": base.scale.value,
-            "households": str(args.households) if args.households else None,
-            "workers": workers,
-            **provenance(started, t0),
-        }
-        write_results(target, writers, meta)
+        write_comparison(target, base, variants, paired, summary, totals, replicates=replicates, seed=seed,
+                         base_file=args.base, variant_files=args.variants, households=args.households,
+                         workers=workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, totals, base.name, {s.name: s.title.get("en", s.name) for s in [base, *variants]})
-        for name, ok in paired_ok.items():
-            if not ok:
-                print(f"note: {name} changes the population (scale, counties, population, years or line), "
+        for v in variants:
+            if not same_population(base, v):
+                print(f"note: {v.name} changes the population (scale, counties, population, years or line), "
                       "so its households are drawn anew and the replicates are not matched household by household")
         print(f"results written to {out}/")
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from tuopin.errors import UserError
-from tuopin.report.figures import FORMATS, write_figures
+from tuopin.report import FORMATS
 
 HELP = """\
 Draw the report figures of a results folder written by 'tuopin run', with every label in
@@ -64,7 +64,11 @@ def parse_formats(value: str) -> tuple[str, ...]:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin figures``."""
+    from tuopin.cli import headless
+    from tuopin.report.figures import write_figures
+
     formats = parse_formats(args.format)
+    headless()
     out = write_figures(args.results, args.lang, formats)
     print(f"figures written to {out}/")
     return 0

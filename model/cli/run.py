@@ -1,24 +1,18 @@
-"""``tuopin run``: simulate a scenario's replicates and write tables and a figure."""
+"""``tuopin run``: simulate a scenario's replicates and write tables and a figure
+(``tuopin.experiments.replicates`` and ``tuopin.experiments.results``)."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from datetime import UTC, datetime
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from tuopin.cli import headless, keeps_results_whole
+from tuopin.experiments.outputs import out_path
 
-from tuopin.cli.progress import progress_bar
-from tuopin.experiments.headlines import headlines
-from tuopin.experiments.outputs import check_output_dir, interrupted, out_path, output_lock, provenance, sha256, write_results
-from tuopin.report.headlines import headline_lines
-from tuopin.report.plots import exits_vs_target, source_line
-from tuopin.sim.register import describe, households_from_register
-from tuopin.experiments.resources import cap_workers, check_run
-from tuopin.experiments.replicates import RunResult, run_replicates
-from tuopin.scenario.schema import Scenario, file_hash, load_scenario
-from tuopin.experiments.summary import summarize, summarize_counties
+if TYPE_CHECKING:
+    import pandas as pd
 
 HELP = """\
 Simulate a scenario (or a variant file) and compare it with the plan.
@@ -64,40 +58,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def planned_county_years(scenario: Scenario) -> dict[str, int]:
-    """County name -> the year the plan takes its hat off."""
-    return {name: year for year, names in scenario.targets.counties.value.items() for name in names}
-
-
-def result_writers(result: RunResult, source: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The files of a run, each with the function that writes it; and the summary, county and
-    headline tables. ``source`` is the line printed under the figure (see ``report.source``)."""
-    summary = summarize(result.annual)
-    counties = summarize_counties(result.counties, planned_county_years(result.scenario))
-    table = headlines(result.annual, result.scenario)
-    title = f"{result.scenario.title.get('en', result.scenario.name)}: declared exits against the plan"
-    return {
-        "annual.csv": lambda path: result.annual.to_csv(path, index=False),
-        "county_annual.csv": lambda path: result.counties.to_csv(path, index=False),
-        "summary.csv": lambda path: summary.to_csv(path, index=False),
-        "headlines.csv": lambda path: table.to_csv(path, index=False),
-        "county_summary.csv": lambda path: counties.to_csv(path, index=False),
-        "exits_vs_target.png": lambda path: exits_vs_target(summary, path, title, source=source),
-    }, summary, counties, table
-
-
 def _meet(p: float, low: float, high: float) -> str:
-    return "" if pd.isna(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
+    return "" if math.isnan(p) else f"{p:.0%} ({low:.0%}-{high:.0%})"
 
 
 def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFrame) -> None:
     """The planner's table: declared exits against the plan per year and over the period, the
     headline quantities in words, and counties behind schedule."""
+    from tuopin.report.headlines import headline_lines
+
     print(f"{'year':>9}  {'declared exits':>14}  {'90% band':>19}  {'plan target':>11}  {'P(meet) (95% interval)':>22}")
-    for r in summary.itertuples():
-        band = f"{r.exits_q05:,.0f}-{r.exits_q95:,.0f}"
-        meet = _meet(r.p_meet_target, r.p_meet_target_low, r.p_meet_target_high)
-        print(f"{r.year:>9}  {r.exits_median:>14,.0f}  {band:>19}  {r.target_exits:>11,.0f}  {meet:>22}")
+    for r in summary.to_dict("records"):
+        band = f"{r['exits_q05']:,.0f}-{r['exits_q95']:,.0f}"
+        meet = _meet(r["p_meet_target"], r["p_meet_target_low"], r["p_meet_target_high"])
+        print(f"{r['year']:>9}  {r['exits_median']:>14,.0f}  {band:>19}  {r['target_exits']:>11,.0f}  {meet:>22}")
     last = summary.iloc[-1]
     years = f"{int(summary['year'].iloc[0])}-{int(last['year'])}"
     band = f"{last['exits_cum_q05']:,.0f}-{last['exits_cum_q95']:,.0f}"
@@ -112,23 +86,28 @@ def print_table(summary: pd.DataFrame, counties: pd.DataFrame, table: pd.DataFra
         print(f"counties behind plan (P(hat off) < 50% by the planned year): {names}")
 
 
+@keeps_results_whole
 def main(args: argparse.Namespace) -> int:
-    """Run ``tuopin run``; Ctrl-C or SIGTERM stops it with one line saying what was kept (exit code 130 or 143)."""
-    try:
-        return _main(args)
-    except KeyboardInterrupt:
-        return interrupted(args.out)
+    """Run ``tuopin run``: check everything, simulate, write the results whole, print the table."""
+    import time
+    from datetime import UTC, datetime
 
+    from tuopin.cli.progress import progress_bar
+    from tuopin.experiments.outputs import check_output_dir, output_lock
+    from tuopin.experiments.replicates import run_replicates
+    from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.experiments.results import write_run
+    from tuopin.scenario import load_scenario
+    from tuopin.sim.register import households_from_register
 
-def _main(args: argparse.Namespace) -> int:
-    """Check everything, simulate, write the results whole, print the table."""
+    headless()
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
     population = households_from_register(args.households, scenario) if args.households else None
     out = args.out or Path("results") / scenario.name
     target = check_output_dir(out, inputs=(args.scenario, args.households))
     replicates = scenario.replicates if args.replicates is None else args.replicates
-    check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers,
-              str(args.scenario), population)
+    check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario),
+              population)
     workers = cap_workers(args.workers, replicates, "replicates")
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -136,21 +115,8 @@ def _main(args: argparse.Namespace) -> int:
         with progress_bar(replicates, scenario.name, args.quiet) as bar:
             result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
                                     population=population, progress=bar.update)
-        writers, summary, counties, table = result_writers(result, source_line(
-            scenario.name, scenario.scale.value, result.replicates, result.seed, lang="en"))
-        meta = {
-            "scenario": scenario.name,
-            "scenario_file": str(args.scenario),
-            "scenario_sha256": file_hash(args.scenario),
-            "scale": scenario.scale.value,
-            "households": None if population is None else
-            {"file": str(args.households), "sha256": sha256(args.households), **describe(population)},
-            "seed": result.seed,
-            "replicates": result.replicates,
-            "workers": workers,
-            **provenance(started, t0),
-        }
-        write_results(target, writers, meta)
+        summary, counties, table = write_run(target, result, scenario_file=args.scenario, households=args.households,
+                                             population=population, workers=workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, counties, table)
         print(f"results written to {out}/")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from tuopin.errors import UserError, interrupt_code, stop_word
-from tuopin.experiments.outputs import check_output_dir, os_error, out_path, output_lock
-from tuopin.experiments.resources import cap_workers, check_run
-from tuopin.experiments.sweep import Backend, run_sweep
-from tuopin.experiments.sweep_spec import SweepPlan, base_scenario, load_spec
+from tuopin.experiments.outputs import out_path
+
+if TYPE_CHECKING:
+    from tuopin.experiments.sweep import Backend
+    from tuopin.experiments.sweep_spec import SweepPlan
+
+T = TypeVar("T")
 
 HELP = """\
 Run a scenario many times over a design of parameter values (a parameter sweep).
@@ -56,35 +61,63 @@ def add_backend_arguments(p: argparse.ArgumentParser) -> None:
 
 def backend(args: argparse.Namespace) -> Backend:
     """The backend the arguments ask for."""
+    from tuopin.experiments.sweep import Backend
+
     if args.workers < 1:
         raise UserError("must be at least 1", key="--workers")
     return Backend(workers=args.workers, dask=args.dask, scheduler=args.scheduler)
 
 
-def run_or_resume(args: argparse.Namespace, plan: SweepPlan | None = None) -> SweepPlan:
-    """Validate the spec (unless given its plan), then run or resume the sweep under the output's
-    lock; Ctrl-C or SIGTERM says how to resume (exit code 130 or 143), an OS error is one line."""
-    plan = plan or load_spec(args.spec)
+def checked(args: argparse.Namespace, plan: SweepPlan) -> Backend:
+    """Refuse, before anything runs, a sweep that cannot fit or an output that cannot be written;
+    returns the backend the arguments ask for."""
+    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.experiments.sweep import Backend
+    from tuopin.experiments.sweep_spec import base_scenario
+
     how = backend(args)
     check_run(base_scenario(plan), plan.spec.replicates, plan.spec.seed, how.workers, str(args.spec))
-    target = check_output_dir(args.out, inputs=(args.spec,))
+    check_output_dir(args.out, inputs=(args.spec,))
     if not how.scheduler:
         how = Backend(workers=cap_workers(how.workers, len(plan.chunks), "chunks"), dask=how.dask)
-    with output_lock(target):
+    return how
+
+
+def resume_hint(args: argparse.Namespace, kept: str) -> NoReturn:
+    """After Ctrl-C or SIGTERM: say what was kept and that the same command resumes; exit code 130
+    (143 after SIGTERM)."""
+    print(f"\ntuopin: {stop_word()}; {kept.format(out=args.out)}. To resume, rerun the same command: "
+          f"{' '.join(sys.argv)}", file=sys.stderr)
+    raise SystemExit(interrupt_code()) from None
+
+
+def resumable(args: argparse.Namespace, work: Callable[[SweepPlan, Backend], T],
+              check: Callable[[SweepPlan], None] | None = None) -> tuple[SweepPlan, T]:
+    """Read the spec, ``check`` it, refuse what cannot run (:func:`checked`), then do ``work``
+    (which runs or resumes the sweep into ``args.out``) under the output's lock; Ctrl-C or SIGTERM
+    says how to resume, an OS error (disk full, ...) is one line."""
+    from tuopin.experiments.outputs import os_error, output_lock
+    from tuopin.experiments.sweep_spec import load_spec
+
+    plan = load_spec(args.spec)
+    if check:
+        check(plan)
+    how = checked(args, plan)
+    with output_lock(args.out):
         try:
-            run_sweep(plan, target, how, progress=not args.quiet)
+            return plan, work(plan, how)
         except KeyboardInterrupt:
-            print(f"\ntuopin: {stop_word()}; finished chunks are kept in {args.out}/runs. To resume, rerun the same "
-                  f"command: {' '.join(sys.argv)}", file=sys.stderr)
-            raise SystemExit(interrupt_code()) from None
+            resume_hint(args, "finished chunks are kept in {out}/runs")
         except OSError as exc:
-            raise os_error(exc, target) from None
-    return plan
+            raise os_error(exc, args.out) from None
 
 
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin sweep``."""
-    plan = run_or_resume(args)
+    from tuopin.experiments.sweep import run_sweep
+
+    plan, _ = resumable(args, lambda plan, how: run_sweep(plan, args.out, how, progress=not args.quiet))
     if not args.quiet:
         print(f"{plan.runs} runs ({len(plan.points)} points x {plan.spec.replicates} replicates) in {args.out}/")
     return 0

@@ -27,20 +27,28 @@ Method (approximate Bayesian computation with a tolerance set by the replicate n
 from __future__ import annotations
 
 import csv
+import json
 import math
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from tuopin.errors import UserError, short
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario import Scenario
+from tuopin.sim import flows
 
-QUANTITIES = ("exits", "poor_end", "relapses", "villages_exited", "counties_exited")
-"""Observed columns that can be fitted (real people, villages, counties per year)."""
+if TYPE_CHECKING:
+    from tuopin.experiments.sweep import Backend
+
+QUANTITIES = tuple(flows.names("observed"))
+"""Observed columns that can be fitted (real people, villages, counties per year): the year's
+outputs tagged ``observed`` in ``flows.FIELDS``."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class Fit:
 
 def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
     """``PATH=LOW:HIGH`` -> Fit, checked against the scenario (path exists, both ends valid)."""
-    from tuopin.scenario.schema import apply_overrides, validate
+    from tuopin.scenario import apply_overrides, validate
 
     key = f"--fit {text}"
     try:
@@ -81,7 +89,7 @@ def parse_fit(text: str, scenario: Scenario, raw: dict[str, Any]) -> Fit:
 
 def _value_at(raw: dict[str, Any], path: str, key: str) -> Any:
     """The current value of a fitted parameter; UserError naming ``--fit`` when there is none."""
-    from tuopin.scenario.schema import get_path
+    from tuopin.scenario import get_path
 
     try:
         return get_path(raw, path, key)
@@ -174,7 +182,7 @@ def distances(runs: pd.DataFrame, observed: pd.DataFrame, years: list[int]) -> p
     reps = sel.groupby(["point", "year"]).size().iloc[0]
     target = obs.reindex(mean.index.get_level_values("year")).set_index(mean.index)
     floor = 0.01 * target.abs() + 1.0
-    z = (target - mean) / np.sqrt(sd**2 * (1 + 1 / reps) + floor**2)
+    z = (target - mean) / (sd**2 * (1 + 1 / reps) + floor**2) ** 0.5
     return (z**2).groupby(level="point").mean().mean(axis=1).rename("distance")
 
 
@@ -281,8 +289,8 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
     import os
 
     integer = {f.path: f.integer for f in fits}
-    overrides = {r.parameter: int(round(r.median)) if integer[r.parameter] else float(f"{r.median:.6g}")
-                 for r in est.itertuples()}
+    overrides = {str(path): int(round(float(median))) if integer[str(path)] else float(f"{float(median):.6g}")
+                 for path, median in zip(est["parameter"], est["median"])}
     base = os.path.relpath(scenario_path.resolve(), out.resolve())
     doc = {"base": base, "name": f"{name}_calibrated",
            "description": "medians of the accepted parameter sets from tuopin calibrate; intervals in estimates.csv",
@@ -292,13 +300,11 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, f
 
 def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     """Observed points against the accepted runs' median and 5-95% band, held-out years shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     quantities = list(dict.fromkeys(fit["quantity"]))
-    fig, axes = plt.subplots(1, len(quantities), figsize=(4.5 * len(quantities), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(quantities), 3.6))
+    axes = fig.subplots(1, len(quantities), squeeze=False)
     for ax, q in zip(axes[0], quantities):
         part = fit[fit["quantity"] == q]
         ax.fill_between(part["year"], part["sim_q05"], part["sim_q95"], alpha=0.3, color="#4c72b0",
@@ -314,4 +320,117 @@ def figure(fit: pd.DataFrame, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+
+@dataclass
+class Calibration:
+    """The outcome of :func:`calibrate`: the accepted points and what they say.
+
+    ``estimates`` per parameter (best point, median, interval, quantiles, prior range),
+    ``posterior`` the accepted points with their distances, ``fit`` per observed year and quantity
+    (observed, the accepted runs' median and band, the best point), ``summary`` the method, the
+    threshold and the errors on fit and held-out years, and ``passed`` whether any point reproduces
+    the data within its noise (if not, the closest few are kept).
+    """
+
+    scenario: Scenario
+    scenario_file: Path
+    fits: list[Fit]
+    estimates: pd.DataFrame
+    posterior: pd.DataFrame
+    fit: pd.DataFrame
+    summary: dict[str, Any]
+    passed: bool
+    seed: int
+
+
+def calibrate(scenario_file: Path, observed_file: Path, fit: list[str], out: Path, *, fit_years: str | None = None,
+              points: int = 100, replicates: int = 4, rounds: int = 2, level: float = 0.95, seed: int | None = None,
+              scale: float | None = None, backend: Backend | None = None, progress: bool = False) -> Calibration:
+    """Fit parameters to observed yearly counts by ABC on sweeps (see the module doc).
+
+    Args:
+        scenario_file: the scenario (or variant) file.
+        observed_file: the observed counts, ``year`` and any of ``QUANTITIES``.
+        fit: ``PATH=LOW:HIGH`` per fitted parameter (the prior range).
+        out: where each round's sweep goes (``round-K/``; a rerun resumes them).
+        fit_years: years to fit, e.g. ``2016-2017`` (default: every observed year; the rest are held out).
+        points, replicates, rounds, level: per round, parameter sets and runs per set; rounds;
+            the confidence of the accepted set.
+        seed, scale: default the scenario's.
+        backend: where the sweeps run (default: this process).
+
+    Raises:
+        UserError: a bad file, parameter, range or year, naming it.
+    """
+    from tuopin.experiments.outputs import ROUND_SPEC_HEADER, write_atomic
+    from tuopin.experiments.sweep import Backend, read_runs, run_sweep
+    from tuopin.experiments.sweep_spec import load_spec
+    from tuopin.scenario import load_raw, load_scenario
+
+    scenario = load_scenario(scenario_file, {"scale": scale} if scale is not None else None)
+    raw, _ = load_raw(scenario_file)
+    fits = [parse_fit(text, scenario, raw) for text in fit]
+    if len({f.path for f in fits}) != len(fits):
+        raise UserError("the same parameter is fitted twice", key="--fit")
+    observed = read_observed(observed_file, scenario)
+    years = parse_years(fit_years, observed)
+    seed = scenario.seed if seed is None else seed
+    quantities = [q for q in QUANTITIES if q in observed.columns]
+    out.mkdir(parents=True, exist_ok=True)
+    limit = threshold(len(years) * len(quantities), level)
+    box, all_runs, kept, passed = fits, [], [], True
+    for k in range(1, rounds + 1):
+        spec_path = out / f"round-{k}.spec.yaml"
+        text = ROUND_SPEC_HEADER + f" (round {k}); rerun the same command to resume\n" + yaml.safe_dump(
+            round_spec(scenario_file, box, points, replicates, seed + k - 1, scale, quantities), sort_keys=False)
+        write_atomic(spec_path, lambda p: p.write_text(text, encoding="utf-8"))
+        plan = load_spec(spec_path)
+        run_sweep(plan, out / f"round-{k}", backend or Backend(), progress=progress)
+        runs = read_runs(out / f"round-{k}", columns=["point", "replicate", "year", *quantities])
+        dist = distances(runs, observed, years)
+        keep, passed = accepted(dist, limit)
+        sample = plan.points.set_index("point").loc[keep].assign(distance=dist.loc[keep], round=k)
+        all_runs.append(runs.assign(round=k))
+        kept.append(sample.reset_index())
+        if k < rounds:
+            box = refine(fits, sample)
+    runs = pd.concat(all_runs, ignore_index=True)
+    posterior = pd.concat(kept, ignore_index=True).sort_values("distance", kind="stable", ignore_index=True)
+    if passed:
+        posterior = posterior[posterior["distance"] <= limit].reset_index(drop=True)
+    posterior = posterior[["round", "point", *[f.path for f in fits], "distance"]]
+    best = posterior.iloc[0]
+    est = estimates(fits, posterior, best, box, points)
+    keys = pd.MultiIndex.from_frame(posterior[["round", "point"]])
+    table = fit_table(runs, observed, keys, (int(best["round"]), int(best["point"])), years)
+    summary = {"method": "ABC: accept points whose mean squared standardized error is below the chi-square "
+                         f"{level:.0%} quantile / n; refinement rounds",
+               "rounds": rounds, "points": points, "replicates": replicates, "level": level,
+               "threshold": limit, "accepted_points": len(posterior), "data_reproduced_within_noise": passed,
+               "fit_years": years, "quantities": quantities, "best_distance": float(best["distance"]),
+               "errors": errors(table)}
+    return Calibration(scenario, scenario_file, fits, est, posterior, table, summary, passed, seed)
+
+
+def write_calibration(cal: Calibration, out: Path, *, observed_file: Path | None = None, fit: list[str] | None = None,
+                      t0: float | None = None) -> None:
+    """Write a calibration's files into ``out`` whole (``estimates.csv``, ``posterior.csv``,
+    ``fit.csv``, ``fit_vs_observed.png``, ``calibrated.yaml``, ``summary.json``, then ``run.json``)."""
+    from tuopin.experiments.outputs import provenance, write_results
+
+    title = f"{cal.scenario.name}: calibrated fit against observed (scale {cal.scenario.scale:g})"
+    variant = variant_yaml(cal.scenario_file, out, cal.scenario.name, cal.estimates, cal.fits)
+    summary = json.dumps(cal.summary, indent=2) + "\n"
+    writers = {
+        "estimates.csv": lambda p: cal.estimates.to_csv(p, index=False, float_format="%.6g"),
+        "posterior.csv": lambda p: cal.posterior.to_csv(p, index=False, float_format="%.6g"),
+        "fit.csv": lambda p: cal.fit.to_csv(p, index=False, float_format="%.6g"),
+        "fit_vs_observed.png": lambda p: figure(cal.fit, p, title),
+        "calibrated.yaml": lambda p: p.write_text(variant, encoding="utf-8"),
+        "summary.json": lambda p: p.write_text(summary, encoding="utf-8"),
+    }
+    meta = {"scenario": str(cal.scenario_file), "observed": str(observed_file) if observed_file else None,
+            "fit": fit, "seed": cal.seed, "scale": cal.scenario.scale,
+            **provenance(datetime.now(UTC), time.perf_counter() if t0 is None else t0)}
+    write_results(out, writers, meta)

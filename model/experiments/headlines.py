@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from tuopin.scenario.schema import Scenario
+from tuopin.scenario import Scenario
 
 LOW, HIGH = 0.05, 0.95
 
@@ -55,8 +55,8 @@ def plan_totals(scenario: Scenario | None) -> dict[str, float]:
     counties exited (exits come from each year's ``target_exits`` in the run's table)."""
     if scenario is None:
         return {}
-    villages = float(sum(scenario.targets.villages.value.values()))
-    counties = float(sum(len(names) for names in scenario.targets.counties.value.values()))
+    villages = float(sum(scenario.targets.villages.values()))
+    counties = float(sum(len(names) for names in scenario.targets.counties.values()))
     return {k: v for k, v in (("villages_exited_total", villages), ("counties_exited_total", counties)) if v > 0}
 
 

@@ -46,10 +46,11 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from tuopin.errors import UserError, interrupt_code, short, stop_word
 
@@ -260,7 +261,12 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _staging(out: Path) -> Path:
+TEMPORARY = ".tmp-*"
+"""Glob of the temporary files ``write_atomic`` leaves behind when killed."""
+
+
+def staging_dir(out: Path) -> Path:
+    """The staging directory of this process beside ``out`` (``recover`` removes dead ones)."""
     return out.parent / f".{out.name}.staging-{os.getpid()}"
 
 
@@ -281,7 +287,7 @@ def recover(out: Path) -> None:
             else:
                 os.replace(backup, target)
         for stale in target.parent.glob(f".{target.name}.staging-*"):
-            if stale != _staging(target):
+            if stale != staging_dir(target):
                 shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -296,8 +302,9 @@ def _previous_files(out: Path) -> set[str] | None:
     return names if names <= listed else None
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write ``path`` through ``write`` into a temporary name beside it, then rename it in."""
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through ``write`` into a temporary name beside it (``TEMPORARY``), then
+    rename it in: ``path`` is never seen half-written."""
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")  # keeps the suffix writers go by
     try:
         write(tmp)
@@ -306,7 +313,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_results(out: Path, writers: dict[str, Callable[[Path], None]], meta: dict) -> None:
+def write_results(out: Path, writers: Mapping[str, Callable[[Path], object]], meta: dict[str, Any]) -> None:
     """Write every file through its writer, then put them in ``out`` whole (see the module doc).
 
     ``meta`` goes into ``run.json`` together with each file's SHA-256; ``run.json`` is last.
@@ -316,7 +323,7 @@ def write_results(out: Path, writers: dict[str, Callable[[Path], None]], meta: d
     check_output_dir(out)
     with output_lock(out) as target:
         check_output_dir(target)  # again under the lock: nobody else writes it now
-        staging = _staging(target)
+        staging = staging_dir(target)
         try:
             recover(target)
             shutil.rmtree(staging, ignore_errors=True)
@@ -378,7 +385,7 @@ def command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-def provenance(started: datetime, t0: float) -> dict[str, str | float]:
+def provenance(started: datetime, t0: float) -> dict[str, Any]:
     """What every ``run.json`` records of how it was made: start time, wall time, command, versions.
 
     ``started`` is the UTC start and ``t0`` the ``time.perf_counter()`` reading at the start.

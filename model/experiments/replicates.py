@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tuopin.scenario import Scenario
+from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
-from tuopin.sim.register import Population, fresh_copy
-from tuopin.scenario.schema import Scenario
+from tuopin.sim.register import fresh_copy
 from tuopin.experiments.workers import worker_pool
 
 
@@ -36,24 +37,47 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(replicates)
 
 
-def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,
-                  population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run one replicate to the end; returns its annual and county tables.
+def run_model(scenario: Scenario, seq: np.random.SeedSequence, population: Population | None = None) -> PovertyModel:
+    """One replicate's model, run to the end.
 
     ``population`` (e.g. a household register) replaces the synthetic one; the run works on a
     fresh copy of it, so it can be reused for every replicate.
     """
     model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None)
     model.run()
+    return model
+
+
+def annual_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
+    """A finished model's years as rows: ``replicate``, the year's outputs (``flows.FIELDS``, in
+    order) and this replicate's drawn parameters (``param.<path>``)."""
     annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     annual.insert(0, "replicate", replicate)
-    first = ["replicate", "year", "target_exits"]
-    annual = annual[first + [c for c in annual.columns if c not in first]]
     for path, value in model.drawn.items():
         annual[f"param.{path}"] = value
+    return annual
+
+
+def county_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
+    """A finished model's county rows (``flows.COUNTY_FIELDS``), with ``replicate`` first."""
     counties = pd.DataFrame(model.county_records)
     counties.insert(0, "replicate", replicate)
-    return annual, counties
+    return counties
+
+
+def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,
+                  population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run one replicate to the end; returns its annual and county tables (see ``run_model``)."""
+    model = run_model(scenario, seq, population)
+    return annual_table(model, replicate), county_table(model, replicate)
+
+
+def stack(scenario: Scenario, seed: int, parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> RunResult:
+    """Replicates' (annual, county) tables stacked in replicate order into a RunResult."""
+    parts = sorted(parts, key=lambda p: int(p[0]["replicate"].iloc[0]))
+    annual = pd.concat([a for a, _ in parts], ignore_index=True)
+    counties = pd.concat([c for _, c in parts], ignore_index=True)
+    return RunResult(scenario, seed, len(parts), annual, counties)
 
 
 Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None]
@@ -68,7 +92,7 @@ def _run_chunk(args: Chunk) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
 
 def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
                    workers: int = 1, population: Population | None = None,
-                   progress: Callable[[int], None] | None = None) -> RunResult:
+                   progress: Callable[[int], object] | None = None) -> RunResult:
     """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
 
     Args:
@@ -102,7 +126,4 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
                 parts += done
                 if progress:
                     progress(len(done))
-    parts.sort(key=lambda p: int(p[0]["replicate"].iloc[0]))
-    annual = pd.concat([a for a, _ in parts], ignore_index=True)
-    counties = pd.concat([c for _, c in parts], ignore_index=True)
-    return RunResult(scenario, seed, replicates, annual, counties)
+    return stack(scenario, seed, parts)

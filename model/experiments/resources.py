@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from tuopin.errors import UserError
-from tuopin.sim.register import Population
-from tuopin.scenario.schema import MAX_REPLICATES, Scenario
+from tuopin.sim.agents import Population
+from tuopin.scenario import MAX_REPLICATES, Scenario
 
 BYTES_PER_HOUSEHOLD = 300
 """Peak bytes per simulated household in one replicate (measured with tracemalloc: about 220 on
@@ -41,9 +41,9 @@ def expected_households(scenario: Scenario, population: Population | None = None
     """Households one replicate simulates: the register's, or the synthetic draw's expectation."""
     if population is not None:
         return len(population[0])
-    poor = sum(row.poor_people for row in scenario.counties.rows) * scenario.scale.value
-    people = poor * (1 + scenario.population.near_poor_ratio.value)
-    return int(people / scenario.population.household_size_mean.value) + 1
+    poor = sum(row.poor_people for row in scenario.counties.rows) * scenario.scale
+    people = poor * (1 + scenario.population.near_poor_ratio)
+    return int(people / scenario.population.household_size_mean) + 1
 
 
 def estimate_bytes(scenario: Scenario, replicates: int, workers: int, population: Population | None = None) -> int:

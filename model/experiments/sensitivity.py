@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError
 from tuopin.experiments.sweep_spec import MORRIS_LEVELS, SweepPlan, base_scenario
+from tuopin.sim import flows
+
+if TYPE_CHECKING:
+    from tuopin.experiments.sweep import Backend
 
 OUTPUTS = ("cumulative_exits", "total_relapses", "cost_per_sustained_exit", "last_county_exit_year")
-NEEDS = ("exits", "relapses", "cost_per_sustained_exit", "counties_exited_total")
+NEEDS = flows.known("exits", "relapses", "cost_per_sustained_exit", "counties_exited_total")
 """Annual columns the outputs are computed from."""
 
 
@@ -42,7 +47,7 @@ def point_outputs(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
     """One row per point: each output averaged over the point's replicates."""
     scenario = base_scenario(plan)
     n_counties = len(scenario.counties.rows)
-    final = scenario.years.value[1]
+    final = scenario.years[1]
     runs = runs.sort_values(["point", "replicate", "year"])
     by_run = runs.groupby(["point", "replicate"], sort=True)
     table = pd.DataFrame({
@@ -70,7 +75,7 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
 
     names = plan.names
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for output in OUTPUTS:
         y = outputs.sort_values("point")[output].to_numpy(dtype=float)
         base = {"output": output, "method": plan.spec.design}
@@ -79,6 +84,7 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            keys: tuple[str, ...]
             if plan.spec.design == "sobol":
                 res = sobol.analyze(problem, y, calc_second_order=False, conf_level=0.95, seed=plan.spec.seed)
                 keys = ("S1", "S1_conf", "ST", "ST_conf")
@@ -95,17 +101,15 @@ def analyze(plan: SweepPlan, outputs: pd.DataFrame) -> pd.DataFrame:
 
 def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
     """Horizontal bars per output, parameters sorted by influence (ST or mu*), with CIs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     outputs = list(dict.fromkeys(table["output"]))
     sobol = table["method"].iloc[0] == "sobol"
     n_par = table["parameter"].nunique()
     ncol = 2 if len(outputs) > 1 else 1
     nrow = -(-len(outputs) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.5 * ncol, nrow * (1.3 + 0.42 * n_par)), squeeze=False)
+    fig = Figure(figsize=(6.5 * ncol, nrow * (1.3 + 0.42 * n_par)))
+    axes = fig.subplots(nrow, ncol, squeeze=False)
     for ax in axes.flat[len(outputs):]:
         ax.set_visible(False)
     for ax, output in zip(axes.flat, outputs):
@@ -135,4 +139,32 @@ def tornado(table: pd.DataFrame, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
+
+
+def run_sensitivity(plan: SweepPlan, out: Path, backend: Backend | None = None, progress: bool = False) -> pd.DataFrame:
+    """Run (or resume) a sensitivity spec's sweep into ``out``, measure the indices and write
+    ``sensitivity.csv``, ``sensitivity.png``, ``point_outputs.csv`` and ``run.json`` beside the
+    sweep's own files; returns the indices (:func:`analyze`)."""
+    import time
+
+    from tuopin.experiments.outputs import command_line, environment, write_results
+    from tuopin.experiments.sweep import Backend, read_runs, run_sweep
+
+    t0 = time.perf_counter()
+    check_plan(plan)
+    run_sweep(plan, out, backend or Backend(), progress=progress)
+    outputs = point_outputs(plan, read_runs(out, columns=["point", "replicate", "year", *NEEDS]))
+    table = analyze(plan, outputs)
+    title = f"{Path(plan.spec.base).stem}: {plan.spec.design} sensitivity ({len(plan.points)} points x " \
+            f"{plan.spec.replicates} replicates, scale {plan.spec.scale or 'as in scenario'})"
+    writers = {
+        "sensitivity.csv": lambda p: table.to_csv(p, index=False, float_format="%.6g"),
+        "sensitivity.png": lambda p: tornado(table, p, title),
+        "point_outputs.csv": lambda p: plan.points.merge(outputs, on="point").to_csv(p, index=False),
+    }
+    meta = {"spec": str(plan.spec_path), "design": plan.spec.design, "points": len(plan.points),
+            "replicates": plan.spec.replicates, "scale": plan.spec.scale, "seed": plan.spec.seed,
+            "wall_time_s": round(time.perf_counter() - t0, 2), "command": command_line(),
+            "versions": environment()}
+    write_results(out, writers, meta)
+    return table

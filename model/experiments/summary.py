@@ -3,23 +3,22 @@ differences between a base scenario and a variant run on the same replicate seed
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
 from tuopin.experiments.headlines import wilson
+from tuopin.sim import flows
 
-BANDED = [
-    "exits", "exits_cum", "relapses", "new_entrants", "poor_end", "exits_paper", "sustained_exits",
-    "net_reduction", "lifted_total", "villages_exited_total", "counties_exited_total", "spending", "spending_floor",
-    "cost_per_sustained_exit",
-]
-"""Quantities summarised with median and band, per year."""
+BANDED = [name for f in flows.names("summary") for name in ((f, "exits_cum") if f == "exits" else (f,))]
+"""Quantities summarised with median and band, per year: the year's outputs tagged ``summary`` in
+``flows.FIELDS``, and cumulative exits beside the exits."""
 
 LOW, HIGH = 0.05, 0.95
 
-COMPARED: dict[str, int] = {
-    "exits": +1, "poor_end": -1, "relapses": 0, "spending": 0, "cost_per_sustained_exit": -1,
-}
+COMPARED: dict[str, int] = dict(zip(flows.known("exits", "poor_end", "relapses", "spending", "cost_per_sustained_exit"),
+                                    (+1, -1, 0, 0, -1)))
 """Quantities compared between scenarios, with the direction that is better (+1: more is better,
 -1: fewer is better, 0: neither). Fewer relapses are not better in themselves: they also fall
 when fewer people exit (nobody left to fall back), and less spending may buy fewer exits; for
@@ -49,7 +48,8 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
     cumulative target (so the last year's ``p_meet_cum_target`` is P(meet the whole plan))."""
     annual = with_cumulative(annual)
     rows = []
-    for year, group in annual.groupby("year", sort=True):
+    for label, group in annual.groupby("year", sort=True):
+        year = cast(int, label)
         target = float(group["target_exits"].iloc[0])
         target_cum = float(group["target_exits_cum"].iloc[0])
         row: dict[str, float] = {"year": int(year), "replicates": len(group), "target_exits": target,
@@ -67,9 +67,10 @@ def summarize(annual: pd.DataFrame) -> pd.DataFrame:
 def summarize_counties(counties: pd.DataFrame, planned: dict[str, int]) -> pd.DataFrame:
     """Per county and year: remaining poor (median, band), P(exited by then) and the planned year."""
     rows = []
-    for (county, year), group in counties.groupby(["county", "year"], sort=False):
+    for keys, group in counties.groupby(["county", "year"], sort=False):
+        county, year = cast(tuple[str, int], keys)
         exit_year = group["county_exit_year"].astype(float)
-        row = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
+        row: dict[str, Any] = {"county": county, "county_en": group["county_en"].iloc[0], "year": int(year),
                "planned_exit_year": planned.get(county)}
         row.update(_band(group, "poor_end"))
         row.update(_band(group, "incidence"))
@@ -98,7 +99,7 @@ def summarize_differences(paired: pd.DataFrame) -> pd.DataFrame:
     P(variant higher) (share of paired replicates where the variant's value is above the base's)
     and P(variant better) (where the variant beats its paired base; NaN for a quantity with no
     better direction, see :data:`COMPARED`)."""
-    rows = [{"year": int(year), **row} for year, group in paired.groupby("year", sort=True)
+    rows = [{"year": int(cast(int, year)), **row} for year, group in paired.groupby("year", sort=True)
             for row in _difference_rows(group)]
     return pd.DataFrame(rows)
 

@@ -21,9 +21,8 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import closing
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
@@ -34,15 +33,14 @@ import numpy as np
 import pandas as pd
 
 from tuopin.errors import UserError, short
-from tuopin.experiments.outputs import read_json
-from tuopin.sim.model import PovertyModel
-from tuopin.scenario.schema import apply_overrides, validate
+from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
+from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
 from tuopin.experiments.workers import worker_pool
+from tuopin.scenario import apply_overrides, validate
+from tuopin.sim import flows
 
 RUNS_DIR = "runs"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 MANIFEST = "manifest.json"
 
 
@@ -66,18 +64,17 @@ def run_chunk(job: ChunkJob) -> pd.DataFrame:
     for point, replicate, overrides, key in runs:
         if point not in scenarios:
             scenarios[point] = validate(apply_overrides(base_raw, overrides, "sweep"), "sweep")
-        model = PovertyModel(scenarios[point], rng=np.random.SeedSequence(seed, spawn_key=key))
-        model.run()
-        annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        annual = annual_table(run_model(scenarios[point], np.random.SeedSequence(seed, spawn_key=key)), replicate)
         table = pd.DataFrame({"point": np.int64(point), "replicate": np.int64(replicate),
                               "year": annual["year"].astype(np.int64)})
         for name in names:
             table[name] = overrides[name]
-        for path, value in model.drawn.items():  # the scenario's other uncertain parameters, as drawn
-            table[f"param.{path}"] = value
+        for col in annual.columns:  # the scenario's other uncertain parameters, as drawn
+            if col.startswith("param."):
+                table[col] = annual[col]
         for col in outputs:
             values = annual[col]
-            table[col] = values.astype(np.float64) if col != "counties_exited_names" else values.astype(str)
+            table[col] = values.astype(np.float64) if flows.BY_NAME[col].unit != "text" else values.astype(str)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 
@@ -93,19 +90,6 @@ def chunk_job(plan: SweepPlan, index: int) -> ChunkJob:
 def part_path(out: Path, index: int) -> Path:
     """The Parquet file of chunk ``index``."""
     return out / RUNS_DIR / f"part-{index:05d}.parquet"
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through ``write`` to a temporary file next to ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_part(out: Path, index: int, frame: pd.DataFrame) -> None:
@@ -134,7 +118,7 @@ def prepare(plan: SweepPlan, out: Path) -> list[int]:
                         source=str(out))
     else:
         _create(plan, out, digest)
-    for stale in (out / RUNS_DIR).glob(".part-*.tmp"):  # left by a killed run
+    for stale in (out / RUNS_DIR).glob(TEMPORARY):  # left by a killed run
         stale.unlink(missing_ok=True)
     return [i for i in range(len(plan.chunks)) if not part_path(out, i).exists()]
 
@@ -144,8 +128,9 @@ def _create(plan: SweepPlan, out: Path, digest: str) -> None:
     from tuopin import __version__
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    os.chmod(staging, 0o777 & ~_UMASK)
+    staging = staging_dir(out)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     try:
         (staging / RUNS_DIR).mkdir()
         plan.points.to_parquet(staging / "points.parquet", index=False)

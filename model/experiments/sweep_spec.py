@@ -35,29 +35,26 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from tuopin.errors import UserError, short
-from tuopin.sim.model import _flow_keys
-from tuopin.scenario.schema import Scenario, apply_overrides, load_raw, read_yaml, validate
+from tuopin.errors import UserError
+from tuopin.scenario import Scenario, Strict, apply_overrides, load_raw, read_yaml, validate
+from tuopin.scenario.strict import user_error
+from tuopin.sim import flows
 
 Design = Literal["grid", "latin", "sobol", "morris"]
-DEFAULT_OUTPUTS = (
-    "target_exits", "poor_start", "exits", "relapses", "new_entrants", "poor_end", "sustained_exits",
-    "villages_exited", "villages_exited_total", "counties_exited", "counties_exited_total",
-    "budget", "spending", "cost_per_sustained_exit",
-)
-"""Annual quantities kept per run unless the spec lists ``outputs``."""
-KNOWN_OUTPUTS = (*_flow_keys(), "target_exits", "cost_per_sustained_exit")
+DEFAULT_OUTPUTS = tuple(flows.names("sweep"))
+"""Annual quantities kept per run unless the spec lists ``outputs`` (tagged ``sweep`` in ``flows``)."""
+KNOWN_OUTPUTS = tuple(name for name in flows.names() if name != "year")
 MORRIS_LEVELS = 4
+DOCUMENTED = "docs/sweeps.md"
+"""Where a sweep spec's keys are documented (named when a key is misspelt)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-
-
-class Range(_Strict):
+class Range(Strict):
     """A parameter's range, ``{low, high}`` (``integer: true`` rounds), or ``{values: [...]}``."""
+
+    model_config = ConfigDict(strict=True)  # a number is not a boolean, nor yes a number
 
     low: float | None = None
     high: float | None = None
@@ -85,6 +82,7 @@ class Range(_Strict):
         if self.values is not None:
             idx = np.minimum((u * len(self.values)).astype(int), len(self.values) - 1)
             return [self.values[i] for i in idx]
+        assert self.low is not None and self.high is not None  # checked when validated
         x = self.low + u * (self.high - self.low)
         return [int(v) for v in np.rint(x)] if self.integer else [float(v) for v in x]
 
@@ -99,8 +97,10 @@ class Range(_Strict):
         return list(self.values) if self.values is not None else self.at(np.array([0.0, 1.0]))
 
 
-class Spec(_Strict):
+class Spec(Strict):
     """A validated sweep spec (see the module doc)."""
+
+    model_config = ConfigDict(strict=True)  # a number is not a boolean, nor yes a number
 
     base: str = Field(min_length=1)
     description: str = ""
@@ -211,19 +211,6 @@ def points_table(spec: Spec, unit: np.ndarray | None) -> pd.DataFrame:
     return table
 
 
-def _spec_error(exc: ValidationError, source: str) -> UserError:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
-    msg = err["msg"].replace("Value error, ", "")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif err["type"] == "missing":
-        msg = "required key is missing"
-    elif err["type"] == "literal_error":
-        msg = f"{msg} (got {short(repr(err['input']))})"
-    return UserError(msg, source=source, key=key or None)
-
-
 def load_spec(path: str | Path) -> SweepPlan:
     """Read, validate and bind a sweep spec to its base scenario; UserError on any mistake.
 
@@ -236,7 +223,7 @@ def load_spec(path: str | Path) -> SweepPlan:
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        raise _spec_error(exc, src) from None
+        raise user_error(exc, src, DOCUMENTED) from None
     base_path = (path.parent / spec.base).resolve()
     if not base_path.is_file():
         raise UserError(f"base scenario {spec.base} not found (paths are relative to the spec)", source=src,

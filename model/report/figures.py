@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,20 +27,20 @@ from tuopin.report.labels import text
 from tuopin.experiments.outputs import output_lock, read_json, sha256, write_results
 from tuopin.report.plots import (DPI, PALETTE, add_source, exits_figure, money_unit, people_unit, source_line, tidy_ticks,
                                  with_unit)
-from tuopin.scenario.schema import BATCHES, file_hash, load_scenario
+from tuopin.scenario import BATCHES, file_hash, load_scenario
 from tuopin.experiments.summary import summarize
+from tuopin.sim import flows
 
-FORMATS = ("png", "pdf", "svg")
-PLAN = dict(color=PALETTE["plan"], lw=1.4, ls="--", marker="s", ms=4, zorder=2)
+PLAN: dict[str, Any] = dict(color=PALETTE["plan"], lw=1.4, ls="--", marker="s", ms=4, zorder=2)
 SIM = PALETTE["sim"]
 SIM2 = PALETTE["sim2"]
 WHITE = dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5)
 
 NEEDED = {
-    "annual.csv": ["replicate", "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants",
-                   "poor_end", "villages_exited_total", "counties_exited_total", "spending",
-                   "cost_per_sustained_exit", "budget", "net_reduction", "lifted_total",
-                   *(f"exits_{b}" for b in BATCHES)],
+    "annual.csv": ["replicate", *flows.known(
+        "year", "target_exits", "poor_start", "exits", "relapses", "new_entrants", "poor_end",
+        "villages_exited_total", "counties_exited_total", "spending", "cost_per_sustained_exit", "budget",
+        "net_reduction", "lifted_total", *(f"exits_{b}" for b in BATCHES))],
 }
 
 
@@ -104,8 +106,8 @@ def _plan(meta: dict) -> tuple[dict[str, str], dict[int, float] | None, dict[int
     try:
         if scenario_file and Path(scenario_file).is_file() and file_hash(scenario_file) == meta.get("scenario_sha256"):
             scenario = load_scenario(scenario_file)
-            return (dict(scenario.title), dict(scenario.targets.villages.value),
-                    dict(scenario.targets.counties.value), float(scenario.exit_rules.county_incidence_threshold.value))
+            return ({str(k): v for k, v in scenario.title.items()}, dict(scenario.targets.villages),
+                    dict(scenario.targets.counties), float(scenario.exit_rules.county_incidence_threshold))
     except (UserError, OSError):
         pass
     return {"zh": name, "en": name}, None, None, None
@@ -207,7 +209,7 @@ def relapses_new_entrants(results: Results, lang: Lang) -> Figure:
     return fig
 
 
-def _cumulative_plan(years: np.ndarray, per_year: dict[int, float]) -> np.ndarray:
+def _cumulative_plan(years: np.ndarray, per_year: Mapping[int, float]) -> np.ndarray:
     return np.cumsum([float(per_year.get(int(y), 0)) for y in years])
 
 
@@ -223,7 +225,7 @@ def villages_counties(results: Results, lang: Lang) -> Figure:
     )
     for ax, column, axis_key, targets in panels:
         planned = targets is not None and sum(targets.values()) > 0
-        if planned:
+        if targets is not None and planned:
             ax.plot(years, _cumulative_plan(years, targets), **PLAN, label=text("plan", lang))
         # the simulated line is drawn over the plan's, so a simulated zero stays visible
         _band(ax, years, s, column, 1.0, SIM, text("median_band", lang), zorder=4)

@@ -1,9 +1,9 @@
 """The CJK font for Chinese figure text.
 
 The font file (Noto Sans SC, SIL Open Font License) comes inside a PyPI package that is one of
-tuopin's dependencies, so nothing is downloaded at run time. It is registered with matplotlib
-when this module is imported; :func:`style` then puts it first (Chinese figures) or second
-(English figures, where it only fills in Chinese names such as counties).
+tuopin's dependencies, so nothing is downloaded at run time. :func:`style` registers it with
+matplotlib (once) and puts it first (Chinese figures) or second (English figures, where it only
+fills in Chinese names such as counties).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
-
 import matplotlib
 from matplotlib import font_manager
+
+from tuopin.report.labels import LANGS, Lang
 
 CJK_PACKAGE = "pylopdf_fonts_zh_cn"
 """The installed package that ships the font file (``pylopdf-fonts-zh-cn`` on PyPI)."""
@@ -23,8 +23,7 @@ CJK_FILE = "NotoSansSC-Regular.otf"
 CJK_FAMILY = "Noto Sans SC"
 LATIN_FAMILY = "DejaVu Sans"  # matplotlib's own
 
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
+__all__ = ["CJK_FAMILY", "LANGS", "Lang", "cjk_font_path", "families", "register_cjk_font", "style"]
 
 
 def cjk_font_path() -> Path:
@@ -47,9 +46,7 @@ def families(lang: Lang) -> list[str]:
 
 @contextmanager
 def style(lang: Lang) -> Iterator[None]:
-    """Matplotlib settings for one figure language, restored on exit."""
+    """Matplotlib settings for one figure language (the CJK font registered), restored on exit."""
+    register_cjk_font()
     with matplotlib.rc_context({"font.family": families(lang)}):
         yield
-
-
-register_cjk_font()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tuopin.report.fonts import Lang
+from typing import Literal
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
 
 LABELS: dict[str, tuple[str, str]] = {
     # key: (English, 中文)
@@ -95,6 +98,94 @@ LABELS: dict[str, tuple[str, str]] = {
     "batch_medical": ("Medical aid", "医疗救助"),
     "batch_housing": ("Housing renovation", "危房改造"),
     "batch_social_floor": ("Social floor (低保)", "社会保障兜底"),
+    # the dashboard (tuopin app): its controls, messages, tables and charts
+    "title": ('tuopin: poverty-exit plan dashboard', '脱贫规划模拟看板'),
+    "subtitle": ("The plan's baseline is run when the page opens. Move a lever and press Run: the page shows the baseline and your variant side by side, on the same random numbers.", '打开页面即运行规划基线。调整政策杠杆后点击“运行”：页面将基线与调整方案并排对比（两者使用相同的随机数）。'),
+    "scenario": ('Scenario (plan)', '情景（规划）'),
+    "budget": ("Budget (× the plan's funds)", '资金（规划资金的倍数）'),
+    "relocation": ("Relocation capacity (× the plan's)", '易地搬迁规模（规划的倍数）'),
+    "industry_employment": ("Industry & employment capacity (× the plan's)", '产业与就业帮扶规模（规划的倍数）'),
+    "support_years": ('Support continues after exit (years)', '脱贫后政策延续年数（年）'),
+    "target_pressure": ('Target pressure (share of a shortfall declared exited)', '考核压力（缺口中被宣布脱贫的比例）'),
+    "replicates": ('Replicates (1–{max})', '重复次数（1–{max}）'),
+    "scale": ('Scale (simulated people per real person)', '抽样比例（每名真实人口的模拟人数）'),
+    "seed": ('Random seed', '随机种子'),
+    "tip_budget": ("Multiplies every year's budget in the plan: 0.8 is a 20% cut. Unit: times the plan's funds.", '规划每年资金乘以该倍数：0.8 即削减20%。单位：规划资金的倍数。'),
+    "tip_relocation": ("Multiplies the people relocated each year (易地搬迁). Unit: times the plan's capacity.", '每年易地搬迁人数乘以该倍数。单位：规划规模的倍数。'),
+    "tip_industry_employment": ("Multiplies the people given industry or job support each year. Unit: times the plan's capacity.", '每年获得产业或就业帮扶的人数乘以该倍数。单位：规划规模的倍数。'),
+    "tip_support_years": ('Years a household keeps its support after it exits (脱贫不脱政策). Unit: years.', '户脱贫后继续享受帮扶政策的年数（脱贫不脱政策）。单位：年。'),
+    "tip_target_pressure": ("When honest exits fall short of the year's target, this share of the shortfall is declared exited anyway: they tend to fall back. Unit: share, 0 to 1.", '当达标脱贫人数低于当年目标时，缺口中按此比例宣布脱贫；这些户容易返贫。单位：比例（0–1）。'),
+    "tip_replicates": ('Independent runs; more give steadier bands and a smaller error on P(meet), but take longer.', '独立模拟次数；次数越多，区间越稳定，达标概率的误差越小，但耗时更长。'),
+    "tip_scale": ('Simulated people per real person: 0.05 simulates one in twenty. Results are always in real people; a smaller scale runs faster, with wider bands.', '每名真实人口对应的模拟人数：0.05 即模拟二十分之一。结果均换算为真实人数；比例越小运行越快，区间越宽。'),
+    "tip_seed": ('The same seed and levers give the same numbers.', '相同的种子和参数得到相同的结果。'),
+    "run": ('Run', '运行'),
+    "running": ('Running… {done} of {total} model runs done', '正在运行：已完成 {done} / {total} 次模拟'),
+    "language": ('Language', '语言'),
+    "results_for": ('{title}: {replicates} replicates, seed {seed}', '{title}：{replicates} 次重复，随机种子 {seed}'),
+    "scale_note": ('Scale {scale:g}: each simulated person stands for {per:,.0f} real people ({people:,.0f} simulated poor people). Numbers are in real people; they move in steps of about {per:,.0f}, and bands are wider than at full scale.', '抽样比例 {scale:g}：每名模拟人口代表 {per:,.0f} 名真实人口（模拟贫困人口 {people:,.0f} 人）。结果为真实人数，以约 {per:,.0f} 人为步长变化，区间比全量模拟更宽。'),
+    "scale_full": ('Scale 1: every person of the plan is simulated ({people:,.0f} poor people).', '抽样比例 1：规划中的每个人都被模拟（贫困人口 {people:,.0f} 人）。'),
+    "as_planned": ('All levers as in the plan: this is the baseline.', '所有参数均与规划相同：即规划基线。'),
+    "moved": ('Variant: {levers}. Baseline: every lever as in the plan. Both on the same random numbers.', '调整方案：{levers}。基线：所有参数与规划相同。两者使用相同的随机数。'),
+    "headline_heading": ('Headlines, {first}–{last}', '主要结果（{first}–{last}年）'),
+    "baseline": ('Baseline', '基线'),
+    "variant": ('Variant', '调整方案'),
+    "difference": ('Variant − baseline: median, 90% band', '方案减基线：中位数，90%区间'),
+    "p_meet_short": ('P(meet) {p:.0%} ({lo:.0%}–{hi:.0%})', '达标概率 {p:.0%}（{lo:.0%}–{hi:.0%}）'),
+    "p_better": ('P(variant better)', '方案更优的概率'),
+    "neither": ('neither way is better in itself', '高低本身无好坏之分'),
+    "quantity": ('Quantity', '指标'),
+    "plan_col": ('Plan', '规划'),
+    "q_exits": ('Declared exits (people)', '宣布脱贫人数（人）'),
+    "q_net_reduction": ('Net reduction of the poor register (people)', '贫困人口净减少（人）'),
+    "q_poor_end": ('Still poor at the end (people)', '期末仍为贫困人口（人）'),
+    "q_relapses": ('Relapses (people)', '返贫人数（人）'),
+    "q_lifted_total": ('Distinct people ever exited (people)', '累计脱贫人数，每人只计一次（人）'),
+    "q_villages_exited_total": ('Poor villages exited', '退出贫困村（个）'),
+    "q_counties_exited_total": ('Poor counties exited', '摘帽贫困县（个）'),
+    "meet_heading": ('Declared exits against the plan, year by year', '逐年宣布脱贫人数与规划目标'),
+    "meet_note": ("P(meet): share of replicates meeting the year's target; in brackets its 95% interval.", '达标概率：达到当年目标的重复次数占比；括号内为95%区间。'),
+    "app_plan_target": ('Plan target (people)', '规划目标（人）'),
+    "exits_median": ('{which}: declared exits (median)', '{which}：宣布脱贫人数（中位数）'),
+    "app_p_meet": ('{which}: P(meet)', '{which}：达标概率'),
+    "app_exits_title": ('Declared exits per year (people)', '每年宣布脱贫人数（人）'),
+    "poor_title": ('Still poor at year end (people)', '年末仍为贫困人口（人）'),
+    "relapses_title": ('Relapses per year (people)', '每年返贫人数（人）'),
+    "diff_title": ('Variant − baseline, per year (median, 5–95% band)', '方案减基线，逐年（中位数与5%–95%区间）'),
+    "app_plan": ('Plan target', '规划目标'),
+    "median": ('median', '中位数'),
+    "band": ('5–95% band', '5%–95%区间'),
+    "county": ('County', '县（区）'),
+    "app_planned_exit": ('Planned exit', '计划摘帽年份'),
+    "incidence_end": ('Incidence at the planned year (median)', '计划年份贫困发生率（中位数）'),
+    "threshold": ('Exit threshold', '摘帽标准'),
+    "gap": ('Above the threshold (points)', '高于标准（百分点）'),
+    "p_on_time": ('P(exit by the planned year)', '按期摘帽概率'),
+    "poor_left": ('Still poor at the end (median)', '期末剩余贫困人口（中位数）'),
+    "status": ('Status', '状态'),
+    "behind": ('Behind plan', '落后于规划'),
+    "on_track": ('On track', '按计划'),
+    "no_plan": ('No planned year', '无计划年份'),
+    "counties_heading": ('Counties, most behind first ({which})', '各县对比规划，落后最多者在前（{which}）'),
+    "counties_note": ("Ranked by how far the county's poverty incidence is above the exit threshold in its planned exit year (counties without a planned year last).", '按计划摘帽年份的贫困发生率高出摘帽标准的幅度排序（无计划年份的县列于最后）。'),
+    "villages_heading": ('Poor villages at the end of replicate 1 ({which})', '第1次模拟结束时的贫困村（{which}）'),
+    "villages_note": ('One square per poor village, coloured by the year it exited.', '每个方块代表一个贫困村，颜色表示退出年份。'),
+    "villages_note_grouped": ('One square per {k} poor villages, coloured by the year most of them exited.', '每个方块代表 {k} 个贫困村，颜色表示其中多数退出的年份。'),
+    "village_not_exited": ('Not exited', '未退出'),
+    "village_exited": ('Exited {year}', '{year}年退出'),
+    "export_heading": ('Download', '下载'),
+    "export_tables": ('Tables (CSV)', '表格（CSV）'),
+    "export_figures": ('Figures', '图表'),
+    "error": ('Cannot run: {msg}', '无法运行：{msg}'),
+    "failed": ('The run failed: {msg}', '运行失败：{msg}'),
+    "err_replicates": ('Replicates: give a whole number from 1 to {max}.', '重复次数：请输入 1 到 {max} 的整数。'),
+    "err_seed": ('Random seed: give a whole number from 0.', '随机种子：请输入不小于 0 的整数。'),
+    "err_scale": ('Scale: give a number above 0, at most 1 and small enough for the page ({people:,} simulated poor people at most).', '抽样比例：请输入大于 0、不超过 1 的数，且页面最多模拟 {people:,} 名贫困人口。'),
+    "err_budget": ('Budget: give a number from 0.', '资金：请输入不小于 0 的数。'),
+    "err_relocation": ('Relocation capacity: give a number from 0.', '易地搬迁规模：请输入不小于 0 的数。'),
+    "err_industry_employment": ('Industry & employment capacity: give a number from 0.', '产业与就业帮扶规模：请输入不小于 0 的数。'),
+    "err_support_years": ('Support after exit: give whole years from 0 to 10.', '政策延续年数：请输入 0 到 10 的整数。'),
+    "err_target_pressure": ('Target pressure: give a share from 0 to 1.', '考核压力：请输入 0 到 1 之间的比例。'),
+    "err_scenario": ('Scenario: the file cannot be read or is not a valid scenario.', '情景：文件无法读取或不是有效的情景文件。'),
 }
 """Label key -> (English, Chinese). Placeholders in braces are filled by :func:`text`."""
 
@@ -110,3 +201,8 @@ def text(key: str, lang: Lang, **values: object) -> str:
         raise KeyError(f"no label {key!r}")
     en, zh = LABELS[key]
     return (zh if lang == "zh" else en).format(**values)
+
+
+def table(lang: Lang) -> dict[str, str]:
+    """Every label in ``lang``, by key (placeholders unfilled): what the dashboard page reads."""
+    return {key: zh if lang == "zh" else en for key, (en, zh) in LABELS.items()}

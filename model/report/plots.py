@@ -1,25 +1,20 @@
-"""Figures for reports: exits against the plan, with uncertainty bands.
-
-Importing this module registers the CJK font shipped with tuopin (see :mod:`tuopin.report.fonts`)."""
+"""Figures for reports: exits against the plan, with uncertainty bands (Chinese text in the CJK
+font shipped with tuopin, see :mod:`tuopin.report.fonts`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from tuopin.report import fonts  # noqa: E402  (importing it registers the CJK font)
-from tuopin.report.fonts import Lang  # noqa: E402
-from tuopin.report.labels import text  # noqa: E402
+from tuopin.report import fonts
+from tuopin.report.labels import Lang, text
 
 
 def people_unit(largest: float, lang: Lang) -> tuple[float, str]:
@@ -37,7 +32,7 @@ def with_unit(label: str, unit: str, lang: Lang) -> str:
     return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
-PALETTE = {"sim": "#D55E00", "sim2": "#0072B2", "plan": "#555555", "plan_fill": "#cfd8e3", "text": "#222f3e",
+PALETTE: dict[str, Any] = {"sim": "#D55E00", "sim2": "#0072B2", "plan": "#555555", "plan_fill": "#cfd8e3", "text": "#222f3e",
            "cycle": ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]}
 """Okabe-Ito colours (safe for the common colour-vision deficiencies), for every figure."""
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tuopin.scenario.schema import Scenario, Uncertain, apply_overrides, get_path, validate
+from tuopin.scenario.files import validate
+from tuopin.scenario.paths import apply_overrides, get_path
+from tuopin.scenario.schema import Scenario, Uncertain
 
 
 def draw_one(u: Uncertain, r: np.random.Generator) -> float:

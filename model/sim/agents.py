@@ -48,6 +48,25 @@ class Households:
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
 
+    @classmethod
+    def register(cls, *, county: np.ndarray, village: np.ndarray, size: np.ndarray, labour: np.ndarray,
+                 students: np.ndarray, causes: np.ndarray, harsh: np.ndarray, eco_zone: np.ndarray,
+                 house_ok: np.ndarray, insured: np.ndarray, status: np.ndarray, market: np.ndarray,
+                 first_year: int) -> Households:
+        """A register before the first simulated year: the households as drawn or read (``market``
+        is per-capita income of the registration year), nothing received, nobody exited yet; the
+        registered poor registered in the year before ``first_year``."""
+        n = len(size)
+        return cls(
+            county=county, village=village, size=size, labour=labour, students=students, causes=causes,
+            harsh=harsh, eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status,
+            market=np.array(market, dtype=np.float64), industry_gain=np.zeros(n), job_wage=np.zeros(n),
+            followup_gain=np.zeros(n), enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
+            registered_year=np.where(status == NEAR, NOT_YET, first_year - 1).astype(np.int16),
+            exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
+            net=np.array(market, dtype=np.float64),
+        )
+
     def __len__(self) -> int:
         return len(self.size)
 
@@ -59,10 +78,6 @@ class Households:
     def has_cause(self, name: str) -> np.ndarray:
         """Mask of households with this poverty cause."""
         return (self.causes & CAUSE_BIT[name]) != 0
-
-    def is_enrolled(self, batch: str) -> np.ndarray:
-        """Mask of households that ever received this batch."""
-        return self.enrolled[BATCH_INDEX[batch]] >= 0
 
     def people(self, mask: np.ndarray) -> int:
         """Number of people in the households selected by a mask."""
@@ -94,3 +109,7 @@ class Counties:
 
     def __len__(self) -> int:
         return len(self.name)
+
+
+Population = tuple[Households, Villages, Counties]
+"""A register: its households, villages and counties."""

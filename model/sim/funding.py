@@ -17,17 +17,50 @@ Rules (stated once, here):
 from __future__ import annotations
 
 from collections import defaultdict
-from types import SimpleNamespace
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from tuopin.scenario.schema import Funding
+    from tuopin.sim.loop import BatchDraws
+    from tuopin.sim.model import PovertyModel
+
 GENERAL = "general"
+RANDOM = "random"
+"""The lottery targeting key (``queue_keys``)."""
+
+
+class Funded(Protocol):
+    """What draws on the year's pools for new units, in priority order: a batch (households) or
+    village infrastructure (villages)."""
+
+    @property
+    def name(self) -> str:
+        """The pool key it spends under (and its earmark name)."""
+
+    @property
+    def priority(self) -> int:
+        """Funding order: lowest first."""
+
+    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+        """Fund this year's new units within capacity and money; returns their indices."""
+
+
+T = TypeVar("T")
+
+
+def priority_order(items: Sequence[T], priorities: Sequence[int]) -> list[T]:
+    """Items in funding order: by priority (lowest first), ties in the given order."""
+    ranked = sorted(range(len(items)), key=lambda i: (priorities[i], i))
+    return [items[i] for i in ranked]
 
 
 class Ledger:
     """Pools of money for one year, what was spent from them, and what carries over."""
 
-    def __init__(self, funding: SimpleNamespace, scale: float) -> None:
+    def __init__(self, funding: Funding, scale: float) -> None:
         self.funding = funding
         self.scale = scale
         self.carried: dict[str, float] = defaultdict(float)
@@ -141,6 +174,8 @@ def queue_keys(key: str, net: np.ndarray, line: float, u: np.ndarray | None) -> 
         return net
     if key == "near_line":
         return np.abs(line - net)
+    if u is None:
+        raise ValueError("the random targeting key needs one uniform draw per household")
     return u
 
 

@@ -2,17 +2,19 @@
 
 1. Income dynamics and shocks (``income``).
 2. Interventions, funded in priority order (``funding``, ``interventions``): first the recurring
-   costs of households already supported, then new households and village infrastructure; then
-   each batch's effect on conditions and income, and the social floor on top.
+   costs of households already supported, then new households and village infrastructure (each a
+   ``funding.Funded`` item); then each batch's effect on conditions and income, and the social
+   floor on top.
 3. Assessment and exits (``assessment``).
 4. Relapse and new entrants (``relapse``).
 5. Village and county exit (``villages``).
-6. Reporting: the year's flows, in simulated units (``PovertyModel`` scales them to real ones).
+6. Reporting: the year's flows (``flows.FIELDS``), in simulated units (``PovertyModel`` scales
+   them to real ones).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -21,15 +23,14 @@ from tuopin.sim import income
 from tuopin.sim import relapse
 from tuopin.sim import villages
 from tuopin.sim.agents import EXITED, POOR
-from tuopin.sim.funding import queue_keys
+from tuopin.sim.funding import RANDOM, queue_keys
 from tuopin.sim.interventions import social_floor
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from tuopin.sim.interventions import Intervention
     from tuopin.sim.model import PovertyModel
-
-INFRASTRUCTURE = "infrastructure"
-RANDOM = "random"
 
 
 def simulate_year(m: PovertyModel) -> dict[str, float | str]:
@@ -44,15 +45,13 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     ledger.open_year(m.year)
     draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
     active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
-    new_people: dict[str, int] = {}
-    villages_built = 0
+    funded: dict[str, np.ndarray] = {}
     for item in m.funding_order:
-        if item == INFRASTRUCTURE:
-            villages_built = villages.build_infrastructure(m, ledger)
-            continue
-        chosen = enrol_new(m, item, draws)
-        active[item.name][chosen] = True
-        new_people[item.name] = int(hh.size[chosen].sum())
+        funded[item.name] = item.fund_new(m, draws)
+    new_people: dict[str, int] = {}
+    for batch in m.batches:
+        active[batch.name][funded[batch.name]] = True
+        new_people[batch.name] = int(hh.size[funded[batch.name]].sum())
     support = np.zeros(len(hh))
     for batch in m.batches:
         batch.apply(m, active[batch.name])
@@ -89,19 +88,18 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "lifted_total": hh.people(hh.exit_year >= 0),
         "villages_exited": villages_exited,
         "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
-        "villages_built": villages_built,
+        "villages_built": len(funded[m.infrastructure.name]),
         "counties_exited": len(counties_exited),
         "counties_exited_total": int((m.counties.exit_year >= 0).sum()),
         "counties_exited_names": ";".join(counties_exited),
         "budget": ledger.budget,
         "spending": ledger.total_spent,
         "spending_floor": spending_floor,
-        "spending_infrastructure": ledger.spent.get(INFRASTRUCTURE, 0.0),
         "unspent": unspent,
         "carried_over": carried,
     }
-    for batch in m.batches:
-        flows[f"spending_{batch.name}"] = ledger.spent.get(batch.name, 0.0)
+    for item in m.funding_order:
+        flows[f"spending_{item.name}"] = ledger.spent.get(item.name, 0.0)
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
     out = np.flatnonzero(exited)
@@ -137,7 +135,7 @@ class BatchDraws:
     ROWS = 4
 
     def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
-        bits = rng.bit_generator
+        bits = cast(np.random.PCG64, rng.bit_generator)  # numpy's default: it can jump ahead
         self.kind, self.state, self.n = type(bits), bits.state, n
         self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
         bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows
@@ -152,7 +150,7 @@ class BatchDraws:
         return np.random.Generator(bits).random((count, self.n))
 
 
-def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
+def fund_commitments(m: PovertyModel, batch: Intervention[Any], draws: BatchDraws) -> np.ndarray:
     """Pay this year's recurring cost for households already supported; returns who is active."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.supported(m))
@@ -163,16 +161,3 @@ def fund_commitments(m: PovertyModel, batch: Intervention, draws: BatchDraws) ->
     active[idx[funded]] = True
     return active
 
-
-def enrol_new(m: PovertyModel, batch: Intervention, draws: BatchDraws) -> np.ndarray:
-    """Enrol new households, in targeting order, within capacity and money; returns their indices."""
-    hh, key = m.hh, batch.p.targeting
-    idx = np.flatnonzero(batch.candidates(m))
-    u = draws.rows(batch.name, 1)[0, idx] if key == RANDOM else None
-    keys = queue_keys(key, hh.net[idx], m.line, u)
-    costs = batch.one_off_cost(m, idx) + batch.annual_cost(m, idx)
-    funded = m.ledger.fund_in_order(batch.name, keys, costs, people=hh.size[idx], capacity=batch.capacity(m))
-    chosen = idx[funded]
-    hh.enrolled[batch.row, chosen] = m.year
-    batch.enrol(m, chosen, draws.rows(batch.name, 2, batch.draws)[:, chosen])
-    return chosen

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
-from tuopin.sim.agents import Counties, Households, Villages
-from tuopin.sim.funding import Ledger
+from tuopin.scenario import BATCHES, Scenario, default_scenario, resolve, uncertainty
+from tuopin.sim import flows
+from tuopin.sim.agents import Population
+from tuopin.sim.funding import Funded, Ledger, priority_order
+from tuopin.sim.income import Shocks
 from tuopin.sim.interventions import FUNDED, Intervention
-from tuopin.sim.loop import INFRASTRUCTURE, simulate_year
+from tuopin.sim.loop import simulate_year
 from tuopin.sim.population import synthesize
-from tuopin.scenario import uncertainty
-from tuopin.scenario.schema import BATCHES, Scenario, plain, resolve
+from tuopin.sim.villages import Infrastructure
 
 STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
 """Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
 
-PEOPLE = {
-    "poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end", "sustained_exits",
-    "net_reduction", "lifted_total", *(f"exits_{b}" for b in BATCHES), *(f"enrolled_{b}" for b in BATCHES),
-}
-SIGNED = {"net_reduction"}
-"""People quantities that can be negative: the register grows when relapses and new entrants
-outnumber exits."""
-MONEY = {
-    "budget", "spending", "spending_floor", "spending_infrastructure", "unspent", "carried_over",
-    *(f"spending_{b}" for b in BATCHES),
-}
+
+@dataclass
+class Streams:
+    """A replicate's named random streams (``STREAMS``), one Generator each."""
+
+    population: np.random.Generator
+    shocks: np.random.Generator
+    interventions: np.random.Generator
+    relapse: np.random.Generator
+    parameters: np.random.Generator
 
 
 def seed_sequence(rng: Any) -> np.random.SeedSequence:
@@ -50,14 +52,46 @@ def seed_sequence(rng: Any) -> np.random.SeedSequence:
     raise TypeError(f"rng must be None, an int, a SeedSequence or a Generator, not {type(rng).__name__}")
 
 
-def _reporter(key: str):
-    """A DataCollector reporter for one of the year's flows, in real-world units."""
+@dataclass
+class Start:
+    """What a replicate starts from: its scenario with this replicate's uncertain parameters drawn,
+    the draws, its random streams, Mesa's seed and its households, villages and counties."""
+
+    p: Scenario
+    drawn: dict[str, float | int]
+    streams: Streams
+    mesa_seed: np.random.SeedSequence
+    population: Population
+
+
+def start_replicate(plan: Scenario | str | Path | None, rng: Any, overrides: dict[str, Any] | None = None,
+                    population: Population | None = None) -> Start:
+    """Resolve the scenario, split the seed into the named streams, draw the uncertain parameters,
+    the register (unless ``population`` is given) and which villages have their infrastructure.
+    ``plan`` None is the Shangluo baseline shipped with tuopin (``scenario.default_scenario``).
+
+    ``PovertyModel`` and the per-agent ``ReferenceModel`` both start here, so with the same seed
+    they start from the same scenario values and the same register.
+    """
+    config = resolve(default_scenario() if plan is None else plan, overrides)
+    mesa_seed, *named = seed_sequence(rng).spawn(1 + len(STREAMS))
+    streams = Streams(*(np.random.default_rng(s) for s in named))
+    config, drawn = uncertainty.fix(config, streams.parameters)
+    hh, villages, counties = population or synthesize(config, streams.population)
+    share = config.exit_rules.infrastructure.initial_done_share
+    villages.infra_done |= streams.population.random(len(villages)) < share
+    return Start(config, drawn, streams, mesa_seed, (hh, villages, counties))
+
+
+def _reporter(field: flows.Field) -> Callable[[PovertyModel], Any]:
+    """A DataCollector reporter for one output of the year (``flows.FIELDS``), in real-world units."""
+    if field.origin == "model":
+        return MODEL_REPORTERS[field.name]
 
     def report(model: PovertyModel) -> float | str:
-        value = model.flows[key]
-        return value * model.inflate if key in PEOPLE or key in MONEY else value
+        return field.real(model.flows[field.name], model.inflate)
 
-    report.__name__ = key
+    report.__name__ = field.name
     return report
 
 
@@ -73,16 +107,56 @@ def target_exits(model: PovertyModel) -> float:
 
 def cost_per_sustained_exit(model: PovertyModel) -> float:
     """All spending so far (budget and social floor) per person exited and not fallen back."""
-    sustained = model.flows["sustained_exits"]
+    sustained = float(model.flows["sustained_exits"])
     return model.cumulative_spending / sustained if sustained else float("nan")
 
 
-class PovertyModel(mesa.Model):
+MODEL_REPORTERS: dict[str, Callable[[PovertyModel], Any]] = {
+    "year": current_year, "target_exits": target_exits, "cost_per_sustained_exit": cost_per_sustained_exit,
+}
+"""The outputs the model computes itself (``origin="model"`` in ``flows.FIELDS``)."""
+
+
+class ReplicateModel(mesa.Model):
+    """A Mesa model of one replicate of a plan (a tuopin scenario), one ``step()`` a year: what
+    ``PovertyModel`` and the per-agent ``ReferenceModel`` share (see :func:`start_replicate`).
+
+    ``p`` (also ``plan``) is the scenario with this replicate's uncertain parameters drawn
+    (``drawn``), ``hh``, ``villages`` and ``counties`` the register, ``ledger`` the year's money,
+    ``year`` the year last simulated (the registration year before the first step).
+    """
+
+    def __init__(self, plan: Scenario | str | Path | None = None, *, rng: Any = None,
+                 overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
+        begin = start_replicate(plan, rng, overrides, population)
+        super().__init__(rng=np.random.default_rng(begin.mesa_seed))
+        self.streams = begin.streams
+        self.p = self.plan = begin.p
+        self.drawn = begin.drawn
+        self.hh, self.villages, self.counties = begin.population
+        self.inflate = 1.0 / self.p.scale
+        self.ledger = Ledger(self.p.funding, self.p.scale)
+        self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
+        self.last_year: int = self.p.years[1]
+
+    @property
+    def line(self) -> float:
+        """This year's poverty line, yuan per person (current prices)."""
+        return self.p.poverty_line[self.year]
+
+    def run(self) -> None:
+        """Simulate every remaining year of the scenario."""
+        while self.running:
+            self.step()
+
+
+class PovertyModel(ReplicateModel):
     """Registered poor households under a poverty-alleviation plan, one step per year.
 
     Args:
         plan: tuopin's scenario: a validated ``Scenario`` or the path of a scenario / variant
-            YAML file. It is called ``plan`` because Mesa's ``Model`` has a ``scenario`` of its
+            YAML file; None (the default) is the Shangluo baseline shipped with tuopin, from any
+            directory. It is called ``plan`` because Mesa's ``Model`` has a ``scenario`` of its
             own (``mesa.experimental.scenarios.Scenario``, its parameter set).
         rng: Mesa-style seed: an int, a ``numpy.random.SeedSequence`` or Generator; ``None``
             draws fresh entropy (pass ``plan.seed`` for the scenario's fixed result).
@@ -97,60 +171,38 @@ class PovertyModel(mesa.Model):
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year; ``plan`` is the validated scenario the run used (uncertain parameters
-    fixed), ``hh``, ``villages`` and ``counties`` hold the final state, and ``drawn`` this
-    replicate's values of the scenario's uncertain parameters.
+    has one row per year with the fields of ``flows.FIELDS``; ``plan`` (also ``p``, what the
+    rules read) is the validated scenario the run used (uncertain parameters fixed), ``hh``,
+    ``villages`` and ``counties`` hold the final state, and ``drawn`` this replicate's values of
+    the scenario's uncertain parameters.
     """
+
+    shocks: Shocks
+    """This year's shocks (drawn at the start of each ``step()``)."""
 
     def __init__(
         self,
-        plan: Scenario | str | Path = "scenarios/shangluo.yaml",
+        plan: Scenario | str | Path | None = None,
         *,
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
-        population: tuple[Households, Villages, Counties] | None = None,
+        population: Population | None = None,
         scenario: MesaScenario | None = None,
         **parameters: Any,
     ) -> None:
         if scenario is not None and (extra := sorted(k for k in vars(scenario) if k not in ("rng", "model"))):
             raise TypeError(f"Mesa's scenario holds parameters {extra}; give tuopin's as keywords (dotted paths)")
-        overrides = {**(overrides or {}), **parameters}
-        config = resolve(plan, overrides)
-        seq = seed_sequence(rng)
-        mesa_seq, *named = seq.spawn(1 + len(STREAMS))
-        super().__init__(rng=np.random.default_rng(mesa_seq))
-        self.streams = SimpleNamespace(**{n: np.random.default_rng(s) for n, s in zip(STREAMS, named)})
-        config, self.drawn = uncertainty.fix(config, self.streams.parameters)
-        self.plan: Scenario = config
-        self.p: SimpleNamespace = plain(config)
-        self.seed_seq = seq
-        self.hh, self.villages, self.counties = population or synthesize(self.p, self.streams.population)
-        infra = self.p.exit_rules.infrastructure
-        self.villages.infra_done |= self.streams.population.random(len(self.villages)) < infra.initial_done_share
-        self.inflate = 1.0 / self.p.scale
-        self.batches: list[Intervention] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
+        super().__init__(plan, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
+        self.batches: list[Intervention[Any]] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
         self.batch_names = BATCHES
-        ranked = [(b.p.priority, i, b) for i, b in enumerate(self.batches)]
-        ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
-        self.funding_order = [item for _, _, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
-        self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
-        self.last_year: int = self.p.years[1]
+        self.infrastructure = Infrastructure(self.p.exit_rules.infrastructure)
+        items: list[Funded] = [*self.batches, self.infrastructure]
+        self.funding_order = priority_order(items, [item.priority for item in items])
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
         self.county_records: list[dict[str, Any]] = []
         self.cumulative_spending = 0.0
-        self.shocks = None
-        reporters = {k: _reporter(k) for k in _flow_keys()}
-        reporters["year"] = current_year
-        reporters["target_exits"] = target_exits
-        reporters["cost_per_sustained_exit"] = cost_per_sustained_exit
-        self.datacollector = mesa.DataCollector(model_reporters=reporters)
-
-    @property
-    def line(self) -> float:
-        """This year's poverty line, yuan per person (current prices)."""
-        return self.p.poverty_line[self.year]
+        self.datacollector = mesa.DataCollector(model_reporters={f.name: _reporter(f) for f in flows.FIELDS})
 
     def target_exits(self) -> float:
         """The plan's exits for the current year (real people), 0 when the plan names none."""
@@ -165,33 +217,14 @@ class PovertyModel(mesa.Model):
         self.running = self.year < self.last_year
 
     def _county_rows(self) -> list[dict[str, Any]]:
-        """This year's county flows in real units, one dict per county."""
+        """This year's county outputs (``flows.COUNTY_FIELDS``) in real units, one dict per county."""
         c, f = self.counties, self.county_flows
         rows = []
         for i, name in enumerate(c.name):
-            people = {k: f[k][i] * self.inflate for k in ("exits", "relapses", "new_entrants", "poor_end")}
-            rows.append({
-                "year": self.year, "county": name, "county_en": c.name_en[i], **people,
-                "incidence": f["poor_end"][i] / c.rural_population[i],
-                "villages_exited_total": int(f["villages_exited_total"][i]),
-                "poor_villages": int(f["poor_villages"][i]),
-                "county_exit_year": int(c.exit_year[i]) if c.exit_year[i] >= 0 else None,
-            })
+            own = {"year": self.year, "county": name, "county_en": c.name_en[i],
+                   "incidence": f["poor_end"][i] / c.rural_population[i],
+                   "county_exit_year": int(c.exit_year[i]) if c.exit_year[i] >= 0 else None}
+            rows.append({field.name: own[field.name] if field.origin == "model" else
+                         field.real(f[field.name][i], self.inflate) if field.scaled else int(f[field.name][i])
+                         for field in flows.COUNTY_FIELDS})
         return rows
-
-    def run(self) -> None:
-        """Simulate every remaining year of the scenario."""
-        while self.running:
-            self.step()
-
-
-def _flow_keys() -> list[str]:
-    """Every flow ``simulate_year`` reports, in a stable order."""
-    keys = ["poor_start", "exits", "exits_paper", "relapses", "new_entrants", "poor_end",
-            "sustained_exits", "net_reduction", "lifted_total", "villages_exited", "villages_exited_total", "villages_built",
-            "counties_exited", "counties_exited_total", "counties_exited_names", "budget", "spending", "spending_floor",
-            "spending_infrastructure", "unspent", "carried_over"]
-    keys += [f"spending_{b}" for b in BATCHES if b != "social_floor"]
-    keys += [f"enrolled_{b}" for b in BATCHES]
-    keys += [f"exits_{b}" for b in BATCHES]
-    return keys

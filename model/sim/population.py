@@ -22,12 +22,10 @@ What is drawn, in order (all seeded from the ``population`` stream):
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
+from tuopin.scenario.schema import CAUSES, Scenario
 from tuopin.sim.agents import CAUSE_BIT, NEAR, NOT_YET, POOR, Counties, Households, Villages
-from tuopin.scenario.schema import BATCHES, CAUSES
 
 
 def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
@@ -47,7 +45,7 @@ def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.nda
     return sizes[sizes > 0].astype(np.int16)
 
 
-def build_villages(p: SimpleNamespace, scale: float) -> Villages:
+def build_villages(p: Scenario, scale: float) -> Villages:
     """Villages of every county: poor villages first, then the others."""
     county, population, poor = [], [], []
     for c, row in enumerate(p.counties.rows):
@@ -66,7 +64,7 @@ def build_villages(p: SimpleNamespace, scale: float) -> Villages:
     )
 
 
-def build_counties(p: SimpleNamespace, scale: float) -> Counties:
+def build_counties(p: Scenario, scale: float) -> Counties:
     """The county table at simulated scale."""
     rows = p.counties.rows
     return Counties(
@@ -100,8 +98,8 @@ def _assign_villages(
     return village
 
 
-def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
-    """Draw the synthetic register for a scenario's plain values ``p`` (see module doc)."""
+def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
+    """Draw the synthetic register of scenario ``p`` (see module doc)."""
     pop = p.population
     scale = p.scale
     first_year = p.years[0]
@@ -163,26 +161,8 @@ def synthesize(p: SimpleNamespace, rng: np.random.Generator) -> tuple[Households
     insured[near] = True
     causes[near] &= ~np.uint16(CAUSE_BIT["school"])
 
-    hh = Households(
-        county=county_arr,
-        village=village,
-        size=size,
-        labour=labour,
-        students=students,
-        causes=causes,
-        harsh=harsh,
-        eco_zone=eco_zone,
-        house_ok=house_ok,
-        insured=insured,
-        status=status_arr,
-        market=market.astype(np.float64),
-        industry_gain=np.zeros(n),
-        job_wage=np.zeros(n),
-        followup_gain=np.zeros(n),
-        enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
-        registered_year=np.where(near, NOT_YET, first_year - 1).astype(np.int16),
-        exit_year=np.full(n, NOT_YET, dtype=np.int16),
-        paper_exit=np.zeros(n, dtype=bool),
-        net=market.astype(np.float64),
-    )
+    hh = Households.register(
+        county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
+        eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
+        first_year=first_year)
     return hh, villages, counties

@@ -26,30 +26,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import mesa
-import numpy as np
 
-from tuopin.scenario import uncertainty
-from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Counties, Households, Villages
-from tuopin.sim.funding import Ledger
+from tuopin.scenario import INFRASTRUCTURE, Scenario
+from tuopin.sim import flows
+from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
+from tuopin.sim.funding import priority_order
+from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
 from tuopin.sim.interventions.social_floor import floor_level
-from tuopin.sim.model import STREAMS, seed_sequence
-from tuopin.sim.population import synthesize
-from tuopin.scenario.schema import Scenario, plain, resolve
+from tuopin.sim.model import ReplicateModel
 
-FUNDED = ("industry", "employment", "relocation", "ecology", "education", "medical", "housing")
+FUNDED = tuple(cls.name for cls in FUNDED_CLASSES)
 """The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
-INFRASTRUCTURE = "infrastructure"
 ILLNESS = CAUSE_BIT["illness"]
 SCHOOL = CAUSE_BIT["school"]
 
 
 class HouseholdAgent(mesa.Agent):
     """One household: its members, conditions, incomes, support and status."""
+
+    model: ReferenceModel
 
     def __init__(self, model: ReferenceModel, hh: Households, i: int) -> None:
         super().__init__(model)
@@ -130,6 +130,10 @@ class HouseholdAgent(mesa.Agent):
         """Yuan once, at enrolment."""
         b = getattr(self.model.p.batches, batch)
         return b.cost_per_person * self.size + b.cost_per_household
+
+    def enrolment_cost(self, batch: str) -> float:
+        """Yuan for a new household: once at enrolment plus its first supported year."""
+        return self.one_off_cost(batch) + self.annual_cost(batch)
 
     def enrol(self, batch: str) -> None:
         """Receive a batch: its one-off draws (project success, placement, follow-up job)."""
@@ -228,53 +232,27 @@ class HouseholdAgent(mesa.Agent):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
 
-class ReferenceModel(mesa.Model):
+class ReferenceModel(ReplicateModel):
     """The per-agent Mesa model of the same rules as ``PovertyModel`` (same arguments).
 
     ``step()`` is one year; ``flows`` holds the year's flows in real units (people, yuan) and
     ``records`` one such dict per year simulated.
     """
 
-    def __init__(
-        self,
-        scenario: Scenario | str | Path = "scenarios/shangluo.yaml",
-        *,
-        rng: Any = None,
-        overrides: dict[str, Any] | None = None,
-        population: tuple[Households, Villages, Counties] | None = None,
-    ) -> None:
-        config = resolve(scenario, overrides)
-        seq = seed_sequence(rng)
-        mesa_seq, *named = seq.spawn(1 + len(STREAMS))
-        streams = dict(zip(STREAMS, named))
-        super().__init__(rng=np.random.default_rng(mesa_seq))
+    def __init__(self, scenario: Scenario | str | Path | None = None, *, rng: Any = None,
+                 overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
         # The replicate's uncertain parameters and register, drawn as PovertyModel draws them.
-        config, self.drawn = uncertainty.fix(config, np.random.default_rng(streams["parameters"]))
-        self.p: SimpleNamespace = plain(config)
-        pop_rng = np.random.default_rng(streams["population"])
-        hh, villages, counties = population or synthesize(self.p, pop_rng)
+        super().__init__(scenario, rng=rng, overrides=overrides, population=population)
+        for i in range(len(self.hh)):
+            HouseholdAgent(self, self.hh, i)
+        self.households: list[HouseholdAgent] = list(self.agents)  # register order, for stable queues
         infra = self.p.exit_rules.infrastructure
-        villages.infra_done |= pop_rng.random(len(villages)) < infra.initial_done_share
-        self.villages, self.counties = villages, counties
-        for i in range(len(hh)):
-            HouseholdAgent(self, hh, i)
-        self.households = list(self.agents)  # register order, for stable queues
-        self.inflate = 1.0 / self.p.scale
-        ranked = [(getattr(self.p.batches, b).priority, i, b) for i, b in enumerate(FUNDED)]
-        ranked.append((infra.priority, len(ranked), INFRASTRUCTURE))
-        self.funding_order = [b for _, _, b in sorted(ranked)]
-        self.ledger = Ledger(self.p.funding, self.p.scale)
-        self.year = self.p.years[0] - 1
-        self.last_year = self.p.years[1]
-        self.flows: dict[str, float] = {}
-        self.records: list[dict[str, float]] = []
+        self.funding_order = priority_order([*FUNDED, INFRASTRUCTURE],
+                                            [*(getattr(self.p.batches, b).priority for b in FUNDED), infra.priority])
+        self.flows: dict[str, float | str] = {}
+        self.records: list[dict[str, float | str]] = []
         self.spending_floor = 0.0
         self.floor_new_people = 0
-
-    @property
-    def line(self) -> float:
-        """This year's poverty line, yuan per person."""
-        return self.p.poverty_line[self.year]
 
     # -- funding -------------------------------------------------------------
     def queue(self, agents: list[HouseholdAgent], batch: str) -> list[HouseholdAgent]:
@@ -313,7 +291,7 @@ class ReferenceModel(mesa.Model):
             a.active = set()
         for batch in FUNDED:
             supported = [a for a in self.households if a.is_supported(batch)]
-            for a in self.fund(batch, self.queue(supported, batch), lambda a, b=batch: a.annual_cost(b)):
+            for a in self.fund(batch, self.queue(supported, batch), partial(HouseholdAgent.annual_cost, batch=batch)):
                 a.active.add(batch)
         new_people = {}
         for item in self.funding_order:
@@ -323,7 +301,7 @@ class ReferenceModel(mesa.Model):
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
             chosen = self.fund(item, self.queue(cands, item),
-                               lambda a, b=item: a.one_off_cost(b) + a.annual_cost(b),
+                               partial(HouseholdAgent.enrolment_cost, batch=item),
                                people=lambda a: a.size, capacity=b.capacity.get(year, 0.0) * p.scale)
             for a in chosen:
                 a.enrol(item)
@@ -369,7 +347,7 @@ class ReferenceModel(mesa.Model):
                 others = max(v.population[i] - people[i], 0.0)
                 residents = people[i] + others
                 total = income[i] + others * rules.resident_income_ratio * self.line
-                out.append((total / residents if residents > 0 else 0.0) >= rules.village_income_threshold[self.year])
+                out.append((total / residents if residents > 0 else 0.0) >= (rules.village_income_threshold or {})[self.year])
             return out
         return [x < rules.village_incidence_threshold for x in self.village_incidence()]
 
@@ -431,30 +409,24 @@ class ReferenceModel(mesa.Model):
         for a in self.households:
             if a.outcome:
                 people[a.outcome] += a.size
-        k = self.inflate
-        self.flows = {
+        self.flows = flows.in_real_units({
             "year": self.year,
-            "poor_start": poor_start * k,
-            "exits": people["exit"] * k,
-            "exits_paper": sum(a.size for a in paper) * k,
-            "relapses": people["relapse"] * k,
-            "new_entrants": people["entry"] * k,
-            "poor_end": sum(a.size for a in self.households if a.status == POOR) * k,
+            "poor_start": poor_start,
+            "exits": people["exit"],
+            "exits_paper": sum(a.size for a in paper),
+            "relapses": people["relapse"],
+            "new_entrants": people["entry"],
+            "poor_end": sum(a.size for a in self.households if a.status == POOR),
             "villages_exited": villages_exited,
             "villages_built": self.villages_built,
             "counties_exited": counties_exited,
-            "spending": self.ledger.total_spent * k,
-            "spending_floor": self.spending_floor * k,
-            "unspent": unspent * k,
-            "carried_over": carried * k,
-            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) * k for b in FUNDED},
-            **{f"enrolled_{b}": n * k for b, n in new_people.items()},
-            "enrolled_social_floor": self.floor_new_people * k,
-        }
+            "spending": self.ledger.total_spent,
+            "spending_floor": self.spending_floor,
+            "unspent": unspent,
+            "carried_over": carried,
+            **{f"spending_{b}": self.ledger.spent.get(b, 0.0) for b in FUNDED},
+            **{f"enrolled_{b}": n for b, n in new_people.items()},
+            "enrolled_social_floor": self.floor_new_people,
+        }, self.inflate)
         self.records.append(self.flows)
         self.running = self.year < self.last_year
-
-    def run(self) -> None:
-        """Simulate every remaining year of the scenario."""
-        while self.running:
-            self.step()

@@ -13,12 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tuopin.sim.agents import CAUSE_BIT, NEAR, NOT_YET, POOR, Counties, Households, Villages
 from tuopin.errors import UserError
+from tuopin.scenario.schema import CAUSES, Scenario
+from tuopin.sim.agents import CAUSE_BIT, NEAR, POOR, Households, Population
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
-from tuopin.scenario.schema import BATCHES, CAUSES, Scenario, plain
-
-Population = tuple[Households, Villages, Counties]
 
 REQUIRED = ("household_id", "county", "village", "size", "labour", "students", "per_capita_income",
             "causes", "safe_house", "insured", "harsh_location", "eco_zone")
@@ -137,8 +135,8 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
         UserError: one line naming the file, the row and column, and what was expected.
     """
     path = Path(path)
-    if scenario.scale.value != 1.0:
-        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale.value}, "
+    if scenario.scale != 1.0:
+        raise UserError(f"a register is simulated whole; scenario {scenario.name} has scale {scenario.scale}, "
                         "use scale 1 (--scale 1)", source=str(path))
     df = read_register(path)
     ids = df["household_id"].str.strip()
@@ -151,10 +149,10 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
 
     names = {r.name: c for c, r in enumerate(scenario.counties.rows)}
     names.update({r.name_en: c for c, r in enumerate(scenario.counties.rows)})
-    county = df["county"].str.strip().map(names)
-    _first_bad(path, df, county.isna(), "county",
+    county_names = df["county"].str.strip().map(names)
+    _first_bad(path, df, county_names.isna(), "county",
                f"county not in the scenario; expected one of {', '.join(r.name for r in scenario.counties.rows)}")
-    county = county.to_numpy(dtype=np.int16)
+    county = county_names.to_numpy(dtype=np.int16)
     village = _village_index(path, df, county, scenario)
 
     size = _whole(path, df, "size", 1, MAX_SIZE)
@@ -165,29 +163,22 @@ def households_from_register(path: str | Path, scenario: Scenario) -> Population
     income = pd.to_numeric(df["per_capita_income"].str.strip(), errors="coerce")
     _first_bad(path, df, income.isna() | ~np.isfinite(income), "per_capita_income", "expected a number of yuan")
     _first_bad(path, df, income < 0, "per_capita_income", "income must not be negative")
-    status = df["status"].str.strip().str.lower().map(STATUS) if "status" in df.columns else pd.Series(POOR, index=df.index)
+    written = df["status"].str.strip().str.lower().map(STATUS) if "status" in df.columns else pd.Series(POOR, index=df.index)
     if "status" in df.columns:
-        _first_bad(path, df, status.isna(), "status", "expected 贫困户 (poor) or 边缘户 (near-poor)")
-    status = status.to_numpy(dtype=np.int8)
+        _first_bad(path, df, written.isna(), "status", "expected 贫困户 (poor) or 边缘户 (near-poor)")
+    status = written.to_numpy(dtype=np.int8)
     causes = _causes(path, df)
     causes |= np.where(labour == 0, CAUSE_BIT["no_labour"], 0).astype(np.uint16)
 
-    p = plain(scenario)
-    villages = build_villages(p, 1.0)
-    counties = build_counties(p, 1.0)
+    villages = build_villages(scenario, 1.0)
+    counties = build_counties(scenario, 1.0)
     fit_village_population(villages, village, size)
-    n = len(df)
-    hh = Households(
+    hh = Households.register(
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=_flag(path, df, "harsh_location"),
         eco_zone=_flag(path, df, "eco_zone"), house_ok=_flag(path, df, "safe_house"),
         insured=_flag(path, df, "insured"), status=status, market=income.to_numpy(dtype=np.float64),
-        industry_gain=np.zeros(n), job_wage=np.zeros(n), followup_gain=np.zeros(n),
-        enrolled=np.full((len(BATCHES), n), NOT_YET, dtype=np.int16),
-        registered_year=np.where(status == NEAR, NOT_YET, scenario.years.value[0] - 1).astype(np.int16),
-        exit_year=np.full(n, NOT_YET, dtype=np.int16), paper_exit=np.zeros(n, dtype=bool),
-        net=income.to_numpy(dtype=np.float64),
-    )
+        first_year=scenario.years[0])
     return hh, villages, counties
 
 

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tuopin.scenario import schema
+from tuopin.scenario.schema import INFRASTRUCTURE
 from tuopin.sim.agents import NOT_YET, POOR
-from tuopin.sim.funding import Ledger
 
 if TYPE_CHECKING:
+    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
 
@@ -63,19 +65,34 @@ def village_qualifies(m: PovertyModel) -> np.ndarray:
     """Villages meeting the scenario's village exit rule this year (infrastructure aside)."""
     rules = m.p.exit_rules
     if rules.village_rule == "mean_income":
-        return village_mean_income(m) >= rules.village_income_threshold[m.year]
+        return village_mean_income(m) >= (rules.village_income_threshold or {})[m.year]  # set: validated
     return village_incidence(m) < rules.village_incidence_threshold
 
 
-def build_infrastructure(m: PovertyModel, ledger: Ledger) -> int:
-    """Fund this year's village infrastructure; returns the number of villages completed."""
-    v, infra = m.villages, m.p.exit_rules.infrastructure
-    idx = np.flatnonzero(v.poor_village & ~v.infra_done)
-    costs = np.full(len(idx), infra.cost_per_village * m.p.scale)
-    done = ledger.fund_in_order("infrastructure", village_incidence(m)[idx], costs, people=np.ones(len(idx)),
-                                capacity=infra.capacity.get(m.year, 0.0))
-    v.infra_done[idx[done]] = True
-    return len(done)
+class Infrastructure:
+    """Village infrastructure as a funded item, with a batch's interface (``funding.Funded``):
+    each year, poor villages without it are funded lowest incidence first, within the year's
+    capacity (villages) and the money it can draw."""
+
+    name = INFRASTRUCTURE
+
+    def __init__(self, params: schema.Infrastructure) -> None:
+        self.p = params
+
+    @property
+    def priority(self) -> int:
+        """Funding order: lowest first."""
+        return self.p.priority
+
+    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+        """Fund this year's village infrastructure; returns the villages completed."""
+        v = m.villages
+        idx = np.flatnonzero(v.poor_village & ~v.infra_done)
+        costs = np.full(len(idx), self.p.cost_per_village * m.p.scale)
+        done = m.ledger.fund_in_order(self.name, village_incidence(m)[idx], costs, people=np.ones(len(idx)),
+                                      capacity=self.p.capacity.get(m.year, 0.0))
+        v.infra_done[idx[done]] = True
+        return idx[done]
 
 
 def exit_villages(m: PovertyModel) -> int:

@@ -19,7 +19,7 @@ import pandas as pd
 from tuopin import load_scenario
 from tuopin.sim.agents import CAUSE_BIT, NEAR
 from tuopin.sim.population import synthesize
-from tuopin.scenario.schema import CAUSES, plain
+from tuopin.scenario import CAUSES
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "township.yaml"
@@ -28,7 +28,7 @@ SCENARIO = HERE.parent / "township.yaml"
 def register_table(seed: int) -> pd.DataFrame:
     """The township's synthetic households as register rows."""
     scenario = load_scenario(SCENARIO)
-    hh, villages, _ = synthesize(plain(scenario), np.random.default_rng(seed))
+    hh, villages, _ = synthesize(scenario, np.random.default_rng(seed))
     rows = scenario.counties.rows
     names = np.asarray([name for row in rows for name in row.village_names])
     county_names = np.asarray([row.name for row in rows])

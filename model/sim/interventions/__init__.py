@@ -4,6 +4,10 @@ The social-security floor (``social_floor``) is an entitlement paid after every 
 known, so it is a step of its own rather than a funded batch.
 """
 
+from typing import Any
+
+from tuopin.scenario.schema import FUNDED_BATCHES
+
 from tuopin.sim.interventions.base import Intervention
 from tuopin.sim.interventions.ecology import Ecology
 from tuopin.sim.interventions.education import Education
@@ -13,10 +17,11 @@ from tuopin.sim.interventions.industry import Industry
 from tuopin.sim.interventions.medical import Medical
 from tuopin.sim.interventions.relocation import Relocation
 
-FUNDED: tuple[type[Intervention], ...] = (
-    Industry, Employment, Relocation, Ecology, Education, Medical, Housing,
-)
-"""The batches that draw on the budget, in no particular order (the scenario sets priority)."""
+_CLASSES: dict[str, type[Intervention[Any]]] = {
+    cls.name: cls for cls in (Industry, Employment, Relocation, Ecology, Education, Medical, Housing)}
+FUNDED: tuple[type[Intervention[Any]], ...] = tuple(_CLASSES[name] for name in FUNDED_BATCHES)
+"""The batches that draw on the budget, in the scenario schema's order (``schema.FUNDED_BATCHES``;
+the scenario's priorities set the funding order)."""
 
 __all__ = ["FUNDED", "Ecology", "Education", "Employment", "Housing", "Industry", "Intervention",
            "Medical", "Relocation"]

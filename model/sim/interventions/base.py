@@ -1,31 +1,39 @@
-"""The interface every batch (五个一批, medical aid, housing) implements.
+"""The interface every funded batch (五个一批, medical aid, housing) implements.
 
-A batch answers four questions, each over whole household arrays:
+A batch says, each over whole household arrays:
 
 * ``eligible(m)``: who may receive it (by causes, labour, location, conditions);
-* ``units(m)``: what its per-person costs count (people, or students for education);
+* ``units(m, idx)``: what its per-person costs count (people, or students for education);
 * ``enrol(m, idx, u)``: what happens once, when households are enrolled (draw success, set gains);
 * ``apply(m, active)`` and ``income(m, active)``: each year, its effect on the 两不愁三保障
   conditions and on per-capita income, for the households it is active for.
 
-Funding, capacity and targeting are the same for every batch and live in ``funding.py``.
+What is the same for every batch is here: who is a candidate and who is still supported, its
+costs and capacity, and ``fund_new`` (new households in targeting order, within capacity and
+money), the interface it shares with village infrastructure (``funding.Funded``). The pools and
+their rules are in ``funding.py``; a batch's parameters are its block of the scenario
+(``p``, e.g. ``schema.Industry``).
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import numpy as np
 
+from tuopin.scenario.schema import BatchBase
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
+from tuopin.sim.funding import RANDOM, queue_keys
 
 if TYPE_CHECKING:
+    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
+B = TypeVar("B", bound=BatchBase)
 
-class Intervention:
-    """One batch: eligibility, costs, capacity and effects (see module doc)."""
+
+class Intervention(Generic[B]):
+    """One batch: eligibility, costs, capacity and effects (see module doc); ``p`` its parameters."""
 
     name: ClassVar[str]
     permanent: ClassVar[bool] = False
@@ -33,9 +41,14 @@ class Intervention:
     draws: ClassVar[int] = 0
     """Rows of uniform draws ``enrol`` reads (at most 2)."""
 
-    def __init__(self, params: SimpleNamespace) -> None:
+    def __init__(self, params: B) -> None:
         self.p = params
         self.row = BATCH_INDEX[self.name]
+
+    @property
+    def priority(self) -> int:
+        """Funding order: lowest first."""
+        return self.p.priority
 
     # -- who -----------------------------------------------------------------
     def eligible(self, m: PovertyModel) -> np.ndarray:
@@ -75,6 +88,19 @@ class Intervention:
     def capacity(self, m: PovertyModel) -> float:
         """People that can newly receive the batch this year (simulated scale)."""
         return self.p.capacity.get(m.year, 0.0) * m.p.scale
+
+    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+        """Enrol new households, in targeting order, within capacity and money; returns their indices."""
+        hh, key = m.hh, self.p.targeting
+        idx = np.flatnonzero(self.candidates(m))
+        u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
+        keys = queue_keys(key, hh.net[idx], m.line, u)
+        costs = self.one_off_cost(m, idx) + self.annual_cost(m, idx)
+        funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.size[idx], capacity=self.capacity(m))
+        chosen = idx[funded]
+        hh.enrolled[self.row, chosen] = m.year
+        self.enrol(m, chosen, draws.rows(self.name, 2, self.draws)[:, chosen])
+        return chosen
 
     # -- what it does --------------------------------------------------------
     def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:

@@ -6,15 +6,23 @@ A steady transfer: each funded year the household receives ``annual_cost_per_hou
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tuopin.scenario import schema
 from tuopin.sim.interventions.base import Intervention
 
+if TYPE_CHECKING:
+    from tuopin.sim.model import PovertyModel
 
-class Ecology(Intervention):
+
+class Ecology(Intervention[schema.Ecology]):
     name = "ecology"
     permanent = True
 
-    def eligible(self, m):
+    def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.eco_zone
 
-    def income(self, m, active):
+    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
         return active * (self.p.annual_cost_per_household / m.hh.size)

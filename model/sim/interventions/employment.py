@@ -7,21 +7,27 @@ that income is lost; the job is found again the next year.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from tuopin.scenario import schema
 from tuopin.sim.interventions.base import Intervention
 
+if TYPE_CHECKING:
+    from tuopin.sim.model import PovertyModel
 
-class Employment(Intervention):
+
+class Employment(Intervention[schema.Employment]):
     name = "employment"
     draws = 1
 
-    def eligible(self, m):
+    def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.labour > 0
 
-    def enrol(self, m, idx, u):
+    def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:
         placed = u[0] < self.p.placement_prob
         m.hh.job_wage[idx] = np.where(placed, self.p.wage / m.hh.size[idx], 0.0)
 
-    def income(self, m, active):
+    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
         return m.hh.job_wage * self.enrolled(m) * ~m.shocks.job_lost

@@ -8,26 +8,32 @@ years); a share ``1 - success_prob`` of projects fail. Each year a market shock 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.special import ndtri
 
+from tuopin.scenario import schema
 from tuopin.sim.interventions.base import Intervention
 
+if TYPE_CHECKING:
+    from tuopin.sim.model import PovertyModel
 
-class Industry(Intervention):
+
+class Industry(Intervention[schema.Industry]):
     name = "industry"
     draws = 2
 
-    def eligible(self, m):
+    def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.labour > 0
 
-    def enrol(self, m, idx, u):
+    def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:
         success = u[0] < self.p.success_prob
         sigma = self.p.gain_sigma
         spread = np.exp(sigma * ndtri(u[1]) - sigma**2 / 2)
         m.hh.industry_gain[idx] = np.where(success, self.p.gain_per_capita * spread, 0.0)
 
-    def income(self, m, active):
+    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
         hh = m.hh
         years_in = m.year - hh.enrolled[self.row] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0) * self.enrolled(m)

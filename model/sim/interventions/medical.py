@@ -7,14 +7,22 @@ share); after support ends it falls back to basic insurance: the main route to å
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tuopin.scenario import schema
 from tuopin.sim.interventions.base import Intervention
 
+if TYPE_CHECKING:
+    from tuopin.sim.model import PovertyModel
 
-class Medical(Intervention):
+
+class Medical(Intervention[schema.Medical]):
     name = "medical"
 
-    def eligible(self, m):
+    def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.has_cause("illness") | ~m.hh.insured
 
-    def apply(self, m, active):
+    def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         m.hh.insured[active] = True

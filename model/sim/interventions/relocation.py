@@ -8,29 +8,35 @@ is found with ``followup_job_prob`` and pays ``followup_gain_per_capita``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+from tuopin.scenario import schema
 from tuopin.sim.interventions.base import Intervention
 
+if TYPE_CHECKING:
+    from tuopin.sim.model import PovertyModel
 
-class Relocation(Intervention):
+
+class Relocation(Intervention[schema.Relocation]):
     name = "relocation"
     draws = 1
 
-    def eligible(self, m):
+    def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.harsh
 
-    def enrol(self, m, idx, u):
+    def enrol(self, m: PovertyModel, idx: np.ndarray, u: np.ndarray) -> None:
         m.hh.followup_gain[idx] = np.where(u[0] < self.p.followup_job_prob, self.p.followup_gain_per_capita, 0.0)
 
-    def apply(self, m, active):
+    def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         moved = self.completes_this_year(m, self.p.build_years)
         hh = m.hh
         hh.house_ok[moved] = True
         hh.harsh[moved] = False
         hh.market[moved] *= 1 - self.p.farm_income_loss
 
-    def income(self, m, active):
+    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
         hh = m.hh
         moved = self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years)
         return hh.followup_gain * moved * ~m.shocks.job_lost
