@@ -36,7 +36,7 @@ from tuopin.experiments.calibration import read_observed
 from tuopin.experiments.outputs import output_lock, recover
 from tuopin.experiments.resources import cap_workers
 from tuopin.experiments.sweep import read_runs
-from tuopin.scenario.schema import load_scenario
+from tuopin.scenario import load_scenario
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 FAULTS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.ENAMETOOLONG)
@@ -123,7 +123,7 @@ def test_os_errors_while_writing_a_run_leave_the_previous_results(township_run, 
     """A fault at every write operation of `tuopin run` in turn: one line, exit 2, previous intact."""
     out = tmp_path / "out"
     args = ("run", TOWNSHIP, "--replicates", "2", "--out", out, "--quiet")
-    monkeypatch.setattr("tuopin.cli.run.run_replicates", lambda *a, **k: township_run)
+    monkeypatch.setattr("tuopin.experiments.replicates.run_replicates", lambda *a, **k: township_run)
     assert cli(*args)[0] == 0
     with monkeypatch.context() as m:
         counter = Faults(m, tmp_path)
@@ -148,7 +148,7 @@ def test_os_errors_while_writing_a_run_leave_the_previous_results(township_run, 
 
 def test_os_errors_while_writing_figures_leave_the_previous_ones(township_run, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    monkeypatch.setattr("tuopin.cli.run.run_replicates", lambda *a, **k: township_run)
+    monkeypatch.setattr("tuopin.experiments.replicates.run_replicates", lambda *a, **k: township_run)
     assert cli("run", TOWNSHIP, "--out", out, "--quiet")[0] == 0
     args = ("figures", out, "--lang", "en", "--format", "png")
     assert cli(*args)[0] == 0
@@ -216,7 +216,7 @@ def test_a_second_writer_is_refused_and_a_live_backup_is_left_alone(township_run
     results moved to the backup), a run refuses in one line and recovery touches nothing; once that
     process is gone, the next run puts the backup back first and then writes whole."""
     out = tmp_path / "out"
-    monkeypatch.setattr("tuopin.cli.run.run_replicates", lambda *a, **k: township_run)
+    monkeypatch.setattr("tuopin.experiments.replicates.run_replicates", lambda *a, **k: township_run)
     assert cli("run", TOWNSHIP, "--out", out, "--quiet")[0] == 0
     previous = digest(out)
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out), "mid-swap"], stdin=subprocess.PIPE,
@@ -349,7 +349,7 @@ def test_workers_end_with_their_parent(command, sig, tmp_path):
 
 
 def test_symlinked_output_is_followed_and_the_link_kept(township_run, tmp_path, monkeypatch):
-    monkeypatch.setattr("tuopin.cli.run.run_replicates", lambda *a, **k: township_run)
+    monkeypatch.setattr("tuopin.experiments.replicates.run_replicates", lambda *a, **k: township_run)
     target = tmp_path / "real"
     link = tmp_path / "link"
     link.symlink_to(target)  # dangling: the run creates the target
