@@ -23,10 +23,11 @@ ROW = BATCH_INDEX["social_floor"]
 
 
 def eligible(m: PovertyModel) -> np.ndarray:
-    """Registered (poor or exited) households with no able-bodied labour, once the floor starts."""
+    """Registered (poor or exited) households with no able-bodied labour, or already on the floor
+    (a register's 低保 and 特困供养 households), once the floor starts."""
     if m.year < m.p.batches.social_floor.start_year:
         return np.zeros(len(m.hh), dtype=bool)
-    return (m.hh.status != NEAR) & (m.hh.labour == 0)
+    return (m.hh.status != NEAR) & ((m.hh.labour == 0) | (m.hh.enrolled[ROW] >= 0))
 
 
 def floor_level(top_up_to: float | dict[int, float], year: int) -> float:
