@@ -199,6 +199,8 @@ class PovertyModel(ReplicateModel):
             raise TypeError(f"Mesa's scenario holds parameters {extra}; give tuopin's as keywords (dotted paths)")
         super().__init__(plan, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
         self.batches: list[Intervention[Any]] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
+        self.lifted = np.zeros(len(self.hh), dtype=bool)  # exited at least once in the simulated years
+        self.on_list = np.zeros(len(self.hh), dtype=bool)  # on this year's pre-exit list
         self.batch_names = BATCHES
         self.infrastructure = Infrastructure(self.p.exit_rules.infrastructure)
         items: list[Funded] = [*self.batches, self.infrastructure]
