@@ -68,6 +68,8 @@ Number = Annotated[float, Field(strict=True)]
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 """A scenario ``name``: a safe folder name (it names the default results folder)."""
 MAX_NAME = 100
+HORIZON_TABLES = ("targets.", "funding.sources.", "exit_rules.village_income_threshold")
+"""Year-keyed tables (with every ``*.capacity``) whose years must all lie within the horizon."""
 
 MAX_REPLICATES = 100_000
 
@@ -411,8 +413,13 @@ class Scenario(Strict):
         if missing := sorted(horizon - set(self.poverty_line)):
             raise ValueError(f"poverty_line: no value for year(s) {missing}")
         for key, series in year_tables(self):
-            schedule = key == "batches.social_floor.top_up_to"  # a step schedule: earlier years carry on
-            if outside := sorted(y for y in series if y > last or (y < first and not schedule)):
+            if key == "poverty_line":  # an earlier year is the line's base year
+                outside = sorted(y for y in series if y > last)
+            elif key.startswith(HORIZON_TABLES) or key.endswith(".capacity"):
+                outside = sorted(y for y in series if y > last or y < first)
+            else:  # other schedules (the floor's, monitoring) carry a year on to the next
+                continue
+            if outside:
                 raise ValueError(f"{key}: year(s) {outside} outside the horizon {first}-{last}")
         names = {r.name for r in self.counties.rows}
         for year, listed in self.targets.counties.items():
