@@ -6,9 +6,8 @@ result does not depend on how many workers share the work.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from tuopin.scenario import Scenario
 from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
 from tuopin.sim.register import fresh_copy
+from tuopin.experiments.workers import worker_pool
 
 
 @dataclass
@@ -102,7 +102,8 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         scenario: a validated scenario.
         replicates: how many runs; default ``scenario.replicates``.
         seed: the root seed; default ``scenario.seed``.
-        workers: processes to use; the numbers are the same for any value.
+        workers: processes to use; the numbers are the same for any value. They end with this
+            process (see ``workers.py``).
         population: households, villages and counties to start every replicate from (a
             household register, see ``register.py``) instead of the synthetic register.
         progress: called with the number of replicates just finished, as they finish (e.g. a
@@ -124,8 +125,7 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         # a few chunks per worker, so progress is reported as the run goes (any split gives the same numbers)
         n_chunks = min(replicates, 4 * workers)
         chunks = [(raw, jobs[i::n_chunks], population, start_year) for i in range(n_chunks)]
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+        with worker_pool(workers) as pool:
             for future in as_completed([pool.submit(_run_chunk, chunk) for chunk in chunks]):
                 done = future.result()
                 parts += done

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Generator
+from contextlib import closing
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuopin.errors import UserError
-from tuopin.experiments.outputs import TEMPORARY, staging_dir, write_atomic
+from tuopin.errors import UserError, short
+from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
 from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
+from tuopin.experiments.workers import worker_pool
 from tuopin.scenario import apply_overrides, validate
 from tuopin.sim import flows
 
@@ -106,11 +106,10 @@ def prepare(plan: SweepPlan, out: Path) -> list[int]:
     if out.exists() and not out.is_dir():
         raise UserError("output path exists and is not a directory", source=str(out))
     if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise UserError("unreadable manifest; use another --out or delete the directory",
-                            source=str(manifest_path)) from None
+        old = read_json(manifest_path)
+        if not isinstance(old, dict):
+            raise UserError("unreadable manifest (not a sweep's JSON object); use another --out or delete the "
+                            "directory", source=str(manifest_path))
         if old.get("spec_sha256") != digest:
             raise UserError("this directory holds a sweep of a different spec or scenario; use another "
                             "--out or delete the directory", source=str(manifest_path), key="spec_sha256")
@@ -165,22 +164,15 @@ def _move_into(staging: Path, out: Path) -> None:
         os.replace(staging / name, out / name)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the main process, which stops the sweep cleanly."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
+def _local(plan: SweepPlan, todo: list[int], workers: int) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on local processes, at most two per worker in flight (flat memory)."""
     if workers <= 1:
         for i in todo:
             yield i, run_chunk(chunk_job(plan, i))
         return
-    spawn = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=spawn, initializer=_ignore_sigint)
     pending: dict[Any, int] = {}
     queue = iter(todo)
-    try:
+    with worker_pool(workers) as pool:
         for i in queue:
             pending[pool.submit(run_chunk, chunk_job(plan, i))] = i
             if len(pending) >= 2 * workers:
@@ -193,16 +185,17 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[int, pd.DataFrame]]:
+def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     if backend.scheduler:
-        client = Client(backend.scheduler)
+        try:
+            client = Client(backend.scheduler)
+        except (OSError, ValueError) as exc:  # unreachable, refused, or not an address
+            raise UserError(f"cannot reach the Dask scheduler: {short(exc, 200)}", key="--scheduler") from None
         cluster = None
     else:
         cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,
@@ -247,8 +240,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
-    with tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
-              desc="sweep", smoothing=0.1) as bar:
+    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
+                               desc="sweep", smoothing=0.1) as bar:
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])
