@@ -31,6 +31,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ import pandas as pd
 import yaml
 
 from tuopin.errors import UserError
+from tuopin.experiments.outputs import check_output_dir
 from tuopin.scenario import Scenario
 from tuopin.sim import flows
 
@@ -529,7 +531,8 @@ def calibrate(scenario_file: Path, observed_file: Path, fit: list[str] | None, o
         observed_file: the observed counts, ``year`` and any of ``QUANTITIES``.
         fit: ``PATH=LOW:HIGH`` per fitted parameter (a uniform prior); None or empty: the
             scenario's ``uncertainty:`` entries are the priors.
-        out: where pyabc's history goes (``abc.db``).
+        out: the results folder it is for, refused before any run if tuopin may not replace it
+            (``write_calibration`` writes the results there).
         fit_years: years to fit, e.g. ``2016-2017`` (default: every observed year).
         held_out: observed counts used only to test the projection.
         quantities: observed columns to fit, comma-separated (default: all of the file's).
@@ -580,9 +583,10 @@ def calibrate(scenario_file: Path, observed_file: Path, fit: list[str] | None, o
         warn(f"{len(priors)} parameters outnumber the {len(obs)} observations; the data cannot pin them all down "
              "and the posterior stays near the prior for some")
     seed = scenario.seed if seed is None else seed
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out, inputs=(scenario_file, observed_file, held_out))
     simulator = Simulator(scenario, priors, [f"p{i}" for i in range(len(priors))])
-    post = run_abc(simulator, priors, obs, population, max_runs, seed, workers, out / "abc.db", progress)
+    with tempfile.TemporaryDirectory(prefix="tuopin-abc-") as tmp:  # pyabc's history: working state, not a result
+        post = run_abc(simulator, priors, obs, population, max_runs, seed, workers, Path(tmp) / "abc.db", progress)
     shown_q = list(dict.fromkeys([*chosen, *[q for q in QUANTITIES if q in shown.columns]]))
     est = estimates(priors, post)
     table = fit_table(post, scenario, shown, years, shown_q)
