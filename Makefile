@@ -35,6 +35,7 @@ results: $(STAMP)  ## regenerate every shipped results/ folder (runs, figures, s
 	$(BIN)/tuopin sensitivity scenarios/sweeps/shangluo_sobol.yaml --out runs/sensitivity_shangluo --workers 2
 	cp runs/sensitivity_shangluo/sensitivity.csv runs/sensitivity_shangluo/sensitivity.png \
 	  runs/sensitivity_shangluo/spec.yaml runs/sensitivity_shangluo/run.json results/sensitivity_shangluo/
+	$(BIN)/python results/make_readme.py
 
 test: $(STAMP) browser  ## type check (mypy), then the test suite
 	@mkdir -p $(MYPYPATH) && ln -sfn ../../model $(MYPYPATH)/tuopin

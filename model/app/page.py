@@ -364,7 +364,7 @@ def _html_table(table: pd.DataFrame, status: str | None = None, behind: str | No
 def Page() -> None:
     """The whole page: controls in the sidebar, results on the right."""
     solara.Style(CSS)
-    solara.Title(_label("title"))
+    solara.Title(_label("title")).key(f"title-{lang.value}")  # remounted when the language changes
     with solara.Sidebar():
         ControlPanel()
     with solara.Div(classes=["tuopin-main"]):
