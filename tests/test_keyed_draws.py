@@ -126,7 +126,7 @@ def test_a_register_edit_leaves_the_other_households_draws_alone(small):
         for name in da:
             assert np.array_equal(da[name], db[name]), name
         # Shocks reach every household alike (uncoupled): the same shocks, household by household.
-        for field in ("ill", "disaster", "market", "job_lost", "transitory"):
+        for field in ("ill", "disaster", "transitory"):
             assert np.array_equal(getattr(a.shocks, field)[pa], getattr(b.shocks, field)), field
     # Fates are coupled (shared money, capacity, quota): some households fare otherwise.
     assert not final_state(a).set_index("key").loc[common].reset_index().equals(final_state(b))
@@ -173,7 +173,7 @@ def test_policy_variants_see_the_same_shocks_household_by_household(small):
     differs = False
     for _ in range(5):
         a.step(), b.step()
-        for field in ("ill", "disaster", "market", "job_lost", "transitory"):
+        for field in ("ill", "disaster", "transitory"):
             assert np.array_equal(getattr(a.shocks, field), getattr(b.shocks, field)), field
         differs |= not np.array_equal(a.hh.status, b.hh.status)
     assert differs  # the policy changes fates; the shocks did not
@@ -211,7 +211,7 @@ def test_a_smaller_sample_gives_its_households_the_full_runs_draws():
                                                                                         sample.villages.key)])
     for _ in range(2):
         full.step(), sample.step()
-        for field in ("ill", "disaster", "market", "job_lost", "transitory"):
+        for field in ("ill", "disaster", "transitory"):
             assert np.array_equal(getattr(full.shocks, field)[pos], getattr(sample.shocks, field)), field
         df, ds = year_draws(full, keys), year_draws(sample, keys)
         for name in df:

@@ -108,8 +108,12 @@ class Households:
         return float(self.real_people()[mask].sum())
 
     def real_people(self) -> np.ndarray:
-        """Real people each simulated household stands for (members x weight)."""
-        return self.size * self.weight
+        """Real people each simulated household stands for (members x weight); computed once and
+        kept while ``size`` and ``weight`` are the same arrays (the year never changes them)."""
+        source = (id(self.size), id(self.weight))
+        if getattr(self, "_real_source", None) != source:
+            self._real, self._real_source = self.size * self.weight, source
+        return self._real
 
 
 @dataclass

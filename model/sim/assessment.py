@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
+from tuopin.sim.funding import stable_order
 
 if TYPE_CHECKING:
     from tuopin.sim.funding import Ledger
@@ -71,7 +72,7 @@ def pre_exit_list(m: PovertyModel) -> np.ndarray:
     """The year's pre-exit list: indices of registered poor households, in list order (see module doc)."""
     hh, a = m.hh, m.p.assessment
     idx = np.flatnonzero(hh.status == POOR)
-    idx = idx[np.argsort(-hh.stable[idx], kind="stable")]
+    idx = idx[stable_order(-hh.stable[idx])]
     qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())
     quota = m.target_exits()  # real people
     by_quota = int(np.searchsorted(np.cumsum(hh.real_people()[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0

@@ -51,9 +51,16 @@ class Shocks:
 
     ill: np.ndarray  # serious illness: out-of-pocket cost
     disaster: np.ndarray  # natural disaster: lost farm income, maybe a damaged house
-    market: np.ndarray  # market shock: industry income loss
-    job_lost: np.ndarray  # job loss: wage income lost this year
     transitory: np.ndarray  # this year's factor on market income (mean 1)
+
+
+def shocked(m: PovertyModel, name: str, exposed: np.ndarray, rate: float) -> np.ndarray:
+    """This year's shock ``name`` (``"market shock"``, ``"job loss"``) with probability ``rate``,
+    drawn only for the ``exposed`` households (those with an income it can hit): a mask."""
+    idx = np.flatnonzero(exposed)
+    hit = np.zeros(len(exposed), dtype=bool)
+    hit[idx[shock_draw(m, name, m.hh.key[idx]) < rate]] = True
+    return hit
 
 
 def draw_shocks(m: PovertyModel) -> Shocks:
@@ -67,8 +74,6 @@ def draw_shocks(m: PovertyModel) -> Shocks:
     hit = np.flatnonzero(disaster)
     hh.house_ok[hit[shock_draw(m, "house damage", key[hit]) < e.disaster_house_damage]] = False
     return Shocks(ill=shock_draw(m, "illness", key) < ill_rate, disaster=disaster,
-                  market=shock_draw(m, "market shock", key) < e.market_shock_rate,
-                  job_lost=shock_draw(m, "job loss", key) < e.job_loss_rate,
                   transitory=np.exp(st * shock_draw(m, "transitory income", key) - st**2 / 2))
 
 

@@ -52,13 +52,14 @@ def village_incidence(m: PovertyModel) -> np.ndarray:
     """Each simulated village's incidence (its households are all simulated, unweighted)."""
     hh, v = m.hh, m.villages
     counted = counted_poor(hh)
-    return np.bincount(hh.village[counted], weights=hh.size[counted], minlength=len(v)) / v.population
+    return np.bincount(hh.village, weights=hh.size * counted, minlength=len(v)) / v.population
 
 
 def county_people(m: PovertyModel, mask: np.ndarray) -> np.ndarray:
-    """Real people (weighted) per county in the households selected by a mask."""
+    """Real people (weighted) per county in the households selected by a mask: a count-weighted
+    ``bincount`` over every household (the others add an exact 0), no gather."""
     hh = m.hh
-    return np.bincount(hh.county[mask], weights=hh.real_people()[mask], minlength=len(m.counties))
+    return np.bincount(hh.county, weights=hh.real_people() * mask, minlength=len(m.counties))
 
 
 def county_incidence_se(m: PovertyModel) -> np.ndarray:
@@ -76,7 +77,7 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
     hh, v, c = m.hh, m.villages, m.counties
     counted = counted_poor(hh)
     n_v = len(v)
-    y = np.bincount(hh.village[counted], weights=hh.size[counted], minlength=n_v)
+    y = np.bincount(hh.village, weights=hh.size * counted, minlength=n_v)
     x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
     stratum = v.county.astype(np.int64) * 2 + v.poor_village
     k = 2 * len(c)
@@ -166,8 +167,7 @@ def county_indicators(m: PovertyModel) -> dict[str, np.ndarray]:
     exited / exited people, 0 where no one has exited), ``missed_share`` (missed poor / people
     not on the register) and ``poor_village_exit_share`` (weighted; 1 where it has none)."""
     hh, c = m.hh, m.counties
-    real = hh.real_people()
-    by = lambda mask: np.bincount(hh.county[mask], weights=real[mask], minlength=len(c))  # noqa: E731
+    by = lambda mask: county_people(m, mask)  # noqa: E731
     exited = hh.status == EXITED
     gone = by(exited)
     outside = c.rural_population - by(hh.status != NEAR)

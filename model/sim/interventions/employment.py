@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.scenario import schema
+from tuopin.sim.income import shocked
 from tuopin.sim.interventions.base import Intervention
 
 if TYPE_CHECKING:
@@ -36,4 +37,4 @@ class Employment(Intervention[schema.Employment]):
 
     def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
         wage = m.hh.job_wage * self.enrolled(m) * self.continuing(m)
-        return wage if stable else wage * ~m.shocks.job_lost
+        return wage if stable else wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate)

@@ -16,6 +16,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from tuopin.scenario import schema
+from tuopin.sim.income import shocked
 from tuopin.sim.interventions.base import Intervention
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ class Industry(Intervention[schema.Industry]):
         gain = hh.industry_gain * ramp * self.continuing(m)
         if stable:
             return gain
-        loss = m.p.economy.market_loss * m.shocks.market
+        e = m.p.economy
+        loss = e.market_loss * shocked(m, "market shock", gain > 0, e.market_shock_rate)
         insured_loss = np.where(self.supported(m), loss * (1 - m.p.relapse.insurance_cover), loss)
         return gain * (1 - insured_loss)

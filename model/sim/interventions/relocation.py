@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.scenario import schema
+from tuopin.sim.income import shocked
 from tuopin.sim.interventions.base import Intervention
 
 if TYPE_CHECKING:
@@ -42,4 +43,4 @@ class Relocation(Intervention[schema.Relocation]):
         hh = m.hh
         moved = self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years)
         gain = hh.followup_gain * moved * self.continuing(m)
-        return gain if stable else gain * ~m.shocks.job_lost
+        return gain if stable else gain * ~shocked(m, "job loss", gain > 0, m.p.economy.job_loss_rate)
