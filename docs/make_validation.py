@@ -82,8 +82,8 @@ def run_table(cal: Path, summary: dict, run: dict) -> str:
             ["fit years", ", ".join(str(y) for y in summary["fit_years"])],
             ["quantities fitted", ", ".join(summary["quantities"])],
             ["held out", str(summary.get("held_out"))],
-            ["wall time", f"{run.get('wall_time_s', float('nan')):.0f} s"],
-            ["started (UTC)", str(run.get("started_utc", ""))]]
+            ["wall time (run.json)", f"{run.get('wall_time_s', float('nan')):.0f} s"],
+            ["tuopin, numpy", ", ".join(str(run.get("versions", {}).get(k, "?")) for k in ("tuopin", "numpy"))]]
     return rows_to_md(["", f"`{cal.name}`"], rows)
 
 
