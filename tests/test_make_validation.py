@@ -20,7 +20,7 @@ from tuopin import PovertyModel
 from tuopin.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
-SCALE = "0.01"
+SCALE = "0.02"
 
 
 def load_script():
@@ -42,7 +42,7 @@ def folders(tmp_path_factory):
     annual[annual["year"] > 2017][cols].to_csv(tmp / "held.csv", index=False)
     assert cli(["calibrate", str(SHANGLUO), "--observed", str(tmp / "fit.csv"), "--fit-years", "2016-2017",
                 "--held-out", str(tmp / "held.csv"), "--fit", "economy.income_growth=0.05:0.15",
-                "--scale", SCALE, "--max-runs", "20", "--population", "5", "--out", str(tmp / "cal"),
+                "--scale", SCALE, "--max-runs", "40", "--population", "10", "--out", str(tmp / "cal"),
                 "--quiet"]) == 0
     assert cli(["run", str(SHANGLUO), "--replicates", "2", "--scale", SCALE, "--out", str(tmp / "sl"),
                 "--quiet"]) == 0
