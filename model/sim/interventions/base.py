@@ -91,7 +91,8 @@ class Intervention(Generic[B]):
         return m.hh.enrolled[self.row] >= 0
 
     def supported(self, m: PovertyModel) -> np.ndarray:
-        """Enrolled households still under support: poor, or exited within the continuation period."""
+        """Enrolled households still under support: poor, or exited within the continuation period
+        (any exited household from ``no_withdrawal_from`` on, 四个不摘)."""
         hh = m.hh
         r = m.p.relapse
         kept = r.no_withdrawal_from is not None and m.year >= r.no_withdrawal_from  # 四个不摘
