@@ -9,7 +9,8 @@
    batch's effect on conditions and income (net and stable), intensified help for the listed
    households, and the social floor by means on top.
 3. Assessment: the year-end check of the listed households' stable income and conditions,
-   within verification capacity; exits, and the wrongly exited (``assessment``).
+   and of the households the floor took on this year (兜底脱贫), within verification capacity;
+   exits, and the wrongly exited (``assessment``).
 4. Register update: monitoring flags and helps exited and near-poor households at risk, then
    relapse and new entrants are what the check finds after help (``relapse``).
 5. Village and county exit (``villages``).
@@ -78,7 +79,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     spending_floor = social_floor.top_up(m)
     new_people["social_floor"] = hh.people((hh.enrolled[social_floor.ROW] >= 0) & ~floor_enrolled_before)
 
-    # 3. Assessment and exits.
+    # 3. Assessment and exits: the list, with the households the floor took on this year (兜底脱贫).
+    listed = assessment.with_floor_entrants(m, listed)
     exited, paper, wrong = assessment.assess(m, listed)
     m.lifted |= exited
 

@@ -151,8 +151,9 @@ class HouseholdAgent(mesa.Agent):
             return False
         if self.status == POOR or batch == "ecology":
             return True
-        keep = self.model.p.relapse.support_continuation_years
-        return self.status == EXITED and self.model.year - self.exit_year <= keep
+        r, year = self.model.p.relapse, self.model.year
+        kept = r.no_withdrawal_from is not None and year >= r.no_withdrawal_from  # 四个不摘
+        return self.status == EXITED and (year - self.exit_year <= r.support_continuation_years or kept)
 
     def annual_cost(self, batch: str) -> float:
         """Yuan per supported year (education counts students, the others members)."""
@@ -585,6 +586,8 @@ class ReferenceModel(ReplicateModel):
         self.agents.shuffle_do("step")
         self.intensified_help()
         self.social_floor()
+        self.listed += sorted((h for h in self.households if h.status == POOR and not h.on_list
+                               and h.enrolled.get("social_floor") == self.year), key=lambda h: -h.stable)  # 兜底脱贫
         exited, paper = self.assess()
         self.monitor()
         self.agents.shuffle_do("update")

@@ -11,7 +11,8 @@ A batch says, each over whole household arrays:
 
 A batch whose help can fail (``failed``) may enrol a household again ``retry_after_years`` after
 the failure; a batch with ``kept_after_support`` pays only that share of its income once support
-has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit).
+has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit, and from
+``no_withdrawal_from`` on, 四个不摘, no exited household's support ends).
 
 What is the same for every batch is here: who is a candidate and who is still supported, its
 costs and capacity, and ``fund_new`` (new households in targeting order, within capacity and
@@ -107,10 +108,12 @@ class Intervention(Generic[B]):
         return m.hh.enrolled[self.row] >= 0
 
     def supported(self, m: PovertyModel) -> np.ndarray:
-        """Enrolled households still under support: poor, or exited within the continuation period."""
+        """Enrolled households still under support: poor, or exited within the continuation period
+        (any exited household from ``no_withdrawal_from`` on, 四个不摘)."""
         hh = m.hh
-        keep = m.p.relapse.support_continuation_years
-        within = (hh.status == EXITED) & (m.year - hh.exit_year <= keep)
+        r = m.p.relapse
+        kept = r.no_withdrawal_from is not None and m.year >= r.no_withdrawal_from  # 四个不摘
+        within = (hh.status == EXITED) & ((m.year - hh.exit_year <= r.support_continuation_years) | kept)
         return self.enrolled(m) & ((hh.status == POOR) | within | self.permanent)
 
     # -- what it costs -------------------------------------------------------
