@@ -38,10 +38,16 @@ FLOOR = BATCH_INDEX["social_floor"]
 
 if TYPE_CHECKING:
     from tuopin.sim.funding import Ledger
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
 
 HELP = "pre_exit_help"
 """The ledger item intensified help is paid from (the general pool)."""
+
+
+def check_error(m: ReplicateModel, keys: np.ndarray) -> np.ndarray:
+    """This year's check error (standard normal) of the households of ``keys``: keyed by household
+    and year (``keyed.py``)."""
+    return m.draws.normal(keys, "check", m.year)
 
 
 def conditions(m: PovertyModel) -> np.ndarray:
@@ -110,7 +116,7 @@ def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n = len(hh)
     capacity = a.verification_capacity.get(m.year, np.inf)  # real people
     checked = listed[: int(np.searchsorted(np.cumsum(hh.real_people()[listed]), capacity + 1e-9, side="right"))]
-    measured = hh.stable[checked] * np.exp(a.measurement_error * m.shocks.check[checked])
+    measured = hh.stable[checked] * np.exp(a.measurement_error * check_error(m, hh.key[checked]))
     passed = checked[(measured >= bar(m)) & conditions(m)[checked]]
     honest = np.zeros(n, dtype=bool)
     honest[passed] = True

@@ -32,10 +32,27 @@ from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
 from tuopin.sim.funding import RANDOM, listed_first, queue_keys
 
 if TYPE_CHECKING:
-    from tuopin.sim.loop import BatchDraws
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
 
 B = TypeVar("B", bound=BatchBase)
+
+COMMITMENTS, NEW = "commitments", "new"
+"""The two lottery queues of a batch (``lottery``): its recurring commitments and its new households."""
+
+
+def lottery(m: ReplicateModel, batch: str, queue: str, keys: np.ndarray) -> np.ndarray:
+    """This year's lottery numbers of a batch's ``queue`` (``COMMITMENTS`` or ``NEW``), one uniform
+    number per household key (keyed draws, ``keyed.py``)."""
+    return m.draws.uniform(keys, batch, "lottery", queue, m.year)
+
+
+def enrolment_draws(m: ReplicateModel, batch: str, keys: np.ndarray, rows: int) -> np.ndarray:
+    """The uniform numbers a batch's ``enrol`` reads for the households of ``keys`` enrolled this
+    year: shape (rows, households), each a function of the household, the batch, the row and the year."""
+    out = np.empty((rows, len(keys)))
+    for row in range(rows):
+        out[row] = m.draws.uniform(keys, batch, "enrolment", row, m.year)
+    return out
 
 
 class Intervention(Generic[B]):
@@ -121,18 +138,18 @@ class Intervention(Generic[B]):
             return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0)
 
-    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+    def fund_new(self, m: PovertyModel) -> np.ndarray:
         """Enrol new households, those on the pre-exit list first, then in targeting order, within
         capacity and money; returns their indices."""
         hh, key = m.hh, self.p.targeting
         idx = np.flatnonzero(self.candidates(m))
-        u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
+        u = lottery(m, self.name, NEW, hh.key[idx]) if key == RANDOM else None
         keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
         costs = (self.one_off_cost(m, idx) + self.annual_cost(m, idx)) * hh.weight[idx]  # real yuan
         funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.real_people()[idx], capacity=self.capacity(m))
         chosen = idx[funded]
         hh.enrolled[self.row, chosen] = m.year
-        self.enrol(m, chosen, draws.rows(self.name, 2, self.draws)[:, chosen])
+        self.enrol(m, chosen, enrolment_draws(m, self.name, hh.key[chosen], self.draws))
         return chosen
 
     # -- what it does --------------------------------------------------------
