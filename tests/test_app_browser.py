@@ -170,7 +170,8 @@ def test_dashboard_opens_on_the_baseline_compares_and_speaks_chinese(page) -> No
     page.wait_for_function("() => document.body.innerText.includes('主要结果')", timeout=RUN_TIMEOUT_MS)
     assert "重复次数" in page.locator(".tuopin-error").inner_text()
     assert "方案更优的概率" in page.locator(".tuopin-difference").inner_text()
-    assert "落后于规划" in page.locator(".tuopin-counties table").inner_text()
+    page.wait_for_function("() => document.querySelector('.tuopin-counties table').innerText.includes('落后于规划')",
+                           timeout=RUN_TIMEOUT_MS)  # the widgets below the headline update after it
     left = ALLOWED_LATIN.sub("", page.locator("body").inner_text())
     assert not re.findall(r"[A-Za-z]{2,}", left), re.findall(r"[A-Za-z]{2,}", left)
     set_field(page, ".tuopin-replicates", "10")  # fixing the value clears the message

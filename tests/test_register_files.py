@@ -257,7 +257,7 @@ def test_totals_against_the_scenario(tmp_path, township):
     # within the tolerance: a warning with the figures side by side, and the run goes on
     notes = []
     trimmed, registered = trimmed_register(tmp_path)
-    assert registered < 1_500
+    assert registered != 1_500  # new entrants may have joined the register since 2015
     households_from_register(trimmed, township, start_year=2018, warn=notes.append)
     table = next(n for n in notes if "totals differ" in n)
     assert f"{registered:,}" in table and "1,500" in table and f"{TOLERANCE:.0%}" in table
