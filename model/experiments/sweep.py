@@ -65,18 +65,24 @@ def run_chunk(job: ChunkJob) -> pd.DataFrame:
         if point not in scenarios:
             scenarios[point] = validate(apply_overrides(base_raw, overrides, "sweep"), "sweep")
         annual = annual_table(run_model(scenarios[point], np.random.SeedSequence(seed, spawn_key=key)), replicate)
-        table = pd.DataFrame({"point": np.int64(point), "replicate": np.int64(replicate),
-                              "year": annual["year"].astype(np.int64)})
-        for name in names:
-            table[name] = overrides[name]
-        for col in annual.columns:  # the scenario's other uncertain parameters, as drawn
-            if col.startswith("param."):
-                table[col] = annual[col]
-        for col in outputs:
-            values = annual[col]
-            table[col] = values.astype(np.float64) if flows.BY_NAME[col].unit != "text" else values.astype(str)
-        frames.append(table)
+        frames.append(run_rows(annual, point, replicate, {name: overrides[name] for name in names}, outputs))
     return pd.concat(frames, ignore_index=True)
+
+
+def run_rows(annual: pd.DataFrame, point: int, replicate: int, parameters: dict[str, Any],
+             outputs: list[str]) -> pd.DataFrame:
+    """One run's rows of the dataset, built in one constructor: point, replicate, year, the point's
+    ``parameters``, the scenario's other uncertain parameters as drawn (``param.*``) and the
+    ``outputs`` (floats, or text)."""
+    n = len(annual)
+    columns: dict[str, Any] = {"point": np.full(n, point, np.int64), "replicate": np.full(n, replicate, np.int64),
+                               "year": annual["year"].to_numpy(np.int64)}
+    columns.update((name, [value] * n) for name, value in parameters.items())
+    columns.update((col, annual[col].to_numpy()) for col in annual.columns if col.startswith("param."))
+    for col in outputs:
+        values = annual[col].to_numpy()
+        columns[col] = values.astype(np.float64) if flows.BY_NAME[col].unit != "text" else values.astype(str).astype(object)
+    return pd.DataFrame(columns)
 
 
 def chunk_job(plan: SweepPlan, index: int) -> ChunkJob:
