@@ -6,15 +6,15 @@ result does not depend on how many workers share the work.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tuopin.experiments.workers import pool as worker_pool
 from tuopin.scenario import Scenario
 from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
@@ -119,11 +119,15 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         # a few chunks per worker, so progress is reported as the run goes (any split gives the same numbers)
         n_chunks = min(replicates, 4 * workers)
         chunks = [(raw, jobs[i::n_chunks], population) for i in range(n_chunks)]
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
-            for future in as_completed([pool.submit(_run_chunk, chunk) for chunk in chunks]):
+        pool = worker_pool(workers)
+        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
                 done = future.result()
                 parts += done
                 if progress:
                     progress(len(done))
+        finally:  # the pool stays for the next call; chunks not yet started are dropped
+            for future in futures:
+                future.cancel()
     return stack(scenario, seed, parts)
