@@ -252,6 +252,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
+    if todo and backend.workers > 1 and not (backend.dask or backend.scheduler):
+        worker_pool(backend.workers)  # started before the progress bar's thread (see workers.py)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
     with tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
