@@ -118,3 +118,13 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rerun the same command" in err
     assert not json.loads((out / "manifest.json").read_text()).get("complete")
+
+
+def test_worker_processes_are_reused_across_calls():
+    from tuopin.experiments import workers
+
+    first = workers.pool(2)
+    pids = {first.submit(os.getpid).result() for _ in range(8)}
+    assert workers.pool(2) is first  # the next call (sweep, replicates) takes the same processes
+    assert {workers.pool(2).submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
+    assert workers.pool(1) is not first  # another size: a new pool
