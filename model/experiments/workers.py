@@ -5,6 +5,8 @@ rounds all take the same pool, so starting the workers is paid once per process,
 call (the pool is stopped at exit). Where the platform allows and this process has no other
 thread yet, workers are forked: they start with tuopin, numpy, pandas and Mesa already imported.
 Otherwise they are spawned and each first imports them (about 2.4 s of CPU time a worker).
+The native threads already running here (OpenBLAS's, pyarrow's jemalloc) handle fork with
+their own at-fork handlers; CPython 3.12 counts them in its "multi-threaded" DeprecationWarning.
 Which worker runs what never changes a number: every job carries its own seeds.
 """
 
