@@ -204,7 +204,8 @@ def test_app_help_names_every_control() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     text = sub.choices["app"].format_help()
-    for word in ("Budget", "Relocation", "Support after exit", "Target pressure", "Replicates", "Scale", "--port"):
+    for word in ("Budget", "Relocation", "Support after exit", "Target pressure", "Replicates", "Scale", "--port",
+                 "--households", "Start year"):
         assert word in text
 
 
@@ -217,3 +218,22 @@ def test_moved_levers_name_only_what_differs_from_the_plan(raw) -> None:
     assert moved_levers(raw, same) == {}
     moved = Controls(scenario=str(SHANGLUO), budget=0.8, relocation=0.5, support_years=0, target_pressure=0.0)
     assert moved_levers(raw, moved) == {"budget": 0.8, "relocation": 0.5, "support_years": 0.0}
+
+
+def test_the_page_starts_from_a_register_in_a_later_year(monkeypatch) -> None:
+    from tuopin.app.data import load_register, register_file
+
+    xlsx = ROOT / "scenarios" / "data" / "township_register_2017.xlsx"
+    monkeypatch.setenv("TUOPIN_HOUSEHOLDS", str(xlsx))
+    register = register_file()
+    assert register is not None and register.path == xlsx and not register.allow_partial
+    controls = Controls(scenario=str(TOWNSHIP), replicates=2, scale=0.5, start_year=2018)
+    scenario = prepare(controls)
+    assert scenario.scale == 1.0  # a register is simulated whole, whatever the scale control says
+    population = load_register(register, scenario, controls.start_year)
+    outcome = simulate(scenario, 2, population=population, start_year=2018)
+    assert set(outcome.run.annual["year"]) == {2018}
+    reference = run_replicates(scenario, replicates=2, population=population, start_year=2018)
+    pd.testing.assert_frame_equal(outcome.run.annual, reference.annual)
+    with pytest.raises(UserError, match="脱贫年度"):  # exits of 2016-2017 are not before a 2016 start
+        load_register(register, scenario, 2016)

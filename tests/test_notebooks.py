@@ -29,8 +29,8 @@ def this_python_kernel(tmp_path: Path) -> KernelManager:
     return KernelManager(kernel_name="tuopin-venv", kernel_spec_manager=specs)
 
 
-def test_the_five_worksheets_are_there():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_"]
+def test_the_six_worksheets_are_there():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

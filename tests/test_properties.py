@@ -8,9 +8,12 @@ year and after every year:
 * stock and flow: poor_end = poor_start - exits + relapses + new_entrants;
 * no negative count or amount anywhere;
 * spending from the pools never above the year's budget (appropriations plus carry-over);
-* every household that exited honestly met the exit standard that year, checked here from its
-  definition (income at the line, safe house, insured, schooling), and a declared exit under
-  target pressure was within the pressure band and is counted in ``exits_paper``;
+* exits come only from the year's pre-exit list; every household that exited honestly passed
+  the year-end check, checked here from its definition (stable income as measured, with the
+  year's check error, at the line times 1 + margin, safe house, insured, schooling); those whose
+  true stable income or conditions fall short are exactly the reported wrongly exited
+  (``exits_wrong``); a declared exit under target pressure failed the check, was within the
+  pressure band and is counted in ``exits_paper``;
 * a village is marked exited only with its incidence below the threshold (and infrastructure
   done), a county only below its threshold; a hat once off stays off;
 * cumulative exits never exceed the people ever in poverty (initial register, new entrants,
@@ -75,13 +78,26 @@ def build(drawn: tuple[str, dict, int]):
         raise AssertionError(f"drawn scenario refused: {exc}") from None
 
 
-def exit_standard(m: PovertyModel) -> np.ndarray:
-    """The exit standard from its definition (DOMAIN.md), independent of ``assessment``:
-    income at the line, a safe house, insurance, and no child out of school for cost."""
+def exit_conditions(m: PovertyModel) -> np.ndarray:
+    """两不愁三保障 beyond income from its definition (DOMAIN.md), independent of ``assessment``:
+    a safe house, insurance, and no child out of school for cost."""
     hh = m.hh
     school_poor = (hh.causes & CAUSE_BIT["school"]) != 0
     schooled = ~school_poor | (hh.students == 0) | (hh.enrolled[BATCH_INDEX["education"]] >= 0)
-    return (hh.net >= m.line) & hh.house_ok & hh.insured & schooled
+    return hh.house_ok & hh.insured & schooled
+
+
+def exit_standard(m: PovertyModel) -> np.ndarray:
+    """The exit standard: stable income at the line and every condition."""
+    return (m.hh.stable >= m.line) & exit_conditions(m)
+
+
+def passes_check(m: PovertyModel) -> np.ndarray:
+    """What the year-end check finds: stable income times the year's check error at the bar, and
+    every condition."""
+    a = m.p.assessment
+    measured = m.hh.stable * np.exp(a.measurement_error * m.shocks.check)
+    return (measured >= m.line * (1 + a.exit_margin)) & exit_conditions(m)
 
 
 def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
@@ -92,9 +108,11 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     assert f["poor_end"] == f["poor_start"] - f["exits"] + f["relapses"] + f["new_entrants"]
     assert f["poor_start"] == before["poor"]
     assert f["poor_end"] == int(people[hh.status == POOR].sum())
-    # The headline quantities: net reduction of the register, distinct people ever exited.
+    # The headline quantities: net reduction of the register, distinct people exited in the
+    # simulated years (the stock exited before the first year is not counted).
     assert f["net_reduction"] == f["poor_start"] - f["poor_end"]
-    assert f["sustained_exits"] <= f["lifted_total"] == int(people[hh.exit_year >= 0].sum())
+    assert f["lifted_total"] == int(people[m.lifted].sum())
+    assert int(people[m.lifted & (hh.status == EXITED)].sum()) <= f["sustained_exits"]
     assert f["lifted_total"] >= cumulative.get("lifted", 0)
     cumulative["lifted"] = f["lifted_total"]
     # No negative counts or amounts.
@@ -105,7 +123,8 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     # Spending within the year's budget (appropriations times multiplier plus carry-over).
     assert f["spending"] <= f["budget"] * (1 + 1e-9) + 1e-6
     assert abs(f["budget"] - f["spending"] - f["unspent"]) <= 1e-6 * max(f["budget"], 1.0)
-    by_item = sum(f[f"spending_{b}"] for b in FUNDED) + f["spending_infrastructure"]
+    by_item = sum(f[f"spending_{b}"] for b in FUNDED) + f["spending_infrastructure"] + f["spending_pre_exit_help"] \
+        + f["spending_monitoring"]
     assert abs(by_item - f["spending"]) <= 1e-6 * max(f["spending"], 1.0)
     # Exits: who left this year, honestly or declared under pressure.
     exited = (hh.exit_year == year) & before["poor_mask"]
@@ -113,10 +132,13 @@ def check_year(m: PovertyModel, before: dict, cumulative: dict) -> None:
     honest = exited & ~hh.paper_exit
     assert int(people[exited].sum()) == f["exits"]
     assert int(people[paper].sum()) == f["exits_paper"]
-    assert before["standard"][honest].all(), "an honest exit did not meet the exit standard"
-    assert not before["standard"][paper].any(), "a declared exit met the standard (should be honest)"
+    assert before["listed"][exited].all(), "an exit that was not on the pre-exit list"
+    assert before["check"][honest].all(), "an honest exit did not pass the year-end check"
+    assert not before["check"][paper].any(), "a declared exit passed the check (should be honest)"
+    assert int(people[exited & ~before["standard"]].sum()) == f["exits_wrong"]
     band = 1 - m.p.assessment.pressure_band
-    assert (before["net"][paper] >= band * m.line - 1e-9).all()
+    assert (before["stable"][paper] >= band * m.line - 1e-9).all()
+    assert 0 <= f["lifted_total"] - before["lifted"] <= f["exits"]
     if m.p.assessment.target_pressure == 0:
         assert f["exits_paper"] == 0
     # Villages and counties: exited only below the threshold, with infrastructure; never back.
@@ -148,18 +170,21 @@ def test_invariants_hold_every_year(drawn):
     seen: dict[str, np.ndarray] = {}
     real = loop.assessment.assess
 
-    def spy(model: PovertyModel):
-        """The standard and incomes as the assessment sees them, then the assessment itself."""
+    def spy(model: PovertyModel, listed: np.ndarray):
+        """The standard, the check and incomes as the assessment sees them, then the assessment itself."""
         seen["standard"] = exit_standard(model)
         assert np.array_equal(seen["standard"], meets_standard(model))
-        seen["net"] = model.hh.net.copy()
-        return real(model)
+        seen["check"] = passes_check(model)
+        seen["listed"] = np.isin(np.arange(len(model.hh)), listed)
+        seen["stable"] = model.hh.stable.copy()
+        return real(model, listed)
 
     cumulative = {"exits": 0, "in": m.hh.people(m.hh.status == POOR)}
     loop.assessment.assess = spy
     try:
         while m.running:
             before = {"poor": m.hh.people(m.hh.status == POOR), "poor_mask": m.hh.status == POOR,
+                      "lifted": m.hh.people(m.lifted),
                       "village_exit": m.villages.exit_year.copy(), "county_exit": m.counties.exit_year.copy()}
             m.step()
             check_year(m, {**before, **seen}, cumulative)

@@ -17,7 +17,7 @@ from tuopin.sim.villages import exit_villages, village_mean_income
 
 SCENARIOS = ROOT / "scenarios"
 PLANS = {  # file: (scale for a quick test, registered poor people, exit targets by year)
-    "national.yaml": (0.0005, 70_170_000, {2016: 14e6, 2017: 14e6, 2018: 14e6, 2019: 14e6, 2020: 14.17e6}),
+    "national.yaml": (0.0005, 55_750_000, {2016: 10e6, 2017: 10e6, 2018: 10e6, 2019: 10e6, 2020: 15.75e6}),
     "meizhou_qingyuan.yaml": (0.05, 206_000, {2016: 80_000, 2017: 70_000, 2018: 56_000}),
     "anshan_gaoxin.yaml": (1.0, 260, {2016: 80, 2017: 100, 2018: 80}),
     "township.yaml": (1.0, 1_500, {2016: 320, 2017: 480, 2018: 600}),

@@ -10,6 +10,7 @@ with :func:`prepare` (a bad value raises ``UserError``, shown on the page), runs
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from tuopin.report.headlines import headline_line
 from tuopin.report.labels import Lang
 from tuopin.report.plots import PALETTE, people_unit, tidy_ticks, with_unit
 from tuopin.scenario import Scenario, apply_overrides, check_uncertainty, get_path, load_raw, scenario_dir, validate
-from tuopin.sim.agents import Villages
+from tuopin.sim.agents import Population, Villages
 
 MAX_REPLICATES = 200
 """Most replicates the page runs at once (more belong in ``tuopin run``)."""
@@ -74,6 +75,35 @@ class Controls:
     replicates: int = 10
     scale: float | None = None
     seed: int | None = None
+    start_year: int | None = None
+    """With a register (``tuopin app --households``): the first year simulated, from its state."""
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    """A household register the page simulates instead of the synthetic one (``tuopin app
+    --households FILE``), with its mapping file and whether totals may differ."""
+
+    path: Path
+    mapping: Path | None = None
+    allow_partial: bool = False
+
+
+def register_file() -> RegisterFile | None:
+    """The register given to ``tuopin app`` (``$TUOPIN_HOUSEHOLDS``, ``$TUOPIN_REGISTER_MAP``,
+    ``$TUOPIN_ALLOW_PARTIAL``), or None."""
+    if not (path := os.environ.get("TUOPIN_HOUSEHOLDS")):
+        return None
+    mapping = os.environ.get("TUOPIN_REGISTER_MAP")
+    return RegisterFile(Path(path), Path(mapping) if mapping else None, os.environ.get("TUOPIN_ALLOW_PARTIAL") == "1")
+
+
+def load_register(register: RegisterFile, scenario: Scenario, start_year: int | None) -> Population:
+    """The register's households for ``scenario`` at ``start_year`` (a bad row raises UserError)."""
+    from tuopin.sim.register import households_from_register
+
+    return households_from_register(register.path, scenario, mapping=register.mapping, start_year=start_year,
+                                    allow_partial=register.allow_partial)
 
 
 def default_scale(raw: dict[str, Any]) -> float:
@@ -143,6 +173,8 @@ def build_overrides(raw: dict[str, Any], controls: Controls) -> dict[str, Any]:
         if pressure != _value(raw, "assessment.target_pressure"):
             overrides["assessment.target_pressure"] = pressure
     scale = default_scale(raw) if controls.scale is None else _number(controls.scale, "scale")
+    if register_file() is not None:
+        scale = 1.0  # a register is simulated whole
     if scale != _value(raw, "scale"):
         overrides["scale"] = scale
     return overrides
@@ -166,7 +198,7 @@ def baseline_of(controls: Controls) -> Controls:
     """The same controls with every lever at the plan's value (scenario, replicates, scale and
     seed kept): the baseline a variant is compared with."""
     return Controls(scenario=controls.scenario, replicates=controls.replicates, scale=controls.scale,
-                    seed=controls.seed)
+                    seed=controls.seed, start_year=controls.start_year)
 
 
 def prepare(controls: Controls) -> Scenario:
@@ -212,18 +244,20 @@ class Outcome:
 
 def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
              progress: Callable[[int, int], None] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> Outcome | None:
+             cancelled: Callable[[], bool] | None = None, population: Population | None = None,
+             start_year: int | None = None) -> Outcome | None:
     """Run ``replicates`` replicates one by one, reporting ``progress(done, total)``.
 
-    The replicate streams are those of ``replicates.run_replicates`` (same seed, same numbers). The
-    village map is the final state of replicate 0. Returns None if ``cancelled()`` turns true.
+    The replicate streams are those of ``replicates.run_replicates`` (same seed, same numbers),
+    from ``population`` (a register) and ``start_year`` if given. The village map is the final
+    state of replicate 0. Returns None if ``cancelled()`` turns true.
     """
     seed = scenario.seed if seed is None else seed
     parts, first = [], None
     for i, seq in enumerate(replicate_seeds(seed, replicates)):
         if cancelled and cancelled():
             return None
-        model = run_model(scenario, seq)
+        model = run_model(scenario, seq, population, start_year)
         parts.append((annual_table(model, i), county_rows(model, i)))
         if first is None:
             first = model  # the village map is replicate 0's final state

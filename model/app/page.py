@@ -26,11 +26,12 @@ from matplotlib.figure import Figure
 
 from tuopin.app.data import (LABELS, MAX_REPLICATES, Comparison, Controls, Outcome, base_values, baseline_of,
                              county_table, difference_figure, error_text, export_tables, headline_table, meet_table,
-                             moved_levers, panel_figure, prepare, scenario_dir, scenario_files, simulate,
-                             village_figure)
+                             load_register, moved_levers, panel_figure, prepare, register_file, scenario_dir,
+                             scenario_files, simulate, village_figure)
 from tuopin.errors import UserError
 from tuopin.report.labels import Lang
 from tuopin.scenario import Scenario, load_raw, read_yaml
+from tuopin.sim.agents import Population
 
 CSS = """
 .tuopin-table { border-collapse: collapse; font-size: 14px; margin: 4px 0 12px 0; }
@@ -76,6 +77,7 @@ target_pressure = solara.reactive(_start["target_pressure"])
 replicates = solara.reactive(_start["replicates"])
 scale = solara.reactive(_start["scale"])
 seed = solara.reactive(_start["seed"])
+start_year: solara.Reactive[int | None] = solara.reactive(None)
 problem: solara.Reactive[UserError | None] = solara.reactive(None)
 progress_count = solara.reactive((0, 1))
 
@@ -94,6 +96,7 @@ def _reset(path: str) -> None:
         var.value = values[name]
     for var in (budget, relocation, industry_employment):
         var.value = 1.0
+    start_year.value = None
     problem.value = None
     start_run()
 
@@ -102,12 +105,13 @@ def _controls() -> Controls:
     return Controls(scenario=scenario.value, budget=budget.value, relocation=relocation.value,
                     industry_employment=industry_employment.value, support_years=support_years.value,
                     target_pressure=target_pressure.value, replicates=replicates.value, scale=scale.value,
-                    seed=seed.value)
+                    seed=seed.value, start_year=start_year.value)
 
 
 @solara.lab.task
 def run_task(base: Scenario, variant: Scenario | None, replicates: int, seed: int | None, key: tuple,
-             levers: dict[str, float]) -> Comparison | None:
+             levers: dict[str, float], population: Population | None = None,
+             start: int | None = None) -> Comparison | None:
     """Run the baseline (unless already run) and the variant in a worker thread, updating the
     progress bar; None if superseded by a newer run."""
     runs = (0 if key in _BASELINES else 1) + (1 if variant is not None else 0)
@@ -121,7 +125,8 @@ def run_task(base: Scenario, variant: Scenario | None, replicates: int, seed: in
     progress_count.value = (0, total)
     current = lambda: not run_task.is_current()  # noqa: E731
     if key not in _BASELINES:
-        outcome = simulate(base, replicates, seed, progress=progress, cancelled=current)
+        outcome = simulate(base, replicates, seed, progress=progress, cancelled=current, population=population,
+                           start_year=start)
         if outcome is None:
             return None
         while len(_BASELINES) >= MAX_BASELINES:
@@ -130,7 +135,8 @@ def run_task(base: Scenario, variant: Scenario | None, replicates: int, seed: in
         done_before[0] = replicates
     other = None
     if variant is not None:
-        other = simulate(variant, replicates, seed, progress=progress, cancelled=current)
+        other = simulate(variant, replicates, seed, progress=progress, cancelled=current, population=population,
+                         start_year=start)
         if other is None:
             return None
         other.levers = levers
@@ -145,12 +151,23 @@ def start_run() -> None:
         levers = moved_levers(load_raw(Path(controls.scenario))[0], controls)
         variant = prepare(controls) if levers else None
         base = prepare(baseline_of(controls))
+        register = register_file()
+        population = load_register(register, base, controls.start_year) if register else None
     except UserError as exc:
         problem.value = exc
         return
     problem.value = None
-    key = (controls.scenario, controls.replicates, base.scale, controls.seed)
-    run_task(base, variant, controls.replicates, controls.seed, key, levers)
+    key = (controls.scenario, controls.replicates, base.scale, controls.seed, controls.start_year)
+    run_task(base, variant, controls.replicates, controls.seed, key, levers, population, controls.start_year)
+
+
+def _years(path: str) -> list[int]:
+    """The simulated years of a scenario file (the first alone if it cannot be read)."""
+    try:
+        first, last = load_raw(Path(path))[0]["years"]["value"]
+        return list(range(int(first), int(last) + 1))
+    except (UserError, KeyError, TypeError, ValueError):
+        return [2016]
 
 
 def _label(key: str) -> str:
@@ -219,6 +236,12 @@ def ControlPanel() -> None:
                                   ("seed", seed, "tuopin-seed", solara.InputInt)):
         _lever_label(key, None)
         widget("", value=var.value, on_value=_changed(var), classes=[cls], continuous_update=True, dense=True)
+    if (register := register_file()) is not None:
+        years = _years(scenario.value)
+        solara.HTML(tag="div", unsafe_innerHTML=html.escape(_label("start_year").format(file=register.path.name)),
+                    attributes={"title": _label("tip_start_year")}, classes=["tuopin-lever"])
+        solara.Select(label="", value=str(start_year.value or years[0]), values=[str(y) for y in years],
+                      on_value=lambda y: start_year.set(int(y)), classes=["tuopin-start-year"])
     solara.Button(_label("run"), on_click=start_run, color="primary", disabled=run_task.pending,
                   classes=["tuopin-run"], style={"width": "100%", "font-size": "16px"})
 

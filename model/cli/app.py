@@ -42,6 +42,15 @@ threshold; and the poor villages as squares coloured by the year they exited. Ta
 figures (PNG, SVG) can be downloaded. A bad value shows a message on the page.
 
 Stop the dashboard with Ctrl+C. For more replicates or a full-scale run, use 'tuopin run'.
+
+Without --households the dashboard draws each scenario's synthetic register and simulates from
+the plan's first year. With --households FILE (a county's own 建档立卡 register, as for 'tuopin
+run'; format: scenarios/data/README.md) every run simulates that register at scale 1, and a
+"Start year" control under the seed starts from the register's state in a later year of the
+plan ("do we meet next year's target?"); pick the scenario the register belongs to. A bad row
+or a register that does not match the scenario shows a message on the page.
+
+  tuopin app --households scenarios/data/township_register_2017.xlsx    then pick township.yaml, 2018
 """
 
 
@@ -54,6 +63,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--scenarios", type=Path, metavar="DIR",
                    help="folder of scenario files to offer (default: the scenarios/ folder of tuopin)")
+    p.add_argument("--households", type=Path, metavar="FILE",
+                   help="household register to simulate (.xlsx, .xls or CSV; see scenarios/data/README.md)")
+    p.add_argument("--register-map", type=Path, metavar="MAP.yaml", help="YAML mapping of the register's names")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="simulate a register whose totals differ from the scenario's by more than 10%%")
     p.set_defaults(func=main)
 
 
@@ -76,6 +90,14 @@ def main(args: argparse.Namespace) -> int:
         if not args.scenarios.is_dir():
             raise UserError("not a folder", source=str(args.scenarios), key="--scenarios")
         os.environ["TUOPIN_SCENARIOS"] = str(args.scenarios.resolve())
+    for option, path in (("--households", args.households), ("--register-map", args.register_map)):
+        if path is not None and not path.is_file():
+            raise UserError("file not found", source=str(path), key=option)
+    if args.households is not None:
+        os.environ["TUOPIN_HOUSEHOLDS"] = str(args.households.resolve())
+        if args.register_map is not None:
+            os.environ["TUOPIN_REGISTER_MAP"] = str(args.register_map.resolve())
+        os.environ["TUOPIN_ALLOW_PARTIAL"] = "1" if args.allow_partial else "0"
     check_port(args.host, args.port)
     # Solara reads these when it is imported: the page, production mode, and no calls home.
     os.environ["SOLARA_APP"] = "tuopin.app.page"

@@ -1,80 +1,72 @@
-"""``tuopin calibrate``: fit parameters to observed annual counts (ABC on sweeps,
+"""``tuopin calibrate``: fit parameters to observed annual counts (ABC-SMC with pyabc,
 ``tuopin.experiments.calibration``)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-from tuopin.cli.sweep import backend, resume_hint
-from tuopin.errors import UserError
-
 HELP = """\
-Fit scenario parameters to observed yearly counts, with their uncertainty.
+Fit scenario parameters to observed yearly counts, with their posterior uncertainty.
 
-FILE.csv has a column 'year' and any of: exits, relapses, poor_end, villages_exited,
-counties_exited (real people, villages, counties per year, as in annual.csv; the outputs tagged
-"observed" in tuopin.sim.flows). Each --fit gives a
-dotted parameter path and the range to search, e.g. --fit economy.income_growth=0.02:0.12.
+FILE.csv has a column 'year' and any of: poor_end, net_reduction, exits, relapses,
+new_entrants, counties_exited, villages_exited (real people, counties, villages per year, as in
+annual.csv; exits are declared exits, net_reduction is poor_start - poor_end). An empty cell is
+'not observed'; lines starting with # are comments (sources).
 
-Method: approximate Bayesian computation. A Latin hypercube of --points parameter sets in the
-ranges, each run --replicates times on common random numbers; the points the data cannot reject
-(a chi-square test on the errors standardized by the replicate noise, at --level) are kept; the
-next round searches the box they span; the accepted points of all rounds give the estimate
-(median) and its interval (their range, widened by one hypercube cell of the last round). Years
-in FILE.csv but not in --fit-years are held out and predicted: their error is the honest test
-of the fit.
+Priors: each --fit PATH=LOW:HIGH is uniform on its range; without --fit, the scenario's own
+uncertainty: entries are the priors.
+
+Method: ABC-SMC (pyabc). One simulation per particle; the discrepancy is the mean squared error
+relative to each observation, floored at 5% of the quantity's mean size (a zero observation
+counts). A first generation from the prior, then generations with the tolerance at the last
+one's median discrepancy, until --max-runs simulations are spent; the last complete
+generation is the posterior (estimate: weighted median; interval: weighted 5-95%). The sampler
+seeds every simulation from --seed: the same command gives the same numbers on any --workers.
+
+Held out: years in --held-out FILE.csv (and years of --observed outside --fit-years) are never
+fitted; the posterior's runs predict them, and their error is the honest test.
 
 Writes to DIR:
-  estimates.csv          per parameter: best point, median, interval, quantiles, prior range
-  posterior.csv          the accepted points and their distances
-  fit.csv                per year and quantity: observed, accepted runs' median and 5-95% band
-  fit_vs_observed.png    the same as a figure, held-out years shaded
-  calibrated.yaml        the scenario with the fitted medians, as a variant file
-                         (tuopin run DIR/calibrated.yaml)
-  summary.json           errors on the fit and held-out years; run.json (written last)
-  round-N/               each round's sweep (rerun the same command to resume)
+  estimates.csv          per parameter: best particle, posterior median, 5-95% interval, prior
+  posterior.csv          the last generation's particles, weights and discrepancies
+  fit.csv                per year and quantity: observed, posterior median and 5-95% band
+  fit_vs_observed.png    the same as a figure: fit years and the projection (shaded)
+  calibrated.yaml        the scenario with the posterior medians, as a variant file
+  summary.json           errors on the fit and held-out years, runs, generations; run.json
 
-Example:  tuopin calibrate scenarios/shangluo.yaml --observed observed.csv \\
-              --fit economy.income_growth=0.02:0.12 --fit economy.illness_rate=0.05:0.2 \\
-              --fit-years 2016-2018 --scale 0.05 --out results/calibration --workers 2
+Example:  tuopin calibrate scenarios/national.yaml \\
+              --observed scenarios/observed/national_2016_2017.csv --fit-years 2016-2017 \\
+              --held-out scenarios/observed/national_2018_2020_heldout.csv \\
+              --scale 0.002 --workers 2 --max-runs 600 --out results/calibration
 """
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``tuopin calibrate``."""
-    p = sub.add_parser("calibrate", help="fit parameters to observed yearly counts (with uncertainty)",
+    p = sub.add_parser("calibrate", help="fit parameters to observed yearly counts (ABC-SMC posterior)",
                        description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", type=Path, help="scenario or variant YAML file")
     p.add_argument("--observed", type=Path, required=True, metavar="FILE.csv", help="observed yearly counts")
-    p.add_argument("--fit", action="append", required=True, metavar="PARAM=LOW:HIGH",
-                   help="a parameter to fit and its range (repeat for several)")
+    p.add_argument("--fit", action="append", metavar="PARAM=LOW:HIGH",
+                   help="a parameter to fit and its uniform prior (repeat for several; default: the "
+                        "scenario's uncertainty: entries)")
     p.add_argument("--fit-years", metavar="YEARS", help="years to fit, e.g. 2016-2017 (default: all observed)")
+    p.add_argument("--held-out", type=Path, metavar="FILE.csv",
+                   help="observed counts used only to test the projection, never in fitting")
+    p.add_argument("--quantities", metavar="Q1,Q2",
+                   help="observed columns to fit (default: every column of --observed)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="results directory")
-    p.add_argument("--points", type=int, default=100, metavar="N", help="parameter sets per round (default 100)")
-    p.add_argument("--replicates", type=int, default=4, metavar="R", help="runs per parameter set (default 4)")
-    p.add_argument("--rounds", type=int, default=2, metavar="K", help="search rounds (default 2)")
-    p.add_argument("--level", type=float, default=0.95, metavar="P",
-                   help="confidence of the accepted set: keep points the data reject at less than this (default 0.95)")
+    p.add_argument("--max-runs", type=int, default=600, metavar="N", help="simulations in all (default 600)")
+    p.add_argument("--population", type=int, metavar="N",
+                   help="particles per generation (default: max-runs / 10, within 20-200)")
     p.add_argument("--seed", type=int, metavar="S", help="random seed (default: the scenario's)")
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person (default: the file's)")
-    how = p.add_mutually_exclusive_group()
-    how.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler")
-    how.add_argument("--dask", action="store_true", help="run on a local Dask cluster of --workers processes")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (same numbers for any N)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--quiet", action="store_true", help="no progress or table")
     p.set_defaults(func=main)
-
-
-def _check_numbers(args: argparse.Namespace) -> None:
-    for key, value, ok in (("--points", args.points, 5 <= args.points <= 100_000),
-                           ("--replicates", args.replicates, 2 <= args.replicates <= 1000),
-                           ("--rounds", args.rounds, 1 <= args.rounds <= 10),
-                           ("--level", args.level, 0 < args.level < 1)):
-        if not ok:
-            raise UserError(f"{value} is out of range (points 5-100000, replicates 2-1000, rounds 1-10, "
-                            f"level in (0, 1))", key=key)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -83,22 +75,34 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.outputs import check_output_dir
 
     t0 = time.perf_counter()
-    _check_numbers(args)
-    how = backend(args)
     check_output_dir(args.out)
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] += n
+        if not args.quiet and sys.stderr.isatty():  # no progress line in logs and pipes
+            print(f"\rcalibrate: {done[0]}/{args.max_runs} runs", end="", file=sys.stderr, flush=True)
+
+    def warn(text: str) -> None:
+        print(f"tuopin: warning: {text}", file=sys.stderr)
+
     try:
-        cal = calibrate(args.scenario, args.observed, args.fit, args.out, fit_years=args.fit_years, points=args.points,
-                        replicates=args.replicates, rounds=args.rounds, level=args.level, seed=args.seed,
-                        scale=args.scale, backend=how, progress=not args.quiet)
+        cal = calibrate(args.scenario, args.observed, args.fit, args.out, fit_years=args.fit_years,
+                        held_out=args.held_out, quantities=args.quantities, max_runs=args.max_runs,
+                        population=args.population, seed=args.seed, scale=args.scale, workers=args.workers,
+                        progress=progress, warn=warn)
     except KeyboardInterrupt:
-        resume_hint(args, "finished runs are kept in {out}")
+        print(f"\ntuopin: interrupted; no results written to {args.out}. Rerun the same command: {' '.join(sys.argv)}",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
     write_calibration(cal, args.out, observed_file=args.observed, fit=args.fit, t0=t0)
     if not args.quiet:
         for r in cal.estimates.to_dict("records"):
-            print(f"{r['parameter']}: {r['median']:.4g} (interval {r['interval_low']:.4g}-{r['interval_high']:.4g}, "
-                  f"{len(cal.posterior)} accepted points; best point {r['best']:.4g})")
-        if not cal.passed:
-            print("warning: no parameter set reproduces the data within its noise; the closest are shown")
+            print(f"{r['parameter']}: {r['median']:.4g} (5-95% {r['interval_low']:.4g}-{r['interval_high']:.4g}; "
+                  f"prior {r['prior_low']:.4g}-{r['prior_high']:.4g})")
+        print(f"{cal.summary['runs']} runs, {cal.summary['generations']} generations of {cal.summary['population']}")
         held = cal.summary["errors"]["held_out_years"]
         if held and held["mape"] is not None:
             print(f"held-out years {held['years']}: mean absolute error {held['mape']:.1%} of observed")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuopin.cli import headless, keeps_results_whole
+from tuopin.cli.run import add_register_arguments
 from tuopin.errors import UserError
 
 if TYPE_CHECKING:
@@ -50,8 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, metavar="N", help="replicates per scenario (default: the base file's)")
     p.add_argument("--seed", type=int, metavar="S", help="root random seed shared by all (default: the base file's)")
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
-    p.add_argument("--households", type=Path, metavar="FILE.csv",
-                   help="household register (CSV, see scenarios/data/README.md) shared by every scenario")
+    add_register_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.outputs import check_output_dir
     from tuopin.experiments.resources import check_run
     from tuopin.scenario import load_scenario
-    from tuopin.sim.register import households_from_register
+    from tuopin.cli.run import print_notes, register_population
 
     headless()
     overrides = {"scale": args.scale} if args.scale is not None else None
@@ -122,23 +122,24 @@ def main(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise UserError(f"two scenarios are both named '{dup}'; give each variant its own name:", source="compare")
-    population = None
     if args.households:
         if changed := [v.name for v in variants if v.counties != base.counties]:
             raise UserError(f"variant {changed[0]} changes the county table, so the register's villages would not "
                             "match; compare variants that keep the base's counties", source=str(args.households))
-        population = households_from_register(args.households, base)
+    notes: list[str] = []
+    population = register_population(args, base, notes)
     out = args.out or Path("results") / f"compare_{base.name}"
     check_output_dir(out)
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
+    print_notes(notes)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)", args.quiet) as bar:
         paired, summary, totals = compare(base, variants, replicates, seed, workers=args.workers,
-                                          population=population, progress=bar.update)
+                                          population=population, progress=bar.update, start_year=args.start_year)
     write_comparison(out, base, variants, paired, summary, totals, replicates=replicates, seed=seed,
                      base_file=args.base, variant_files=args.variants, households=args.households,
                      workers=args.workers, started=started, t0=t0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,9 @@ from tuopin.cli import headless, keeps_results_whole
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from tuopin.scenario import Scenario
+    from tuopin.sim.agents import Population
 
 HELP = """\
 Simulate a scenario (or a variant file) and compare it with the plan.
@@ -28,14 +32,24 @@ Writes to DIR (default results/<scenario name>):
   exits_vs_target.png  simulated exits against the plan's bars
   run.json             scenario hash, seed, replicates, versions, wall time (written last)
 
-With --households FILE.csv the households come from a 建档立卡-style register (one row per
-household; format in scenarios/data/README.md) instead of being drawn from the county totals.
-The register is simulated whole (scale 1). Every row is checked first; a bad row stops the run
-with one line naming the file, row and column.
+With --households FILE the households come from a 建档立卡 register instead of being drawn
+from the county totals: the national system's export as it is (.xlsx, .xls, or CSV in UTF-8 or
+GBK; one row per person, official Chinese headers, title rows above the header allowed) or one
+row per household (format in scenarios/data/README.md). Other column names and labels go in a
+small YAML file given with --register-map. The register is simulated whole (scale 1). Every row
+is checked first; a bad row stops the run with one line naming the file, row and column. A
+register whose people, counties or poor villages differ from the scenario's by more than 10% is
+refused unless --allow-partial is given; smaller differences are printed as a warning.
+
+--start-year Y starts in year Y from the register's state (its 脱贫属性 and 脱贫年度 at the end
+of Y-1): "from where we are now, do we meet this year's target?" The plan's targets and money
+apply from Y on.
 
 Examples:  tuopin run scenarios/shangluo.yaml --replicates 50 --seed 7 --out results/try
            tuopin run scenarios/national.yaml --scale 0.005
            tuopin run scenarios/township.yaml --households scenarios/data/township_register.csv
+           tuopin run scenarios/township.yaml --households scenarios/data/township_register_2017.xlsx \\
+               --start-year 2018
 """
 
 
@@ -49,12 +63,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, metavar="X",
                    help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
                         "file's); results are still reported in real people and yuan")
-    p.add_argument("--households", type=Path, metavar="FILE.csv",
-                   help="household register (CSV) to simulate instead of the synthetic population")
+    add_register_arguments(p)
     p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
+
+
+def add_register_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of a run from a household register: --households, --register-map,
+    --start-year, --allow-partial."""
+    p.add_argument("--households", type=Path, metavar="FILE",
+                   help="household register (.xlsx, .xls or CSV, person or household rows; see "
+                        "scenarios/data/README.md) to simulate instead of the synthetic population")
+    p.add_argument("--register-map", type=Path, metavar="MAP.yaml",
+                   help="YAML mapping of the register's own column names and labels to tuopin's")
+    p.add_argument("--start-year", type=int, metavar="Y",
+                   help="first year to simulate, from the register's state at the end of Y-1 (needs --households)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="simulate a register whose totals differ from the scenario's by more than 10%%")
+
+
+def register_population(args: argparse.Namespace, scenario: Scenario, notes: list[str]) -> Population | None:
+    """The register named on the command line, read for the start year (None without --households).
+
+    Its warnings are added to ``notes``, for the caller to print once every check has passed (a
+    bad input is one line on stderr, nothing more)."""
+    from tuopin.errors import UserError
+    from tuopin.sim.register import households_from_register
+
+    if args.households is None:
+        for option, given in (("--start-year", args.start_year is not None), ("--register-map", args.register_map),
+                              ("--allow-partial", args.allow_partial)):
+            if given:
+                raise UserError(f"{option} needs --households (a register)", source=option)
+        return None
+    return households_from_register(args.households, scenario, mapping=args.register_map,
+                                    start_year=args.start_year, allow_partial=args.allow_partial,
+                                    warn=notes.append)
+
+
+def print_notes(notes: list[str]) -> None:
+    """The warnings of reading a register, on stderr."""
+    for text in notes:
+        print(f"tuopin: warning: {text}", file=sys.stderr)
 
 
 def _meet(p: float, low: float, high: float) -> str:
@@ -97,21 +149,22 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.resources import check_run
     from tuopin.experiments.results import write_run
     from tuopin.scenario import load_scenario
-    from tuopin.sim.register import households_from_register
 
     headless()
     scenario = load_scenario(args.scenario, overrides={"scale": args.scale} if args.scale is not None else None)
-    population = households_from_register(args.households, scenario) if args.households else None
+    notes: list[str] = []
+    population = register_population(args, scenario, notes)
     out = args.out or Path("results") / scenario.name
     check_output_dir(out)
     replicates = scenario.replicates if args.replicates is None else args.replicates
     check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario),
               population)
+    print_notes(notes)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with progress_bar(replicates, scenario.name, args.quiet) as bar:
         result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                                population=population, progress=bar.update)
+                                population=population, progress=bar.update, start_year=args.start_year)
     summary, counties, table = write_run(out, result, scenario_file=args.scenario, households=args.households,
                                          population=population, workers=args.workers, started=started, t0=t0)
     if not args.quiet:

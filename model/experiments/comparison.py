@@ -34,9 +34,10 @@ def same_population(base: Scenario, variant: Scenario) -> bool:
 
 
 def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int, workers: int = 1,
-            population: Population | None = None,
-            progress: Callable[[int], object] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Run the base and every variant on the same replicate seeds (and ``population``, if given).
+            population: Population | None = None, progress: Callable[[int], object] | None = None,
+            start_year: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run the base and every variant on the same replicate seeds (and ``population`` from
+    ``start_year``, if given).
 
     Returns ``(paired, summary, totals)``: per replicate and year the base value, variant value
     and difference of each compared quantity; per year the medians, bands, P(variant higher) and
@@ -44,13 +45,13 @@ def compare(base: Scenario, variants: list[Scenario], replicates: int, seed: int
     ``progress`` is called with the number of model runs just finished.
     """
     base_run = run_replicates(base, replicates=replicates, seed=seed, workers=workers, population=population,
-                              progress=progress)
+                              progress=progress, start_year=start_year)
     paired: list[pd.DataFrame] = []
     summary: list[pd.DataFrame] = []
     totals: list[pd.DataFrame] = []
     for variant in variants:
         run = run_replicates(variant, replicates=replicates, seed=seed, workers=workers, population=population,
-                             progress=progress)
+                             progress=progress, start_year=start_year)
         pairs = paired_differences(base_run.annual, run.annual)
         frames = (pairs, summarize_differences(pairs), total_differences(pairs))
         for frame, kept in zip(frames, (paired, summary, totals)):

@@ -37,13 +37,16 @@ def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(replicates)
 
 
-def run_model(scenario: Scenario, seq: np.random.SeedSequence, population: Population | None = None) -> PovertyModel:
+def run_model(scenario: Scenario, seq: np.random.SeedSequence, population: Population | None = None,
+              start_year: int | None = None) -> PovertyModel:
     """One replicate's model, run to the end.
 
     ``population`` (e.g. a household register) replaces the synthetic one; the run works on a
-    fresh copy of it, so it can be reused for every replicate.
+    fresh copy of it, so it can be reused for every replicate. ``start_year`` is the first year
+    simulated (see ``PovertyModel``).
     """
-    model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None)
+    model = PovertyModel(scenario, rng=seq, population=fresh_copy(population) if population else None,
+                         start_year=start_year)
     model.run()
     return model
 
@@ -66,9 +69,9 @@ def county_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
 
 
 def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,
-                  population: Population | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  population: Population | None = None, start_year: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run one replicate to the end; returns its annual and county tables (see ``run_model``)."""
-    model = run_model(scenario, seq, population)
+    model = run_model(scenario, seq, population, start_year)
     return annual_table(model, replicate), county_table(model, replicate)
 
 
@@ -80,19 +83,19 @@ def stack(scenario: Scenario, seed: int, parts: list[tuple[pd.DataFrame, pd.Data
     return RunResult(scenario, seed, len(parts), annual, counties)
 
 
-Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None]
+Chunk = tuple[dict[str, Any], list[tuple[int, np.random.SeedSequence]], Population | None, int | None]
 
 
 def _run_chunk(args: Chunk) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Run some replicates in a worker (the scenario travels as plain data and is re-validated)."""
-    raw, jobs, population = args
+    raw, jobs, population, start_year = args
     scenario = Scenario.model_validate(raw)
-    return [run_replicate(scenario, seq, i, population) for i, seq in jobs]
+    return [run_replicate(scenario, seq, i, population, start_year) for i, seq in jobs]
 
 
 def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
                    workers: int = 1, population: Population | None = None,
-                   progress: Callable[[int], object] | None = None) -> RunResult:
+                   progress: Callable[[int], object] | None = None, start_year: int | None = None) -> RunResult:
     """Run a scenario's replicates (defaults from the scenario file) and stack their tables.
 
     Args:
@@ -104,6 +107,8 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
             household register, see ``register.py``) instead of the synthetic register.
         progress: called with the number of replicates just finished, as they finish (e.g. a
             progress bar's ``update``).
+        start_year: the first year to simulate, from ``population``'s state at the end of the
+            year before (default: the scenario's first year).
     """
     replicates = scenario.replicates if replicates is None else replicates
     seed = scenario.seed if seed is None else seed
@@ -112,13 +117,13 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
     parts: list[tuple[pd.DataFrame, pd.DataFrame]] = []
     if workers <= 1 or replicates == 1:
         for job in jobs:
-            parts += _run_chunk((raw, [job], population))
+            parts += _run_chunk((raw, [job], population, start_year))
             if progress:
                 progress(1)
     else:
         # a few chunks per worker, so progress is reported as the run goes (any split gives the same numbers)
         n_chunks = min(replicates, 4 * workers)
-        chunks = [(raw, jobs[i::n_chunks], population) for i in range(n_chunks)]
+        chunks = [(raw, jobs[i::n_chunks], population, start_year) for i in range(n_chunks)]
         pool = worker_pool(workers)
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
         try:

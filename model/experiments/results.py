@@ -68,6 +68,7 @@ def write_run(out: Path, result: RunResult, *, scenario_file: Path | None = None
         "scale": scenario.scale,
         "households": None if households is None or population is None else
         {"file": str(households), "sha256": sha256(households), **describe(population)},
+        "start_year": int(result.annual["year"].min()),
         "seed": result.seed,
         "replicates": result.replicates,
         "workers": workers,

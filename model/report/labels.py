@@ -110,6 +110,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "replicates": ('Replicates (1–{max})', '重复次数（1–{max}）'),
     "scale": ('Scale (simulated people per real person)', '抽样比例（每名真实人口的模拟人数）'),
     "seed": ('Random seed', '随机种子'),
+    "start_year": ('Start year (from the register {file})', '开始年份（从名册 {file} 的状态出发）'),
+    "tip_start_year": ("The first year simulated, from the households' state in the register at the end of the year "
+                       "before: do we meet this year's target from where we are?",
+                       '模拟的第一年：从名册所反映的上一年年底各户状态出发，看能否完成当年目标。'),
     "tip_budget": ("Multiplies every year's budget in the plan: 0.8 is a 20% cut. Unit: times the plan's funds.", '规划每年资金乘以该倍数：0.8 即削减20%。单位：规划资金的倍数。'),
     "tip_relocation": ("Multiplies the people relocated each year (易地搬迁). Unit: times the plan's capacity.", '每年易地搬迁人数乘以该倍数。单位：规划规模的倍数。'),
     "tip_industry_employment": ("Multiplies the people given industry or job support each year. Unit: times the plan's capacity.", '每年获得产业或就业帮扶的人数乘以该倍数。单位：规划规模的倍数。'),

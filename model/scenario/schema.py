@@ -118,12 +118,17 @@ class Population(Strict):
     near_poor_ratio: P[Annotated[float, Field(ge=0, le=5)]]
     near_poor_income_ratio: P[tuple[Pos, Pos]]
     share_in_poor_villages: P[Share]
+    exited_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    """People exited in the years before the first (still in the register, able to relapse) per
+    registered poor person at the start."""
+    exited_income_ratio: P[tuple[Pos, Pos]]
 
     @model_validator(mode="after")
     def _check(self) -> Population:
-        lo, hi = self.near_poor_income_ratio
-        if lo > hi:
-            raise ValueError("near_poor_income_ratio: low must not exceed high")
+        for key in ("near_poor_income_ratio", "exited_income_ratio"):
+            lo, hi = getattr(self, key)
+            if lo > hi:
+                raise ValueError(f"{key}: low must not exceed high")
         return self
 
 
@@ -132,6 +137,9 @@ class Economy(Strict):
 
     income_growth: P[Annotated[float, Field(ge=-0.5, le=1)]]
     income_volatility: P[Annotated[float, Field(ge=0, le=2)]]
+    """Log standard deviation of the transitory part of market income (this year only)."""
+    permanent_volatility: P[Annotated[float, Field(ge=0, le=2)]]
+    """Log standard deviation of the yearly shock to the permanent part (it persists)."""
     illness_rate: P[Share]
     illness_rate_other: P[Share]
     illness_cost: P[NonNeg]
@@ -158,14 +166,24 @@ class BatchBase(Strict):
     targeting: P[Literal["need", "near_line", "random"]]
 
 
-class Industry(BatchBase):
+class Retried(BatchBase):
+    """A batch whose help can fail, and whose income partly depends on continued support."""
+
+    retry_after_years: P[Annotated[int, Field(ge=0, le=30)]]
+    """Years after a failed project or placement before the household may be enrolled again
+    (0: never retried)."""
+    kept_after_support: P[Share]
+    """Share of the batch's income that goes on once support has ended."""
+
+
+class Industry(Retried):
     success_prob: P[Share]
     gain_per_capita: P[NonNeg]
     gain_sigma: P[Annotated[float, Field(ge=0, le=2)]]
     ramp_years: P[Annotated[int, Field(ge=1, le=10)]]
 
 
-class Employment(BatchBase):
+class Employment(Retried):
     placement_prob: P[Share]
     wage: P[NonNeg]
 
@@ -175,6 +193,7 @@ class Relocation(BatchBase):
     followup_job_prob: P[Share]
     followup_gain_per_capita: P[NonNeg]
     farm_income_loss: P[Share]
+    kept_after_support: P[Share]
 
 
 class Ecology(BatchBase):
@@ -199,6 +218,12 @@ class SocialFloor(Strict):
     start_year: P[Year]
     top_up_to: P[Annotated[float, Field(ge=0, le=3)] | dict[Year, Annotated[float, Field(ge=0, le=3)]]]
     annual_cost_per_household: P[NonNeg]
+    coverage: P[dict[Year, Share]]
+    """Share of the eligible people the floor reaches by each year (identification phases in;
+    a year missing takes the latest earlier one, 0 before the first)."""
+    labour_after_years: P[Annotated[int, Field(ge=0, le=30)]]
+    """A household with labour is eligible once it has been registered poor this many years and
+    its income still cannot reach the floor (应兜尽兜); households without labour at once."""
 
 
 class Batches(Strict):
@@ -234,18 +259,41 @@ class Source(Strict):
 class Funding(Strict):
     multiplier: P[NonNeg]
     carryover_share: P[Share]
+    capacity_rule: P[Literal["schedule", "need"]]
+    """``schedule``: each batch takes at most its yearly capacity; ``need``: a batch may take the
+    people still waiting for it spread over the plan's remaining years, within money
+    (relocation keeps its construction schedule)."""
     sources: dict[str, Source] = Field(min_length=1)
 
 
 class Assessment(Strict):
     target_pressure: P[Share]
     pressure_band: P[Share]
+    list_income_ratio: P[Annotated[float, Field(ge=0, le=3)]]
+    """A poor household goes on the year's pre-exit list when last year's stable income is at
+    least this multiple of this year's line."""
+    help_per_capita: P[NonNeg]
+    """Intensified help (stable income, yuan per person-year) for listed households below the bar."""
+    exit_margin: P[Annotated[float, Field(ge=0, le=1)]]
+    """Stable income must reach the line times (1 + margin) to exit."""
+    measurement_error: P[Annotated[float, Field(ge=0, le=2)]]
+    """Log standard deviation of the year-end check's error on stable income (source of 错退)."""
+    verification_capacity: P[dict[Year, NonNeg]]
+    """People the year-end checks can verify (a year missing: no limit)."""
 
 
 class Relapse(Strict):
     support_continuation_years: P[Annotated[int, Field(ge=0, le=30)]]
     insurance_cover: P[Share]
     registration_rate: P[Share]
+    watch_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    """Monitoring flags exited and near-poor households with stable or this year's income below
+    this multiple of the line, or with a rigid expense (illness, disaster)."""
+    monitoring_capacity: P[dict[Year, Share]]
+    """Share of the watched (exited and near-poor) people monitoring can help in a year (a year
+    missing: 0, no monitoring)."""
+    help_max_per_capita: P[NonNeg]
+    """Most monitoring help per person-year (yuan): relief, public-welfare job, medical aid."""
 
 
 class Infrastructure(Strict):

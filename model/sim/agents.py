@@ -7,7 +7,7 @@ hundreds, held the same way so that incidence is one ``bincount``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -47,6 +47,11 @@ class Households:
     exit_year: np.ndarray  # int16, year of the latest exit (-1 never)
     paper_exit: np.ndarray  # bool, latest exit declared under target pressure
     net: np.ndarray  # float64, net income per capita this year (market income before the first)
+    stable: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64, stable income (see income.py)
+
+    def __post_init__(self) -> None:
+        if len(self.stable) != len(self.net):  # not given: the first year's net income
+            self.stable = self.net.copy()
 
     @classmethod
     def register(cls, *, county: np.ndarray, village: np.ndarray, size: np.ndarray, labour: np.ndarray,

@@ -1,14 +1,24 @@
-"""The annual exit assessment: the exit standard, and declared exits under target pressure.
+"""The annual exit assessment (贫困退出机制, 2016) as a process, and declared exits under pressure.
 
-Exit standard (脱贫标准): net income per capita at or above the year's line **and** 两不愁三保障:
-a safe house, medical insurance, and no child out of school for cost (households poor through
-school costs (因学) need education support). Food and clothing (两不愁) follow from income at the
-line. Exits are counted in people.
-
-Target pressure (数字脱贫): when honest exits fall short of the year's target, a share
-``target_pressure`` of the shortfall is filled by declaring marginal households exited: those
-within ``pressure_band`` below the line, closest first. They are flagged ``paper_exit`` and,
-failing the standard, fall back at the next assessment unless their income catches up.
+1. **Pre-exit list** (``pre_exit_list``, at the start of the year): registered poor households
+   whose stable income last year was at least ``list_income_ratio`` times this year's line,
+   highest first. The plan's quota steers the list, not the count: when fewer
+   qualify than the year's target, the next-closest households are added until the listed
+   people reach it (they get the help, and the checks, first).
+2. **Intensified help** (``intensified_help``, after the batches): listed households whose
+   stable income is still under the bar get ``help_per_capita`` more of it (consumption aid, a
+   public-welfare post, an industry award), in list order while money lasts.
+3. **Year-end check** (``assess``): listed households are checked, in list order, up to
+   ``verification_capacity`` people. A household exits when the check finds its *stable*
+   income at or above the line times ``1 + exit_margin`` and 两不愁三保障 holds (a safe house,
+   medical insurance, no child out of school for cost). The check measures stable income with a
+   log-normal error (``measurement_error``), so some exits are wrong (错退: true stable income
+   under the line) and some who qualify are missed. A place with more qualifying households
+   exits more, one with fewer falls short: nothing caps or fixes the count.
+4. **Target pressure** (数字脱贫): when checked exits fall short of the year's target, a share
+   ``target_pressure`` of the shortfall is filled by declaring listed households exited that
+   failed the check: those within ``pressure_band`` below the line, closest first. They are
+   flagged ``paper_exit`` (and counted among the wrongly exited when under the line).
 """
 
 from __future__ import annotations
@@ -20,31 +30,74 @@ import numpy as np
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
 
 if TYPE_CHECKING:
+    from tuopin.sim.funding import Ledger
     from tuopin.sim.model import PovertyModel
+
+HELP = "pre_exit_help"
+"""The ledger item intensified help is paid from (the general pool)."""
+
+
+def conditions(m: PovertyModel) -> np.ndarray:
+    """两不愁三保障 beyond income: a safe house, insurance, no child out of school for cost."""
+    hh = m.hh
+    schooling = ~hh.has_cause("school") | (hh.students == 0) | (hh.enrolled[BATCH_INDEX["education"]] >= 0)
+    return hh.house_ok & hh.insured & schooling
 
 
 def meets_standard(m: PovertyModel) -> np.ndarray:
-    """Households meeting the exit standard this year (income and every condition)."""
-    hh = m.hh
-    schooling = ~hh.has_cause("school") | (hh.students == 0) | (hh.enrolled[BATCH_INDEX["education"]] >= 0)
-    return (hh.net >= m.line) & hh.house_ok & hh.insured & schooling
+    """Households meeting the exit standard this year: stable income at the line, every condition."""
+    return (m.hh.stable >= m.line) & conditions(m)
 
 
-def assess(m: PovertyModel) -> tuple[np.ndarray, np.ndarray]:
-    """Declare this year's exits; returns (exited, of which declared under pressure) masks."""
-    hh = m.hh
-    poor = hh.status == POOR
-    honest = poor & meets_standard(m)
-    paper = np.zeros(len(hh), dtype=bool)
-    a = m.p.assessment
+def bar(m: PovertyModel) -> float:
+    """The stable income a household must show to exit this year."""
+    return m.line * (1 + m.p.assessment.exit_margin)
+
+
+def pre_exit_list(m: PovertyModel) -> np.ndarray:
+    """The year's pre-exit list: indices of registered poor households, in list order (see module doc)."""
+    hh, a = m.hh, m.p.assessment
+    idx = np.flatnonzero(hh.status == POOR)
+    idx = idx[np.argsort(-hh.stable[idx], kind="stable")]
+    qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())
+    quota = m.target_exits() * m.p.scale
+    by_quota = int(np.searchsorted(np.cumsum(hh.size[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
+    return idx[: max(qualifying, min(by_quota, len(idx)))]
+
+
+def intensified_help(m: PovertyModel, listed: np.ndarray, ledger: Ledger) -> int:
+    """Help listed households still under the bar, in list order within money; returns people helped."""
+    hh, a = m.hh, m.p.assessment
+    if a.help_per_capita <= 0 or len(listed) == 0:
+        return 0
+    below = listed[(hh.stable[listed] < bar(m)) & (hh.status[listed] == POOR)]
+    n = ledger.fund_queue(HELP, a.help_per_capita * hh.size[below].astype(float))
+    helped = below[:n]
+    hh.stable[helped] += a.help_per_capita
+    hh.net[helped] += a.help_per_capita
+    return int(hh.size[helped].sum())
+
+
+def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check the listed households and declare exits; returns (exited, declared under pressure,
+    wrongly exited) masks."""
+    hh, a = m.hh, m.p.assessment
+    n = len(hh)
+    capacity = a.verification_capacity.get(m.year, np.inf) * m.p.scale
+    checked = listed[: int(np.searchsorted(np.cumsum(hh.size[listed]), capacity + 1e-9, side="right"))]
+    measured = hh.stable[checked] * np.exp(a.measurement_error * m.shocks.check[checked])
+    passed = checked[(measured >= bar(m)) & conditions(m)[checked]]
+    honest = np.zeros(n, dtype=bool)
+    honest[passed] = True
+    paper = np.zeros(n, dtype=bool)
     shortfall = (m.target_exits() * m.p.scale - hh.people(honest)) * a.target_pressure
     if shortfall > 0:
-        idx = np.flatnonzero(poor & ~honest & (hh.net >= (1 - a.pressure_band) * m.line))
-        idx = idx[np.argsort(-hh.net[idx], kind="stable")]
-        n = int(np.searchsorted(np.cumsum(hh.size[idx]), shortfall, side="right"))
-        paper[idx[:n]] = True
+        rest = checked[~honest[checked] & (hh.stable[checked] >= (1 - a.pressure_band) * m.line)]
+        k = int(np.searchsorted(np.cumsum(hh.size[rest]), shortfall, side="right"))
+        paper[rest[:k]] = True
     exited = honest | paper
     hh.status[exited] = EXITED
     hh.exit_year[exited] = m.year
     hh.paper_exit[exited] = paper[exited]
-    return exited, paper
+    wrong = exited & ~meets_standard(m)
+    return exited, paper, wrong

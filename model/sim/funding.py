@@ -179,6 +179,13 @@ def queue_keys(key: str, net: np.ndarray, line: float, u: np.ndarray | None) -> 
     return u
 
 
+def listed_first(keys: np.ndarray, on_list: np.ndarray) -> np.ndarray:
+    """Queue keys with the households on the pre-exit list ahead of the rest (each part in key order)."""
+    if len(keys) == 0:
+        return keys
+    return keys + (np.ptp(keys) + 1.0) * ~on_list
+
+
 def smallest_first(keys: np.ndarray, first: int | None = None) -> np.ndarray:
     """``np.argsort(keys, kind="stable")``, or just its first ``first`` entries (same values)."""
     if first is None or first >= len(keys):

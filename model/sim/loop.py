@@ -1,15 +1,21 @@
 """One simulated year, in order. Read this file top to bottom to know what the model does.
 
-1. Income dynamics and shocks (``income``).
+1. Income: the permanent part grows, this year's transitory part and shocks are drawn
+   (``income``); the village draws up the year's pre-exit list against the plan from last
+   year's stable income (``assessment.pre_exit_list``).
 2. Interventions, funded in priority order (``funding``, ``interventions``): first the recurring
-   costs of households already supported, then new households and village infrastructure (each a
-   ``funding.Funded`` item); then each batch's effect on conditions and income, and the social
-   floor on top.
-3. Assessment and exits (``assessment``).
-4. Relapse and new entrants (``relapse``).
+   costs of households already supported, then new households, listed ones first (failed ones
+   again after a wait), and village infrastructure (each a ``funding.Funded`` item); then each
+   batch's effect on conditions and income (net and stable), intensified help for the listed
+   households, and the social floor by means on top.
+3. Assessment: the year-end check of the listed households' stable income and conditions,
+   within verification capacity; exits, and the wrongly exited (``assessment``).
+4. Register update: monitoring flags and helps exited and near-poor households at risk, then
+   relapse and new entrants are what the check finds after help (``relapse``).
 5. Village and county exit (``villages``).
 6. Reporting: the year's flows (``flows.FIELDS``), in simulated units (``PovertyModel`` scales
-   them to real ones).
+   them to real ones): ``exits`` are declared exits (gross), ``net_reduction`` is
+   poor_start - poor_end, and ``lifted_total`` the distinct people exited at least once so far.
 """
 
 from __future__ import annotations
@@ -38,8 +44,11 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     hh, ledger = m.hh, m.ledger
     poor_start = hh.people(hh.status == POOR)
 
-    # 1. Income dynamics and shocks.
+    # 1. Income dynamics and shocks; the pre-exit list.
     m.shocks = income.draw_shocks(m)
+    listed = assessment.pre_exit_list(m)
+    m.on_list = np.zeros(len(hh), dtype=bool)
+    m.on_list[listed] = True
 
     # 2. Interventions, funded in priority order.
     ledger.open_year(m.year)
@@ -53,18 +62,24 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         active[batch.name][funded[batch.name]] = True
         new_people[batch.name] = int(hh.size[funded[batch.name]].sum())
     support = np.zeros(len(hh))
+    stable_support = np.zeros(len(hh))
     for batch in m.batches:
         batch.apply(m, active[batch.name])
         support += batch.income(m, active[batch.name])
-    hh.net = income.net_income(m, support, medical=active["medical"], education=active["education"])
+        stable_support += batch.income(m, active[batch.name], stable=True)
+    hh.net, hh.stable = income.net_income(m, support, stable_support, medical=active["medical"],
+                                          education=active["education"])
+    helped_listed = assessment.intensified_help(m, listed, ledger)
     floor_enrolled_before = hh.enrolled[social_floor.ROW] >= 0
     spending_floor = social_floor.top_up(m)
     new_people["social_floor"] = hh.people((hh.enrolled[social_floor.ROW] >= 0) & ~floor_enrolled_before)
 
     # 3. Assessment and exits.
-    exited, paper = assessment.assess(m)
+    exited, paper, wrong = assessment.assess(m, listed)
+    m.lifted |= exited
 
-    # 4. Relapse and new entrants.
+    # 4. Register update: monitoring and help, then relapse and new entrants.
+    flagged, helped = relapse.monitor(m, ledger)
     relapsed = relapse.relapse(m)
     entered = relapse.new_entrants(m)
 
@@ -76,16 +91,22 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     m.county_flows = county_flows(m, exited, relapsed, entered)
     unspent, carried = ledger.close_year()
     m.cumulative_spending += ledger.total_spent + spending_floor
+    poor_end = hh.people(hh.status == POOR)
     flows: dict[str, float | str] = {
         "poor_start": poor_start,
         "exits": hh.people(exited),
         "exits_paper": hh.people(paper),
+        "exits_wrong": hh.people(wrong),
         "relapses": hh.people(relapsed),
         "new_entrants": hh.people(entered),
-        "poor_end": hh.people(hh.status == POOR),
+        "poor_end": poor_end,
+        "net_reduction": poor_start - poor_end,
+        "lifted_total": hh.people(m.lifted),
         "sustained_exits": hh.people(hh.status == EXITED),
-        "net_reduction": poor_start - hh.people(hh.status == POOR),
-        "lifted_total": hh.people(hh.exit_year >= 0),
+        "pre_exit_listed": int(hh.size[listed].sum()),
+        "pre_exit_helped": helped_listed,
+        "monitored_flagged": hh.people(flagged),
+        "monitored_helped": hh.people(helped),
         "villages_exited": villages_exited,
         "villages_exited_total": int((m.villages.exit_year >= 0).sum()),
         "villages_built": len(funded[m.infrastructure.name]),
@@ -95,6 +116,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         "budget": ledger.budget,
         "spending": ledger.total_spent,
         "spending_floor": spending_floor,
+        "spending_pre_exit_help": ledger.spent.get(assessment.HELP, 0.0),
+        "spending_monitoring": ledger.spent.get(relapse.MONITORING, 0.0),
         "unspent": unspent,
         "carried_over": carried,
     }

@@ -11,6 +11,7 @@ import mesa
 import numpy as np
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
+from tuopin.errors import UserError
 from tuopin.scenario import BATCHES, Scenario, default_scenario, resolve, uncertainty
 from tuopin.sim import flows
 from tuopin.sim.agents import Population
@@ -162,6 +163,9 @@ class PovertyModel(ReplicateModel):
             draws fresh entropy (pass ``plan.seed`` for the scenario's fixed result).
         overrides: ``{"dotted.path": value}`` changes, validated with the whole scenario.
         population: households, villages and counties to use instead of the synthetic register.
+        start_year: the first year to simulate (default: the scenario's first). The population
+            is the state at the end of the year before, so a later start needs one (a register
+            read with the same ``start_year``); the plan's targets and money apply from then on.
         scenario: Mesa's scenario object, as Mesa's ``SolaraViz`` passes it when it resets a
             model. It may hold no parameters of its own (give them as keywords); tuopin's random
             streams always come from ``rng``.
@@ -187,6 +191,7 @@ class PovertyModel(ReplicateModel):
         rng: Any = None,
         overrides: dict[str, Any] | None = None,
         population: Population | None = None,
+        start_year: int | None = None,
         scenario: MesaScenario | None = None,
         **parameters: Any,
     ) -> None:
@@ -194,10 +199,21 @@ class PovertyModel(ReplicateModel):
             raise TypeError(f"Mesa's scenario holds parameters {extra}; give tuopin's as keywords (dotted paths)")
         super().__init__(plan, rng=rng, overrides={**(overrides or {}), **parameters}, population=population)
         self.batches: list[Intervention[Any]] = [cls(getattr(self.p.batches, cls.name)) for cls in FUNDED]
+        self.lifted = np.zeros(len(self.hh), dtype=bool)  # exited at least once in the simulated years
+        self.on_list = np.zeros(len(self.hh), dtype=bool)  # on this year's pre-exit list
         self.batch_names = BATCHES
         self.infrastructure = Infrastructure(self.p.exit_rules.infrastructure)
         items: list[Funded] = [*self.batches, self.infrastructure]
         self.funding_order = priority_order(items, [item.priority for item in items])
+        first = self.p.years[0]
+        start = first if start_year is None else int(start_year)
+        if not first <= start <= self.last_year:
+            raise UserError(f"start year {start} is outside the scenario's years {first}-{self.last_year}",
+                            key="start year")
+        if start > first and population is None:
+            raise UserError(f"a run starting in {start} needs the state at the end of {start - 1}: a household "
+                            "register (--households) read for that start year", key="start year")
+        self.year = start - 1  # the registration year; step() simulates the next
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
         self.county_records: list[dict[str, Any]] = []

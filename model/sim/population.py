@@ -18,14 +18,16 @@ What is drawn, in order (all seeded from the ``population`` stream):
 7. Market income per capita: the first year's line times a lognormal ratio (median
    ``income_ratio_median``) for labour households, ``no_labour_income_ratio`` for the rest; the
    near-poor are uniform in ``near_poor_income_ratio`` times the line.
+8. The exited stock (``exited_stock``): ``exited_ratio`` people per registered poor person who
+   exited in the two years before the first, still in the register and able to relapse.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tuopin.scenario.schema import CAUSES, Scenario
-from tuopin.sim.agents import CAUSE_BIT, NEAR, NOT_YET, POOR, Counties, Households, Villages
+from tuopin.scenario.schema import CAUSES, Population, Scenario
+from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
 
 
 def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
@@ -110,9 +112,11 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
         poor_sizes = _sizes_to_total(rng, round(row.poor_people * scale), pop.household_size_mean)
         n_near_people = round(row.poor_people * scale * pop.near_poor_ratio)
         near_sizes = _sizes_to_total(rng, n_near_people, pop.household_size_mean)
-        sizes += [poor_sizes, near_sizes]
-        county += [np.full(len(poor_sizes) + len(near_sizes), c, dtype=np.int16)]
-        status += [np.full(len(poor_sizes), POOR, np.int8), np.full(len(near_sizes), NEAR, np.int8)]
+        exited_sizes = _sizes_to_total(rng, round(row.poor_people * scale * pop.exited_ratio), pop.household_size_mean)
+        sizes += [poor_sizes, near_sizes, exited_sizes]
+        county += [np.full(len(poor_sizes) + len(near_sizes) + len(exited_sizes), c, dtype=np.int16)]
+        status += [np.full(len(poor_sizes), POOR, np.int8), np.full(len(near_sizes), NEAR, np.int8),
+                   np.full(len(exited_sizes), EXITED, np.int8)]
     size = np.concatenate(sizes).astype(np.int16)
     county_arr = np.concatenate(county)
     status_arr = np.concatenate(status)
@@ -165,4 +169,26 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
         county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
         eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
         first_year=first_year)
+    exited_stock(hh, pop, rng, line0, first_year)
     return hh, villages, counties
+
+
+def exited_stock(hh: Households, pop: Population, rng: np.random.Generator, line: float, first_year: int) -> None:
+    """Give the households drawn as exited before the first year (status EXITED) what an exit
+    required: every condition met, income uniform in ``exited_income_ratio`` times the first
+    year's line, registered two years and exited one year before the first. They had none of
+    the programme's batches. No draw is made when there are none (older populations unchanged)."""
+    out = hh.status == EXITED
+    k = int(out.sum())
+    if k == 0:
+        return
+    lo, hi = pop.exited_income_ratio
+    hh.market[out] = line * rng.uniform(lo, hi, k)
+    hh.net[out] = hh.market[out]
+    hh.stable[out] = hh.market[out]
+    hh.house_ok[out] = True
+    hh.harsh[out] = False
+    hh.insured[out] = True
+    hh.causes[out] &= ~np.uint16(CAUSE_BIT["school"])
+    hh.registered_year[out] = first_year - 2
+    hh.exit_year[out] = first_year - 1

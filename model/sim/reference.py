@@ -9,13 +9,17 @@ draws from Mesa's ``model.random``. It is a yardstick for speed and a second rea
 
 The year, as in ``loop.py``:
 
-1. ``shuffle_do("draw_shocks")``: market income grows, this year's shocks are drawn.
+1. ``shuffle_do("draw_shocks")``: the permanent part of market income grows, this year's
+   transitory part and shocks are drawn; the pre-exit list is drawn at model level.
 2. The funding queues, at model level: each batch's recurring costs for households it still
    supports, then, in priority order, new households (and village infrastructure), each batch's
-   queue sorted by its targeting key and funded whole until money or capacity runs out.
-3. ``shuffle_do("step")``: each household applies its batches' effects, computes its net income,
-   takes the social floor, and is assessed: exit, relapse or new registration.
-4. Target pressure (declared exits) at model level, then village and county exit.
+   queue with listed households first, then sorted by its targeting key, funded whole until
+   money or capacity runs out.
+3. ``shuffle_do("step")``: each household applies its batches' effects and computes its net and
+   stable income.
+4. At model level: intensified help for the list, the social floor by means, the year-end check
+   and declared exits, monitoring and its help; then ``shuffle_do("update")``: each household's
+   register update (relapse or new registration); then village and county exit.
 
 With the same seed it starts from the same register and draws the same uncertain parameters as
 ``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
@@ -66,24 +70,29 @@ class HouseholdAgent(mesa.Agent):
         self.status = int(hh.status[i])
         self.market = float(hh.market[i])
         self.net = float(hh.net[i])
+        self.stable = float(hh.stable[i])
         self.industry_gain = 0.0
         self.job_wage = 0.0
         self.followup_gain = 0.0
         self.enrolled: dict[str, int] = {}
         self.registered_year = int(hh.registered_year[i])
-        self.exit_year = -1
+        self.exit_year = int(hh.exit_year[i])
         self.paper_exit = False
         self.ill = self.disaster = self.market_shock = self.job_lost = False
+        self.transitory, self.check = 1.0, 0.0
         self.active: set[str] = set()
+        self.on_list = False
         self.outcome = ""  # this year's: "exit", "relapse", "entry" or ""
-        self.failed_assessment = False
 
     # -- 1. income dynamics and shocks ---------------------------------------
     def draw_shocks(self) -> None:
-        """Grow market income (lognormal) and draw this year's illness, disaster, market and job shocks."""
+        """Grow the permanent part of market income, draw this year's transitory part, the
+        illness, disaster, market and job shocks, and the year-end check's error."""
         e, r = self.model.p.economy, self.model.random
-        sigma = e.income_volatility
-        self.market *= math.exp(e.income_growth + sigma * r.gauss(0.0, 1.0) - sigma**2 / 2)
+        sp, st = e.permanent_volatility, e.income_volatility
+        self.market *= math.exp(e.income_growth + sp * r.gauss(0.0, 1.0) - sp**2 / 2)
+        self.transitory = math.exp(st * r.gauss(0.0, 1.0) - st**2 / 2)
+        self.check = r.gauss(0.0, 1.0)
         self.ill = r.random() < (e.illness_rate if self.causes & ILLNESS else e.illness_rate_other)
         self.disaster = r.random() < e.disaster_rate
         if self.disaster and r.random() < e.disaster_house_damage:
@@ -106,9 +115,19 @@ class HouseholdAgent(mesa.Agent):
             return bool(self.causes & ILLNESS) or not self.insured
         return not self.house_ok and not self.harsh  # housing
 
+    def failed(self, batch: str) -> bool:
+        """Whether this household's project or placement came to nothing."""
+        if batch == "industry":
+            return batch in self.enrolled and self.industry_gain == 0
+        if batch == "employment":
+            return batch in self.enrolled and self.job_wage == 0
+        return False
+
     def is_candidate(self, batch: str, year: int, start_year: int) -> bool:
-        """Registered poor, eligible, not yet enrolled, once the batch has started."""
-        return (year >= start_year and self.status == POOR and batch not in self.enrolled
+        """Registered poor, eligible, not yet enrolled (or failed long enough ago), once the batch has started."""
+        wait = getattr(getattr(self.model.p.batches, batch), "retry_after_years", 0)
+        retry = wait > 0 and self.failed(batch) and year - self.enrolled[batch] >= wait
+        return (year >= start_year and self.status == POOR and (batch not in self.enrolled or retry)
                 and self.eligible(batch))
 
     def is_supported(self, batch: str) -> bool:
@@ -151,10 +170,16 @@ class HouseholdAgent(mesa.Agent):
             self.followup_gain = b.followup_gain_per_capita if r.random() < b.followup_job_prob else 0.0
 
     # -- 3. effects, income, floor, assessment -------------------------------
-    def apply_batches(self) -> float:
-        """Each batch's effect on conditions, then its income; returns the support per capita."""
+    def kept(self, batch: str) -> float:
+        """Share of a batch's income paid this year: all while supported, else ``kept_after_support``."""
+        b = getattr(self.model.p.batches, batch)
+        return 1.0 if self.is_supported(batch) else b.kept_after_support
+
+    def apply_batches(self) -> tuple[float, float]:
+        """Each batch's effect on conditions, then its income; returns the support per capita
+        this year and without this year's shocks (stable)."""
         p, year = self.model.p, self.model.year
-        support = 0.0
+        support = stable = 0.0
         for batch in FUNDED:
             start = self.enrolled.get(batch, -1)
             b = getattr(p.batches, batch)
@@ -163,71 +188,73 @@ class HouseholdAgent(mesa.Agent):
                 loss = p.economy.market_loss if self.market_shock else 0.0
                 if self.is_supported(batch):
                     loss *= 1 - p.relapse.insurance_cover
-                support += self.industry_gain * ramp * (1 - loss)
-            elif batch == "employment" and start >= 0 and not self.job_lost:
-                support += self.job_wage
+                gain = self.industry_gain * ramp * self.kept(batch)
+                support += gain * (1 - loss)
+                stable += gain
+            elif batch == "employment" and start >= 0:
+                gain = self.job_wage * self.kept(batch)
+                support += 0.0 if self.job_lost else gain
+                stable += gain
             elif batch == "relocation" and start >= 0:
                 if start + b.build_years == year:  # moves in
                     self.house_ok, self.harsh = True, False
                     self.market *= 1 - b.farm_income_loss
-                if year >= start + b.build_years and not self.job_lost:
-                    support += self.followup_gain
+                if year >= start + b.build_years:
+                    gain = self.followup_gain * self.kept(batch)
+                    support += 0.0 if self.job_lost else gain
+                    stable += gain
             elif batch == "ecology" and batch in self.active:
                 support += b.annual_cost_per_household / self.size
+                stable += b.annual_cost_per_household / self.size
             elif batch == "medical" and batch in self.active:
                 self.insured = True
             elif batch == "housing" and start >= 0 and start + b.build_years == year:
                 self.house_ok = True
-        return support
+        return support, stable
 
-    def net_income(self, support: float) -> float:
-        """Farm income after a disaster, plus support, less illness and school costs."""
+    def incomes(self, support: float, stable_support: float) -> tuple[float, float]:
+        """Net income (farm after its transitory part and a disaster, plus support, less illness
+        and school costs) and stable income (the permanent part plus stable support, less school)."""
         p = self.model.p
         e = p.economy
-        farm = self.market * (1 - e.disaster_loss) if self.disaster else self.market
+        farm = self.market * self.transitory * ((1 - e.disaster_loss) if self.disaster else 1.0)
         if "medical" in self.active:
             reimbursed = p.batches.medical.reimbursement
         else:
             reimbursed = e.insured_reimbursement if self.insured else 0.0
         illness = e.illness_cost * (1 - reimbursed) / self.size if self.ill else 0.0
         school = 0.0 if "education" in self.active else self.students * e.school_cost / self.size
-        return farm + support - illness - school
+        return farm + support - illness - school, self.market + stable_support - school
 
-    def social_floor(self) -> float:
-        """Top a registered household without labour up to the floor; returns the year's cost."""
-        m = self.model
-        f = m.p.batches.social_floor
-        if m.year < f.start_year or self.status == NEAR or self.labour != 0:
-            return 0.0
-        gap = max(floor_level(f.top_up_to, m.year) * m.line - self.net, 0.0)
-        if gap <= 0:
-            return 0.0
-        self.net += gap
-        if "social_floor" not in self.enrolled:
-            self.enrolled["social_floor"] = m.year
-            m.floor_new_people += self.size
-        return gap * self.size + f.annual_cost_per_household
+    def conditions(self) -> bool:
+        """A safe house, insurance, and no child out of school for cost."""
+        schooling = not self.causes & SCHOOL or self.students == 0 or "education" in self.enrolled
+        return self.house_ok and self.insured and schooling
 
     def meets_standard(self) -> bool:
-        """Income at the line, a safe house, insurance, and no child out of school for cost."""
-        schooling = not self.causes & SCHOOL or self.students == 0 or "education" in self.enrolled
-        return self.net >= self.model.line and self.house_ok and self.insured and schooling
+        """Stable income at the line and every condition."""
+        return self.stable >= self.model.line and self.conditions()
+
+    def below(self) -> bool:
+        """What the register update finds: a condition lost, or stable and this year's income under the line."""
+        line = self.model.line
+        return not self.conditions() or (self.stable < line and self.net < line)
+
+    def watched(self) -> bool:
+        """Exited before this year, or near-poor: who monitoring watches."""
+        return (self.status == EXITED and self.exit_year < self.model.year) or self.status == NEAR
 
     def step(self) -> None:
-        """This household's year after funding: effects, net income, floor, then its assessment."""
+        """This household's year after funding: the batches' effects, net and stable income."""
+        self.net, self.stable = self.incomes(*self.apply_batches())
+        self.outcome = ""
+
+    def update(self) -> None:
+        """The register update after help: relapse or new registration."""
         m = self.model
-        self.net = self.net_income(self.apply_batches())
-        m.spending_floor += self.social_floor()
-        ok = self.meets_standard()
-        self.outcome, self.failed_assessment = "", False
-        if self.status == POOR:
-            if ok:
-                self.status, self.exit_year, self.paper_exit, self.outcome = EXITED, m.year, False, "exit"
-            else:
-                self.failed_assessment = True
-        elif self.status == EXITED and self.exit_year < m.year and not ok:
+        if self.status == EXITED and self.exit_year < m.year and self.below():
             self.status, self.outcome = POOR, "relapse"
-        elif (self.status == NEAR and self.net < m.line
+        elif (self.status == NEAR and self.stable < m.line and self.net < m.line
               and self.random.random() < m.p.relapse.registration_rate):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
@@ -253,18 +280,21 @@ class ReferenceModel(ReplicateModel):
         self.records: list[dict[str, float | str]] = []
         self.spending_floor = 0.0
         self.floor_new_people = 0
+        self.listed: list[HouseholdAgent] = []
 
     # -- funding -------------------------------------------------------------
-    def queue(self, agents: list[HouseholdAgent], batch: str) -> list[HouseholdAgent]:
-        """Agents in the batch's targeting order (need, near_line or a lottery)."""
+    def queue(self, agents: list[HouseholdAgent], batch: str, listed_first: bool = False) -> list[HouseholdAgent]:
+        """Agents in the batch's targeting order (need, near_line or a lottery); with
+        ``listed_first``, households on the pre-exit list ahead of the rest."""
         key = getattr(self.p.batches, batch).targeting
         if key == "need":
-            return sorted(agents, key=lambda a: a.net)
-        if key == "near_line":
-            return sorted(agents, key=lambda a: abs(self.line - a.net))
-        agents = list(agents)
-        self.random.shuffle(agents)
-        return agents
+            agents = sorted(agents, key=lambda a: a.net)
+        elif key == "near_line":
+            agents = sorted(agents, key=lambda a: abs(self.line - a.net))
+        else:
+            agents = list(agents)
+            self.random.shuffle(agents)
+        return sorted(agents, key=lambda a: not a.on_list) if listed_first else agents
 
     def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
              people: Callable[[Any], int] | None = None, capacity: float = math.inf) -> list[Any]:
@@ -300,9 +330,13 @@ class ReferenceModel(ReplicateModel):
                 continue
             b = getattr(p.batches, item)
             cands = [a for a in self.households if a.is_candidate(item, year, b.start_year)]
-            chosen = self.fund(item, self.queue(cands, item),
+            if p.funding.capacity_rule == "need" and item != "relocation":  # remaining need over the years left
+                capacity = sum(a.size for a in cands) / (self.last_year - year + 1)
+            else:
+                capacity = b.capacity.get(year, 0.0) * p.scale
+            chosen = self.fund(item, self.queue(cands, item, listed_first=True),
                                partial(HouseholdAgent.enrolment_cost, batch=item),
-                               people=lambda a: a.size, capacity=b.capacity.get(year, 0.0) * p.scale)
+                               people=lambda a: a.size, capacity=capacity)
             for a in chosen:
                 a.enrol(item)
             new_people[item] = sum(a.size for a in chosen)
@@ -372,37 +406,131 @@ class ReferenceModel(ReplicateModel):
         return n_villages, n_counties
 
     # -- the year ------------------------------------------------------------
-    def declare_under_pressure(self, honest_people: int) -> list[HouseholdAgent]:
-        """Fill a share of the shortfall with households just below the line, closest first."""
-        a = self.p.assessment
-        shortfall = (self.p.targets.exits.get(self.year, 0.0) * self.p.scale - honest_people) * a.target_pressure
-        if shortfall <= 0:
-            return []
-        floor = (1 - a.pressure_band) * self.line
-        queue = sorted((h for h in self.households if h.failed_assessment and h.net >= floor),
-                       key=lambda h: -h.net)
-        declared, people = [], 0
+    @staticmethod
+    def front(queue: list[HouseholdAgent], people: float) -> list[HouseholdAgent]:
+        """The households from the front of a queue whose members add up to at most ``people``."""
+        out, total = [], 0
         for h in queue:
-            if people + h.size > shortfall:
+            if total + h.size > people + 1e-9:
                 break
-            people += h.size
-            declared.append(h)
-        for h in declared:
-            h.status, h.exit_year, h.paper_exit, h.outcome = EXITED, self.year, True, "exit"
-        return declared
+            total += h.size
+            out.append(h)
+        return out
+
+    def pre_exit_list(self) -> list[HouseholdAgent]:
+        """Poor households by last year's stable income, highest first: those above
+        ``list_income_ratio`` times the line, or more until the listed people reach the quota."""
+        a = self.p.assessment
+        poor = sorted((h for h in self.households if h.status == POOR), key=lambda h: -h.stable)
+        qualifying = sum(h.stable >= a.list_income_ratio * self.line for h in poor)
+        quota = self.p.targets.exits.get(self.year, 0.0) * self.p.scale
+        by_quota, total = 0, 0
+        if quota > 0:
+            for h in poor:
+                by_quota += 1
+                total += h.size
+                if total >= quota - 1e-9:
+                    break
+        return poor[: max(qualifying, by_quota)]
+
+    def bar(self) -> float:
+        """The stable income a household must show to exit this year."""
+        return self.line * (1 + self.p.assessment.exit_margin)
+
+    def intensified_help(self) -> int:
+        """Listed poor households under the bar get help, in list order within money; returns people helped."""
+        a = self.p.assessment
+        if a.help_per_capita <= 0:
+            return 0
+        below = [h for h in self.listed if h.status == POOR and h.stable < self.bar()]
+        helped = self.fund("pre_exit_help", below, lambda h: a.help_per_capita * h.size)
+        for h in helped:
+            h.stable += a.help_per_capita
+            h.net += a.help_per_capita
+        return sum(h.size for h in helped)
+
+    def social_floor(self) -> None:
+        """The floor by means: eligible registered households whose stable income cannot reach
+        it, those already covered and then the lowest incomes up to the year's coverage."""
+        f, year = self.p.batches.social_floor, self.year
+        if year < f.start_year:
+            return
+        floor = floor_level(f.top_up_to, year) * self.line
+        eligible = [h for h in self.households if h.status != NEAR and h.stable < floor and (
+            h.labour == 0 or "social_floor" in h.enrolled
+            or (h.status == POOR and year - h.registered_year >= f.labour_after_years))]
+        have = [h for h in eligible if "social_floor" in h.enrolled]
+        room = floor_level(f.coverage, year) * sum(h.size for h in eligible) - sum(h.size for h in have)
+        rest = sorted((h for h in eligible if "social_floor" not in h.enrolled), key=lambda h: h.stable)
+        for h in have + (self.front(rest, room) if room > 0 else []):
+            gap = floor - h.stable
+            h.stable += gap
+            h.net += gap
+            if "social_floor" not in h.enrolled:
+                h.enrolled["social_floor"] = year
+                self.floor_new_people += h.size
+            self.spending_floor += gap * h.size + f.annual_cost_per_household
+
+    def assess(self) -> tuple[list[HouseholdAgent], list[HouseholdAgent]]:
+        """Check listed households within capacity; exits, then declared exits under pressure."""
+        a = self.p.assessment
+        checked = self.front(self.listed, a.verification_capacity.get(self.year, math.inf) * self.p.scale)
+        honest = [h for h in checked if h.stable * math.exp(a.measurement_error * h.check) >= self.bar()
+                  and h.conditions()]
+        shortfall = (self.p.targets.exits.get(self.year, 0.0) * self.p.scale - sum(h.size for h in honest)) \
+            * a.target_pressure
+        passed = set(honest)
+        floor = (1 - a.pressure_band) * self.line
+        paper = self.front([h for h in checked if h not in passed and h.stable >= floor], shortfall) \
+            if shortfall > 0 else []
+        for h in honest + paper:
+            h.status, h.exit_year, h.paper_exit, h.outcome = EXITED, self.year, h in paper, "exit"
+        return honest + paper, paper
+
+    def monitor(self) -> int:
+        """Help flagged watched households the check would find below, lowest income first,
+        within capacity and money (exited ones under the line also enter 低保); returns people helped."""
+        r, line = self.p.relapse, self.line
+        watch = [h for h in self.households if h.watched()]
+        capacity = r.monitoring_capacity.get(self.year, 0.0) * sum(h.size for h in watch)
+        flagged = [h for h in watch if min(h.stable, h.net) < r.watch_ratio * line or h.ill or h.disaster]
+        queue = sorted((h for h in flagged if h.below()), key=lambda h: h.net)
+        if capacity <= 0:
+            return 0
+
+        def gap(h: HouseholdAgent) -> float:
+            return min(max(line - h.net, 0.0), r.help_max_per_capita) if h.stable < line else 0.0
+
+        house = self.p.batches.housing.cost_per_household
+        helped = self.fund("monitoring", queue, lambda h: gap(h) * h.size + (0.0 if h.house_ok else house),
+                           people=lambda h: h.size, capacity=capacity)
+        for h in helped:
+            h.net += gap(h)
+            h.house_ok = True
+            if h.status == EXITED and h.stable < line and "social_floor" not in h.enrolled:
+                h.enrolled["social_floor"] = self.year  # 低保 from next year while means stay short
+        return sum(h.size for h in helped)
 
     def step(self) -> None:
         """One year: shocks, funding, each household's year, declared exits, villages and counties."""
         self.year += 1
         poor_start = sum(a.size for a in self.households if a.status == POOR)
         self.agents.shuffle_do("draw_shocks")
+        self.listed = self.pre_exit_list()
+        for a in self.households:
+            a.on_list = False
+        for a in self.listed:
+            a.on_list = True
         self.ledger.open_year(self.year)
         self.villages_built = 0
         self.spending_floor, self.floor_new_people = 0.0, 0
         new_people = self.fund_year()
         self.agents.shuffle_do("step")
-        honest = sum(a.size for a in self.households if a.outcome == "exit")
-        paper = self.declare_under_pressure(honest)
+        self.intensified_help()
+        self.social_floor()
+        exited, paper = self.assess()
+        self.monitor()
+        self.agents.shuffle_do("update")
         villages_exited, counties_exited = self.exit_villages_and_counties()
         unspent, carried = self.ledger.close_year()
         people = {k: 0 for k in ("exit", "relapse", "entry")}
@@ -417,6 +545,7 @@ class ReferenceModel(ReplicateModel):
             "relapses": people["relapse"],
             "new_entrants": people["entry"],
             "poor_end": sum(a.size for a in self.households if a.status == POOR),
+            "exits_wrong": sum(h.size for h in exited if not h.meets_standard()),
             "villages_exited": villages_exited,
             "villages_built": self.villages_built,
             "counties_exited": counties_exited,

@@ -5,8 +5,13 @@ A batch says, each over whole household arrays:
 * ``eligible(m)``: who may receive it (by causes, labour, location, conditions);
 * ``units(m, idx)``: what its per-person costs count (people, or students for education);
 * ``enrol(m, idx, u)``: what happens once, when households are enrolled (draw success, set gains);
-* ``apply(m, active)`` and ``income(m, active)``: each year, its effect on the 两不愁三保障
-  conditions and on per-capita income, for the households it is active for.
+* ``apply(m, active)`` and ``income(m, active, stable)``: each year, its effect on the 两不愁三保障
+  conditions and on per-capita income, for the households it is active for (``stable``: the
+  income without this year's shocks, see ``income.py``).
+
+A batch whose help can fail (``failed``) may enrol a household again ``retry_after_years`` after
+the failure; a batch with ``kept_after_support`` pays only that share of its income once support
+has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit).
 
 What is the same for every batch is here: who is a candidate and who is still supported, its
 costs and capacity, and ``fund_new`` (new households in targeting order, within capacity and
@@ -23,7 +28,7 @@ import numpy as np
 
 from tuopin.scenario.schema import BatchBase
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
-from tuopin.sim.funding import RANDOM, queue_keys
+from tuopin.sim.funding import RANDOM, listed_first, queue_keys
 
 if TYPE_CHECKING:
     from tuopin.sim.loop import BatchDraws
@@ -40,6 +45,8 @@ class Intervention(Generic[B]):
     """Support goes on after the post-exit continuation period (eco payments)."""
     draws: ClassVar[int] = 0
     """Rows of uniform draws ``enrol`` reads (at most 2)."""
+    scheduled: ClassVar[bool] = False
+    """Capacity is a construction schedule, kept when capacity follows need."""
 
     def __init__(self, params: B) -> None:
         self.p = params
@@ -56,10 +63,27 @@ class Intervention(Generic[B]):
         raise NotImplementedError
 
     def candidates(self, m: PovertyModel) -> np.ndarray:
-        """Registered poor households, eligible and not yet enrolled, once the batch has started."""
+        """Registered poor households, eligible and not yet enrolled (or whose help failed long
+        enough ago to be retried), once the batch has started."""
         if m.year < self.p.start_year:
             return np.zeros(len(m.hh), dtype=bool)
-        return (m.hh.status == POOR) & (m.hh.enrolled[self.row] < 0) & self.eligible(m)
+        return (m.hh.status == POOR) & ((m.hh.enrolled[self.row] < 0) | self.retried(m)) & self.eligible(m)
+
+    def failed(self, m: PovertyModel) -> np.ndarray:
+        """Enrolled households whose help came to nothing (a failed project or placement)."""
+        return np.zeros(len(m.hh), dtype=bool)
+
+    def retried(self, m: PovertyModel) -> np.ndarray:
+        """Failed households that may be enrolled again this year."""
+        wait = getattr(self.p, "retry_after_years", 0)
+        if wait <= 0:
+            return np.zeros(len(m.hh), dtype=bool)
+        return self.failed(m) & (m.year - m.hh.enrolled[self.row] >= wait)
+
+    def continuing(self, m: PovertyModel) -> np.ndarray | float:
+        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``."""
+        kept = getattr(self.p, "kept_after_support", 1.0)
+        return 1.0 if kept >= 1.0 else np.where(self.supported(m), 1.0, kept)
 
     def enrolled(self, m: PovertyModel) -> np.ndarray:
         """Households that have received this batch."""
@@ -86,15 +110,21 @@ class Intervention(Generic[B]):
         return self.p.annual_cost_per_person * self.units(m, idx) + self.p.annual_cost_per_household
 
     def capacity(self, m: PovertyModel) -> float:
-        """People that can newly receive the batch this year (simulated scale)."""
+        """People that can newly receive the batch this year (simulated scale): the plan's
+        schedule, or, when ``funding.capacity_rule`` is ``need``, the people still waiting for
+        it (candidates, failed and relapsed ones included) spread over the plan's remaining
+        years; money limits either."""
+        if m.p.funding.capacity_rule == "need" and not self.scheduled:
+            return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0) * m.p.scale
 
     def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
-        """Enrol new households, in targeting order, within capacity and money; returns their indices."""
+        """Enrol new households, those on the pre-exit list first, then in targeting order, within
+        capacity and money; returns their indices."""
         hh, key = m.hh, self.p.targeting
         idx = np.flatnonzero(self.candidates(m))
         u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
-        keys = queue_keys(key, hh.net[idx], m.line, u)
+        keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
         costs = self.one_off_cost(m, idx) + self.annual_cost(m, idx)
         funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.size[idx], capacity=self.capacity(m))
         chosen = idx[funded]
@@ -109,8 +139,8 @@ class Intervention(Generic[B]):
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         """Yearly effect on conditions (safe house, insurance, schooling)."""
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray | float:
-        """Per-capita income this batch adds this year (yuan)."""
+    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray | float:
+        """Per-capita income this batch adds this year (yuan); ``stable``: without this year's shocks."""
         return 0.0
 
     def completes_this_year(self, m: PovertyModel, build_years: int) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 For households with labour. A placement succeeds with ``placement_prob``; one member then earns
 ``wage`` a year at once (no ramp-up), shared over the household. In a year with a job-loss shock
-that income is lost; the job is found again the next year.
+that income is lost; the job is found again the next year. Once support ends the household keeps
+``kept_after_support`` of it (public-welfare posts end). A failed placement can be tried again
+``retry_after_years`` later.
 """
 
 from __future__ import annotations
@@ -29,5 +31,9 @@ class Employment(Intervention[schema.Employment]):
         placed = u[0] < self.p.placement_prob
         m.hh.job_wage[idx] = np.where(placed, self.p.wage / m.hh.size[idx], 0.0)
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
-        return m.hh.job_wage * self.enrolled(m) * ~m.shocks.job_lost
+    def failed(self, m: PovertyModel) -> np.ndarray:
+        return self.enrolled(m) & (m.hh.job_wage == 0)
+
+    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
+        wage = m.hh.job_wage * self.enrolled(m) * self.continuing(m)
+        return wage if stable else wage * ~m.shocks.job_lost

@@ -3,7 +3,9 @@
 For households with labour. Income starts small and ramps up over ``ramp_years`` (orchards take
 years); a share ``1 - success_prob`` of projects fail. Each year a market shock can take
 ``market_loss`` of it; while the household is supported, agricultural insurance pays back
-``insurance_cover`` of that loss. The business stays the household's after support ends.
+``insurance_cover`` of that loss. Once support ends the household keeps ``kept_after_support``
+of the income (its own orchard or herd; dividends and contracts stop). A failed project can be
+tried again ``retry_after_years`` later.
 """
 
 from __future__ import annotations
@@ -33,10 +35,16 @@ class Industry(Intervention[schema.Industry]):
         spread = np.exp(sigma * ndtri(u[1]) - sigma**2 / 2)
         m.hh.industry_gain[idx] = np.where(success, self.p.gain_per_capita * spread, 0.0)
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
+    def failed(self, m: PovertyModel) -> np.ndarray:
+        return self.enrolled(m) & (m.hh.industry_gain == 0)
+
+    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
         hh = m.hh
         years_in = m.year - hh.enrolled[self.row] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0) * self.enrolled(m)
+        gain = hh.industry_gain * ramp * self.continuing(m)
+        if stable:
+            return gain
         loss = m.p.economy.market_loss * m.shocks.market
         insured_loss = np.where(self.supported(m), loss * (1 - m.p.relapse.insurance_cover), loss)
-        return hh.industry_gain * ramp * (1 - insured_loss)
+        return gain * (1 - insured_loss)

@@ -3,7 +3,8 @@
 For registered households in harsh locations. The move completes ``build_years`` after
 enrolment (construction): the house is then safe and the location no longer harsh, but a share
 ``farm_income_loss`` of farm income is lost with the land; a follow-up job (搬得出、稳得住、能致富)
-is found with ``followup_job_prob`` and pays ``followup_gain_per_capita``.
+is found with ``followup_job_prob`` and pays ``followup_gain_per_capita`` (``kept_after_support``
+of it once support ends).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 class Relocation(Intervention[schema.Relocation]):
     name = "relocation"
     draws = 1
+    scheduled = True
 
     def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.harsh
@@ -36,7 +38,8 @@ class Relocation(Intervention[schema.Relocation]):
         hh.harsh[moved] = False
         hh.market[moved] *= 1 - self.p.farm_income_loss
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> np.ndarray:
+    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
         hh = m.hh
         moved = self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years)
-        return hh.followup_gain * moved * ~m.shocks.job_lost
+        gain = hh.followup_gain * moved * self.continuing(m)
+        return gain if stable else gain * ~m.shocks.job_lost

@@ -1,11 +1,17 @@
-"""社会保障兜底: 低保 raised to the poverty line (两线合一) for households that cannot work.
+"""社会保障兜底: 低保 and 特困 support by means (应兜尽兜), raised to the line (两线合一).
 
-An entitlement, not a funded batch: every household without able-bodied labour whose income
-falls short of ``top_up_to`` times the line is topped up to it, every year, whatever the budget.
-``top_up_to`` is one number or a schedule by year (低保 raised to the line step by step); a
-year missing from a schedule takes the latest earlier one.
-Its cost is the gap plus ``annual_cost_per_household`` of administration, paid from civil-affairs
-funds outside the poverty budget and reported as ``spending_floor``.
+An entitlement, not a funded batch. A registered household (poor or exited) is eligible when its
+stable income cannot reach the floor, ``top_up_to`` times the line, by other means: at once if it
+has no able-bodied labour, and after ``labour_after_years`` years registered poor if it has
+labour (help has been tried and it is still below). The floor reaches a share ``coverage`` of
+the eligible people by each year (identification phases in), the lowest incomes first; a
+household once covered stays covered while it is eligible. Each covered household's stable and
+net income rise by the gap between its stable income and the floor: the floor is stable income.
+
+``top_up_to`` and ``coverage`` are one number or schedules by year; a year missing from a
+schedule takes the latest earlier one (0 before the first). The cost is the gap plus
+``annual_cost_per_household`` of administration, paid from civil-affairs funds outside the
+poverty budget and reported as ``spending_floor``.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tuopin.sim.agents import BATCH_INDEX, NEAR
+from tuopin.sim.agents import BATCH_INDEX, NEAR, POOR
+from tuopin.sim.funding import smallest_first
 
 if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel
@@ -22,29 +29,47 @@ if TYPE_CHECKING:
 ROW = BATCH_INDEX["social_floor"]
 
 
-def eligible(m: PovertyModel) -> np.ndarray:
-    """Registered (poor or exited) households with no able-bodied labour, once the floor starts."""
-    if m.year < m.p.batches.social_floor.start_year:
-        return np.zeros(len(m.hh), dtype=bool)
-    return (m.hh.status != NEAR) & (m.hh.labour == 0)
-
-
 def floor_level(top_up_to: float | dict[int, float], year: int) -> float:
-    """The floor as a multiple of the line in ``year`` (0 before a schedule's first year)."""
+    """A scheduled value in ``year`` (0 before a schedule's first year); a number is constant."""
     if not isinstance(top_up_to, dict):
         return top_up_to
     earlier = [y for y in top_up_to if y <= year]
     return top_up_to[max(earlier)] if earlier else 0.0
 
 
-def top_up(m: PovertyModel) -> float:
-    """Raise eligible households' net income to the floor; return the year's cost in yuan."""
-    p = m.p.batches.social_floor
+def eligible(m: PovertyModel, floor: float) -> np.ndarray:
+    """Registered households whose stable income cannot reach ``floor`` by other means."""
+    hh, p = m.hh, m.p.batches.social_floor
+    if m.year < p.start_year:
+        return np.zeros(len(hh), dtype=bool)
+    stuck = (hh.status == POOR) & (m.year - hh.registered_year >= p.labour_after_years)
+    return (hh.status != NEAR) & (hh.stable < floor) & ((hh.labour == 0) | stuck | (hh.enrolled[ROW] >= 0))
+
+
+def covered(m: PovertyModel, cover: np.ndarray, share: float) -> np.ndarray:
+    """Eligible households the floor reaches: those already covered, then the lowest stable
+    incomes until ``share`` of the eligible people are reached."""
     hh = m.hh
-    cover = eligible(m)
+    have = cover & (hh.enrolled[ROW] >= 0)
+    room = share * hh.people(cover) - hh.people(have)
+    idx = np.flatnonzero(cover & ~have)
+    if room <= 0 or len(idx) == 0:
+        return have
+    order = idx[smallest_first(hh.stable[idx])]
+    n = int(np.searchsorted(np.cumsum(hh.size[order]), room + 1e-9, side="right"))
+    out = have.copy()
+    out[order[:n]] = True
+    return out
+
+
+def top_up(m: PovertyModel) -> float:
+    """Raise covered households' stable and net income to the floor; return the year's cost in yuan."""
+    p, hh = m.p.batches.social_floor, m.hh
     floor = floor_level(p.top_up_to, m.year) * m.line
-    gap = np.where(cover, np.maximum(floor - hh.net, 0.0), 0.0)
-    receives = cover & (gap > 0)
+    cover = eligible(m, floor)
+    receives = covered(m, cover, floor_level(p.coverage, m.year))
+    gap = np.where(receives, floor - hh.stable, 0.0)
+    hh.stable += gap
     hh.net += gap
     first_time = receives & (hh.enrolled[ROW] < 0)
     hh.enrolled[ROW, first_time] = m.year
