@@ -13,7 +13,7 @@ Placeholders, in ``args`` and in the case's text files (replaced when the case i
 ``{scenarios}`` the repository's ``scenarios/`` directory.
 
 For every case: exit code 2, exactly one line on stderr, starting ``tuopin: error:``, holding
-``expect`` and every ``where``; no traceback; nothing on stdout; the output path absent (or, if
+``expect`` and every ``where``, at most ``MAX_LINE`` characters; no traceback; nothing on stdout; the output path absent (or, if
 the case made it, unchanged) and nothing else written beside it or into the case directory.
 """
 
@@ -33,16 +33,21 @@ from tuopin.cli import main
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.yaml").is_file())
 
+MAX_LINE = 800
+"""Longest error line: the file (a temporary path here), the key and the message, values cut."""
+
 OUT_SETUPS = {
     None: "{out} is a path that does not exist",
     "out_is_file": "{out} is an existing regular file",
     "out_under_file": "{out} is a path below a regular file ({file}/sub), unwritable even for root",
+    "out_links_to_user_dir": "{out} is a symlink to a folder holding a file of the user's",
 }
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
     """Every path under ``root`` with its bytes (None for directories)."""
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink() else
+                                        f"-> {p.readlink()}" if p.is_symlink() else None) for p in sorted(root.rglob("*"))}
 
 
 def copy_case(src: Path, dst: Path, subst: dict[str, str]) -> None:
@@ -83,6 +88,10 @@ def test_bad_input_is_answered_cleanly(case: str, tmp_path: Path, monkeypatch: p
     elif setup == "out_under_file":
         (outdir / "afile").write_text("a file the user keeps\n", encoding="utf-8")
         out = outdir / "afile" / "sub"
+    elif setup == "out_links_to_user_dir":
+        (outdir / "mine").mkdir()
+        (outdir / "mine" / "notes.txt").write_text("the user's own file\n", encoding="utf-8")
+        out.symlink_to(outdir / "mine")
     subst = {"{dir}": str(case_dir), "{out}": str(out), "{scenarios}": str(ROOT / "scenarios")}
     copy_case(CORPUS / case, case_dir, subst)
     argv = [str(a) for a in spec["args"]]
@@ -105,6 +114,7 @@ def test_bad_input_is_answered_cleanly(case: str, tmp_path: Path, monkeypatch: p
     assert len(lines) == 1, f"expected one line, got:\n{err}"
     line = lines[0]
     assert line.startswith("tuopin: error:"), line
+    assert len(line) <= MAX_LINE, f"{len(line)} characters: keys and values are not cut"
     assert spec["expect"] in line, line
     for where in spec.get("where", []):
         assert str(where).replace("{dir}", str(case_dir)) in line, f"{where!r} not named in: {line}"

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ROOT
 from tuopin.cli import main
+from tuopin.errors import UserError
 from tuopin.experiments.outputs import recover, write_results
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
@@ -65,7 +66,9 @@ ATTEMPTS = [  # (signal, when): "random" = uniformly over the run, "writing" = o
     # a window to hit from outside; test_recover_restores_a_backup_left_mid_swap covers that state.
     (signal.SIGKILL, "random"), (signal.SIGKILL, "writing"), (signal.SIGKILL, "writing"),
     (signal.SIGINT, "random"), (signal.SIGINT, "random"), (signal.SIGINT, "writing"),
+    (signal.SIGTERM, "random"), (signal.SIGTERM, "writing"),
 ]
+EXIT_CODES = {signal.SIGINT: (130, "tuopin: interrupted"), signal.SIGTERM: (143, "tuopin: terminated")}
 PARALLEL = 2  # runs at a time
 
 
@@ -102,11 +105,13 @@ def test_interrupted_runs_leave_previous_results_or_the_new_ones_whole(runs, tmp
     outcomes = []
     for attempt, (work, (code, stderr)) in enumerate(zip(works, results)):
         sig, when = ATTEMPTS[attempt]
-        if sig == signal.SIGINT and code != 0:  # code 0: the run finished before the signal came
-            assert code == 130, stderr
+        if sig in EXIT_CODES and code != 0:  # code 0: the run finished before the signal came
+            expected, start = EXIT_CODES[sig]
+            assert code == expected, stderr
             lines = stderr.strip().splitlines()
             assert len(lines) == 1 and "Traceback" not in stderr, stderr
-            assert lines[0].startswith("tuopin: interrupted") and "Run the same command again" in lines[0]
+            assert lines[0].startswith(start), lines[0]
+            assert "Run the same command again" in lines[0] or "left as they were" in lines[0], lines[0]
         out = work / "out"
         recover(out)  # what the next write does first: puts back what a kill left mid-swap
         state = "intact" if digest(out) == previous else "replaced whole" if is_whole_new_run(out, reference) else "BROKEN"
@@ -128,16 +133,17 @@ def test_recover_restores_a_backup_left_mid_swap_and_drops_dead_staging(tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_rewrite_replaces_the_directory_whole_and_keeps_other_peoples_files(tmp_path):
+def test_rewrite_replaces_the_directory_whole_and_keeps_other_tuopin_files(tmp_path):
     out = tmp_path / "out"
     write_results(out, {"a.csv": lambda p: p.write_text("1\n"), "b.csv": lambda p: p.write_text("2\n")}, {})
     write_results(out, {"a.csv": lambda p: p.write_text("3\n")}, {})
     assert sorted(digest(out)) == ["a.csv", "run.json"]  # b.csv of the old run does not linger
-    (out / "dataset.parquet").write_text("a sweep's data")  # not a file of the run: kept
-    write_results(out, {"a.csv": lambda p: p.write_text("4\n")}, {})
-    assert sorted(digest(out)) == ["a.csv", "dataset.parquet", "run.json"]
-    assert (out / "a.csv").read_text() == "4\n"
-    assert json.loads((out / "run.json").read_text())["files"] == {"a.csv": hashlib.sha256(b"4\n").hexdigest()}
+    write_results(out / "figures_en", {"f.png": lambda p: p.write_text("figure")}, {})  # tuopin's own: kept
+    write_results(out, {"a.csv": lambda p: p.write_text("4\n"), "b.csv": lambda p: p.write_text("5\n")}, {})
+    write_results(out, {"a.csv": lambda p: p.write_text("6\n")}, {})
+    assert sorted(digest(out)) == ["a.csv", "figures_en", "run.json"]
+    assert (out / "a.csv").read_text() == "6\n"
+    assert json.loads((out / "run.json").read_text())["files"] == {"a.csv": hashlib.sha256(b"6\n").hexdigest()}
 
     def fail(path: Path) -> None:
         path.write_text("half")
@@ -145,6 +151,18 @@ def test_rewrite_replaces_the_directory_whole_and_keeps_other_peoples_files(tmp_
 
     before = digest(out)
     with pytest.raises(RuntimeError):
-        write_results(out, {"a.csv": lambda p: p.write_text("5\n"), "b.csv": fail}, {})
+        write_results(out, {"a.csv": lambda p: p.write_text("7\n"), "b.csv": fail}, {})
+    assert digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_folder_with_other_files_is_never_replaced(tmp_path):
+    """Only our own results: a results folder the user put a file in is refused, nothing touched."""
+    out = tmp_path / "out"
+    write_results(out, {"a.csv": lambda p: p.write_text("1\n")}, {})
+    (out / "notes.txt").write_text("the user's own notes")
+    before = digest(out)
+    with pytest.raises(UserError, match="not tuopin results"):
+        write_results(out, {"a.csv": lambda p: p.write_text("2\n")}, {})
     assert digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -1,7 +1,9 @@
 """The ``tuopin`` command line. Each subcommand lives in ``tuopin.cli.<name>``.
 
-Mistakes in input (a bad file, key or value) print one line naming the file and key and exit
-with code 2; nothing is written.
+Mistakes in input (a bad file, key or value, or a command line argparse refuses) print one line
+``tuopin: error: ...`` naming the file and key and exit with code 2; nothing is written. SIGTERM
+is handled like Ctrl-C (exit code 143 instead of 130). An operating-system error while writing
+(disk full, read-only, ...) is one line naming the path and the cause, exit code 2.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from typing import Any, NoReturn
 
-from tuopin.errors import UserError
+from tuopin.errors import Terminated, UserError, short
 
 COMMANDS = ("run", "compare", "sweep", "sensitivity", "calibrate", "figures", "app")
 """Subcommand modules under ``tuopin.cli``; each has ``add_parser`` and ``main``."""
@@ -27,9 +32,23 @@ What if:     tuopin compare scenarios/shangluo.yaml scenarios/variants/budget_cu
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, ``tuopin: error: ...``, exit code 2, and
+    that takes options only as spelled (``--replicate`` is not taken for ``--replicates``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """Print the one line and exit with code 2 (argparse's usage block is left to --help)."""
+        hint = f" (see {self.prog} --help)"
+        self.exit(2, f"tuopin: error: {short(message, 200)}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tuopin", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     from tuopin import __version__
@@ -41,9 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C; a second SIGTERM while cleaning up is ignored."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated()
+
+
 def keeps_results_whole(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """For a command writing ``args.out``: Ctrl-C stops it with one line saying what was kept
-    (the previous results or the new ones whole, see ``experiments.outputs``), exit code 130."""
+    (the previous results or the new ones whole, see ``experiments.outputs``), exit code 130 (143 after SIGTERM)."""
 
     @functools.wraps(command)
     def main(args: argparse.Namespace) -> int:
@@ -67,16 +92,23 @@ def headless() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tuopin`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"tuopin: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("tuopin: terminated (SIGTERM); results already in place were left as they were", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("tuopin: interrupted; results already in place were left as they were", file=sys.stderr)
         return 130
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 import warnings
 from pathlib import Path
 
@@ -40,6 +41,11 @@ paired difference with its 90% band and P(variant better); per year the exits ag
 and P(meet); charts; the counties ranked by how far their poverty incidence is above the exit
 threshold; and the poor villages as squares coloured by the year they exited. Tables (CSV) and
 figures (PNG, SVG) can be downloaded. A bad value shows a message on the page.
+
+Only this computer's browser may use the page: requests whose Host or Origin is not the served
+address are refused (no other web site can start runs through it). With --host other than
+127.0.0.1 or localhost, anyone who can reach that address on the network can start runs; tuopin
+warns when it starts.
 
 Stop the dashboard with Ctrl+C. For more replicates or a full-scale run, use 'tuopin run'.
 
@@ -110,6 +116,14 @@ def main(args: argparse.Namespace) -> int:
     # plain http on loopback is intended; Solara's advice about https cookies is noise here
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
+    import solara.server.starlette
+
+    from tuopin.app.guard import OriginGuard, is_loopback
+
+    if not is_loopback(args.host):
+        print(f"tuopin: warning: --host {args.host} is not this computer only: anyone who can reach it on the "
+              "network can open the dashboard and start runs", file=sys.stderr, flush=True)
+    app = OriginGuard(solara.server.starlette.app, args.host, args.port)
     print(f"tuopin dashboard: open http://{args.host}:{args.port} in a browser (Ctrl+C stops it)", flush=True)
-    uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

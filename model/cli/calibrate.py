@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from tuopin.experiments.outputs import out_path
+
 HELP = """\
 Fit scenario parameters to observed yearly counts, with their posterior uncertainty.
 
@@ -58,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="observed counts used only to test the projection, never in fitting")
     p.add_argument("--quantities", metavar="Q1,Q2",
                    help="observed columns to fit (default: every column of --observed)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="results directory")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="results directory")
     p.add_argument("--max-runs", type=int, default=600, metavar="N", help="simulations in all (default 600)")
     p.add_argument("--population", type=int, metavar="N",
                    help="particles per generation (default: max-runs / 10, within 20-200)")
@@ -72,10 +74,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin calibrate``."""
     from tuopin.experiments.calibration import calibrate, write_calibration
-    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.errors import interrupt_code, stop_word
+    from tuopin.experiments.outputs import check_output_dir, os_error, output_lock
 
     t0 = time.perf_counter()
-    check_output_dir(args.out)
+    target = check_output_dir(args.out, inputs=(args.scenario, args.observed, args.held_out))
+    with output_lock(target):
+        try:
+            return _calibrate(args, target, t0)
+        except OSError as exc:
+            raise os_error(exc, target) from None
+        except KeyboardInterrupt:
+            print(f"\ntuopin: {stop_word()}; no results written to {args.out}. Rerun the same command: "
+                  f"{' '.join(sys.argv)}", file=sys.stderr)
+            raise SystemExit(interrupt_code()) from None
+
+
+def _calibrate(args: argparse.Namespace, out: Path, t0: float) -> int:
+    """Fit, write and print, under the output's lock."""
+    from tuopin.experiments.calibration import calibrate, write_calibration
+
     done = [0]
 
     def progress(n: int) -> None:
@@ -86,18 +104,13 @@ def main(args: argparse.Namespace) -> int:
     def warn(text: str) -> None:
         print(f"tuopin: warning: {text}", file=sys.stderr)
 
-    try:
-        cal = calibrate(args.scenario, args.observed, args.fit, args.out, fit_years=args.fit_years,
-                        held_out=args.held_out, quantities=args.quantities, max_runs=args.max_runs,
-                        population=args.population, seed=args.seed, scale=args.scale, workers=args.workers,
-                        progress=progress, warn=warn)
-    except KeyboardInterrupt:
-        print(f"\ntuopin: interrupted; no results written to {args.out}. Rerun the same command: {' '.join(sys.argv)}",
-              file=sys.stderr)
-        raise SystemExit(130) from None
+    cal = calibrate(args.scenario, args.observed, args.fit, out, fit_years=args.fit_years,
+                    held_out=args.held_out, quantities=args.quantities, max_runs=args.max_runs,
+                    population=args.population, seed=args.seed, scale=args.scale, workers=args.workers,
+                    progress=progress, warn=warn)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
-    write_calibration(cal, args.out, observed_file=args.observed, fit=args.fit, t0=t0)
+    write_calibration(cal, out, observed_file=args.observed, fit=args.fit, t0=t0)
     if not args.quiet:
         for r in cal.estimates.to_dict("records"):
             print(f"{r['parameter']}: {r['median']:.4g} (5-95% {r['interval_low']:.4g}-{r['interval_high']:.4g}; "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuopin.cli import headless, keeps_results_whole
+from tuopin.experiments.outputs import out_path
 from tuopin.cli.run import add_register_arguments
 from tuopin.errors import UserError
 
@@ -52,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, metavar="S", help="root random seed shared by all (default: the base file's)")
     p.add_argument("--scale", type=float, metavar="X", help="simulated people per real person, for every scenario")
     add_register_arguments(p)
-    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/compare_<base name>)")
+    p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/compare_<base name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
@@ -109,8 +110,8 @@ def main(args: argparse.Namespace) -> int:
 
     from tuopin.cli.progress import progress_bar
     from tuopin.experiments.comparison import compare, same_population, write_comparison
-    from tuopin.experiments.outputs import check_output_dir
-    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.outputs import check_output_dir, output_lock
+    from tuopin.experiments.resources import cap_workers, check_run
     from tuopin.scenario import load_scenario
     from tuopin.cli.run import print_notes, register_population
 
@@ -129,20 +130,23 @@ def main(args: argparse.Namespace) -> int:
     notes: list[str] = []
     population = register_population(args, base, notes)
     out = args.out or Path("results") / f"compare_{base.name}"
-    check_output_dir(out)
+    target = check_output_dir(out, inputs=(args.base, *args.variants, args.households))
     seed = base.seed if args.seed is None else args.seed
     replicates = base.replicates if args.replicates is None else args.replicates
     for scenario, path in zip([base, *variants], [args.base, *args.variants]):
         check_run(scenario, replicates, seed, args.workers, str(path), population)
+    workers = cap_workers(args.workers, replicates, "replicates")
     print_notes(notes)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)", args.quiet) as bar:
-        paired, summary, totals = compare(base, variants, replicates, seed, workers=args.workers,
-                                          population=population, progress=bar.update, start_year=args.start_year)
-    write_comparison(out, base, variants, paired, summary, totals, replicates=replicates, seed=seed,
-                     base_file=args.base, variant_files=args.variants, households=args.households,
-                     workers=args.workers, started=started, t0=t0)
+    with output_lock(target):
+        with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)",
+                          args.quiet) as bar:
+            paired, summary, totals = compare(base, variants, replicates, seed, workers=workers,
+                                              population=population, progress=bar.update, start_year=args.start_year)
+        write_comparison(target, base, variants, paired, summary, totals, replicates=replicates, seed=seed,
+                         base_file=args.base, variant_files=args.variants, households=args.households,
+                         workers=workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, totals, base.name, {s.name: s.title.get("en", s.name) for s in [base, *variants]})
         for v in variants:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuopin.cli import headless, keeps_results_whole
+from tuopin.experiments.outputs import out_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="simulated people per real person, e.g. 0.01 for a 1:100 sample (default: the "
                         "file's); results are still reported in real people and yuan")
     add_register_arguments(p)
-    p.add_argument("--out", type=Path, metavar="DIR", help="results directory (default results/<name>)")
+    p.add_argument("--out", type=out_path, metavar="DIR", help="results directory (default results/<name>)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="processes to use (same numbers for any W)")
     p.add_argument("--quiet", action="store_true", help="no progress bar, do not print the table")
     p.set_defaults(func=main)
@@ -144,9 +145,9 @@ def main(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from tuopin.cli.progress import progress_bar
-    from tuopin.experiments.outputs import check_output_dir
+    from tuopin.experiments.outputs import check_output_dir, output_lock
     from tuopin.experiments.replicates import run_replicates
-    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.resources import cap_workers, check_run
     from tuopin.experiments.results import write_run
     from tuopin.scenario import load_scenario
 
@@ -155,18 +156,20 @@ def main(args: argparse.Namespace) -> int:
     notes: list[str] = []
     population = register_population(args, scenario, notes)
     out = args.out or Path("results") / scenario.name
-    check_output_dir(out)
+    target = check_output_dir(out, inputs=(args.scenario, args.households))
     replicates = scenario.replicates if args.replicates is None else args.replicates
     check_run(scenario, replicates, scenario.seed if args.seed is None else args.seed, args.workers, str(args.scenario),
               population)
+    workers = cap_workers(args.workers, replicates, "replicates")
     print_notes(notes)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    with progress_bar(replicates, scenario.name, args.quiet) as bar:
-        result = run_replicates(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers,
-                                population=population, progress=bar.update, start_year=args.start_year)
-    summary, counties, table = write_run(out, result, scenario_file=args.scenario, households=args.households,
-                                         population=population, workers=args.workers, started=started, t0=t0)
+    with output_lock(target):
+        with progress_bar(replicates, scenario.name, args.quiet) as bar:
+            result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
+                                    population=population, progress=bar.update, start_year=args.start_year)
+        summary, counties, table = write_run(target, result, scenario_file=args.scenario, households=args.households,
+                                             population=population, workers=workers, started=started, t0=t0)
     if not args.quiet:
         print_table(summary, counties, table)
         print(f"results written to {out}/")

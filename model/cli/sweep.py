@@ -8,7 +8,8 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, interrupt_code, stop_word
+from tuopin.experiments.outputs import out_path
 
 if TYPE_CHECKING:
     from tuopin.experiments.sweep import Backend
@@ -50,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     """SPEC, --out and the choice of workers / Dask (shared with ``tuopin sensitivity``)."""
     p.add_argument("spec", type=Path, metavar="SPEC.yaml", help="sweep spec (YAML)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="sweep directory (created, or resumed)")
+    p.add_argument("--out", type=out_path, required=True, metavar="DIR", help="sweep directory (created, or resumed)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask scheduler, e.g. tcp://host:8786")
     how.add_argument("--dask", action="store_true", help="run on a local Dask cluster of --workers processes")
@@ -71,36 +72,45 @@ def checked(args: argparse.Namespace, plan: SweepPlan) -> Backend:
     """Refuse, before anything runs, a sweep that cannot fit or an output that cannot be written;
     returns the backend the arguments ask for."""
     from tuopin.experiments.outputs import check_output_dir
-    from tuopin.experiments.resources import check_run
+    from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.experiments.sweep import Backend
     from tuopin.experiments.sweep_spec import base_scenario
 
     how = backend(args)
     check_run(base_scenario(plan), plan.spec.replicates, plan.spec.seed, how.workers, str(args.spec))
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=(args.spec,))
+    if not how.scheduler:
+        how = Backend(workers=cap_workers(how.workers, len(plan.chunks), "chunks"), dask=how.dask)
     return how
 
 
 def resume_hint(args: argparse.Namespace, kept: str) -> NoReturn:
-    """After Ctrl-C: say what was kept and that the same command resumes; exit code 130."""
-    print(f"\ntuopin: interrupted; {kept.format(out=args.out)}. To resume, rerun the same command: "
+    """After Ctrl-C or SIGTERM: say what was kept and that the same command resumes; exit code 130
+    (143 after SIGTERM)."""
+    print(f"\ntuopin: {stop_word()}; {kept.format(out=args.out)}. To resume, rerun the same command: "
           f"{' '.join(sys.argv)}", file=sys.stderr)
-    raise SystemExit(130) from None
+    raise SystemExit(interrupt_code()) from None
 
 
 def resumable(args: argparse.Namespace, work: Callable[[SweepPlan, Backend], T],
               check: Callable[[SweepPlan], None] | None = None) -> tuple[SweepPlan, T]:
     """Read the spec, ``check`` it, refuse what cannot run (:func:`checked`), then do ``work``
-    (which runs or resumes the sweep into ``args.out``); Ctrl-C says how to resume."""
+    (which runs or resumes the sweep into ``args.out``) under the output's lock; Ctrl-C or SIGTERM
+    says how to resume, an OS error (disk full, ...) is one line."""
+    from tuopin.experiments.outputs import os_error, output_lock
     from tuopin.experiments.sweep_spec import load_spec
 
     plan = load_spec(args.spec)
     if check:
         check(plan)
     how = checked(args, plan)
-    try:
-        return plan, work(plan, how)
-    except KeyboardInterrupt:
-        resume_hint(args, "finished chunks are kept in {out}/runs")
+    with output_lock(args.out):
+        try:
+            return plan, work(plan, how)
+        except KeyboardInterrupt:
+            resume_hint(args, "finished chunks are kept in {out}/runs")
+        except OSError as exc:
+            raise os_error(exc, args.out) from None
 
 
 def main(args: argparse.Namespace) -> int:

@@ -134,7 +134,7 @@ def read_observed(path: Path, scenario: Scenario) -> pd.DataFrame:
     if not path.is_file():
         raise UserError("file not found", source=src)
     try:
-        with path.open(encoding="utf-8", newline="") as f:
+        with path.open(encoding="utf-8-sig", newline="") as f:  # a BOM (Excel's UTF-8) is allowed
             rows = [r for r in csv.reader(f) if not (r and r[0].lstrip().startswith("#"))]
     except UnicodeDecodeError:
         raise UserError("not UTF-8 text; save the CSV as UTF-8", source=src) from None

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuopin.experiments.workers import pool as worker_pool
 from tuopin.scenario import Scenario
 from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
 from tuopin.sim.register import fresh_copy
+from tuopin.experiments.workers import worker_pool
 
 
 @dataclass
@@ -102,7 +102,8 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         scenario: a validated scenario.
         replicates: how many runs; default ``scenario.replicates``.
         seed: the root seed; default ``scenario.seed``.
-        workers: processes to use; the numbers are the same for any value.
+        workers: processes to use; the numbers are the same for any value. They end with this
+            process (see ``workers.py``).
         population: households, villages and counties to start every replicate from (a
             household register, see ``register.py``) instead of the synthetic register.
         progress: called with the number of replicates just finished, as they finish (e.g. a
@@ -124,15 +125,10 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
         # a few chunks per worker, so progress is reported as the run goes (any split gives the same numbers)
         n_chunks = min(replicates, 4 * workers)
         chunks = [(raw, jobs[i::n_chunks], population, start_year) for i in range(n_chunks)]
-        pool = worker_pool(workers)
-        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
-        try:
-            for future in as_completed(futures):
+        with worker_pool(workers) as pool:
+            for future in as_completed([pool.submit(_run_chunk, chunk) for chunk in chunks]):
                 done = future.result()
                 parts += done
                 if progress:
                     progress(len(done))
-        finally:  # the pool stays for the next call; chunks not yet started are dropped
-            for future in futures:
-                future.cancel()
     return stack(scenario, seed, parts)

@@ -10,6 +10,7 @@ run at once. It is compared with the memory the system reports available.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from tuopin.errors import UserError
@@ -46,8 +47,9 @@ def expected_households(scenario: Scenario, population: Population | None = None
 
 
 def estimate_bytes(scenario: Scenario, replicates: int, workers: int, population: Population | None = None) -> int:
-    """Peak memory of a run: every process at once, each with one replicate's households."""
-    processes = max(1, min(workers, replicates))
+    """Peak memory of a run: every process at once (no more than the replicates or the cores, see
+    :func:`cap_workers`), each with one replicate's households."""
+    processes = max(1, min(workers, replicates, cores()))
     return processes * (expected_households(scenario, population) * BYTES_PER_HOUSEHOLD + BYTES_PER_WORKER)
 
 
@@ -71,8 +73,27 @@ def check_run(scenario: Scenario, replicates: int, seed: int, workers: int, sour
     have = available_memory()
     if need > MEMORY_SHARE * have:
         households = expected_households(scenario, population)
-        processes = max(1, min(workers, replicates))
+        processes = max(1, min(workers, replicates, cores()))
         raise UserError(
             f"this run needs about {need / 1e9:,.1f} GB of memory ({households:,} households × "
             f"{BYTES_PER_HOUSEHOLD} bytes, {processes} process(es)) but {have / 1e9:,.1f} GB is available; "
             "lower the scale (--scale) or the workers (--workers)", source=source, key="scale")
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def cap_workers(workers: int, tasks: int, what: str) -> int:
+    """The processes worth starting for ``tasks`` pieces of work (replicates, chunks): never more
+    than the tasks or the cores. Prints a one-line note on stderr when that is fewer than asked;
+    the numbers are the same for any count."""
+    useful = max(1, min(workers, tasks, cores()))
+    if useful < workers:
+        print(f"tuopin: note: --workers {workers} capped at {useful} ({tasks:,} {what}, {cores()} cores); "
+              "the numbers are the same", file=sys.stderr)
+    return useful

@@ -22,7 +22,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuopin.errors import UserError
-from tuopin.experiments.outputs import TEMPORARY, staging_dir, write_atomic
+from tuopin.errors import UserError, short
+from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
 from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
-from tuopin.experiments.workers import pool as worker_pool
+from tuopin.experiments.workers import start, worker_pool
 from tuopin.scenario import apply_overrides, validate
 from tuopin.sim import flows
 
@@ -113,11 +114,10 @@ def prepare(plan: SweepPlan, out: Path) -> list[int]:
     if out.exists() and not out.is_dir():
         raise UserError("output path exists and is not a directory", source=str(out))
     if manifest_path.exists():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            raise UserError("unreadable manifest; use another --out or delete the directory",
-                            source=str(manifest_path)) from None
+        old = read_json(manifest_path)
+        if not isinstance(old, dict):
+            raise UserError("unreadable manifest (not a sweep's JSON object); use another --out or delete the "
+                            "directory", source=str(manifest_path))
         if old.get("spec_sha256") != digest:
             raise UserError("this directory holds a sweep of a different spec or scenario; use another "
                             "--out or delete the directory", source=str(manifest_path), key="spec_sha256")
@@ -172,16 +172,15 @@ def _move_into(staging: Path, out: Path) -> None:
         os.replace(staging / name, out / name)
 
 
-def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int, pd.DataFrame]]:
+def _local(plan: SweepPlan, todo: list[int], workers: int) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on local processes, at most two per worker in flight (flat memory)."""
     if workers <= 1:
         for i in todo:
             yield i, run_chunk(chunk_job(plan, i))
         return
-    pool = worker_pool(workers)
     pending: dict[Any, int] = {}
     queue = iter(todo)
-    try:
+    with worker_pool(workers) as pool:
         for i in queue:
             pending[pool.submit(run_chunk, chunk_job(plan, i))] = i
             if len(pending) >= 2 * workers:
@@ -194,18 +193,18 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Iterator[tuple[int
                 nxt = next(queue, None)
                 if nxt is not None:
                     pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
-    finally:  # the pool stays for the next call; chunks not yet started are dropped
-        for fut in pending:
-            fut.cancel()
 
 
-def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Iterator[tuple[int, pd.DataFrame]]:
+def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
     import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     if backend.scheduler:
-        client = Client(backend.scheduler)
+        try:
+            client = Client(backend.scheduler)
+        except (OSError, ValueError) as exc:  # unreachable, refused, or not an address
+            raise UserError(f"cannot reach the Dask scheduler: {short(exc, 200)}", key="--scheduler") from None
         cluster = None
     else:
         # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's
@@ -253,11 +252,11 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     if todo and backend.workers > 1 and not (backend.dask or backend.scheduler):
-        worker_pool(backend.workers)  # started before the progress bar's thread (see workers.py)
+        start(backend.workers)  # started before the progress bar's thread (see workers.py)
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
-    with tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
-              desc="sweep", smoothing=0.1) as bar:
+    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
+                               desc="sweep", smoothing=0.1) as bar:
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])

@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from tuopin.errors import UserError
 from tuopin.scenario import Scenario, Strict, apply_overrides, load_raw, read_yaml, validate
@@ -53,6 +53,8 @@ DOCUMENTED = "docs/sweeps.md"
 
 class Range(Strict):
     """A parameter's range, ``{low, high}`` (``integer: true`` rounds), or ``{values: [...]}``."""
+
+    model_config = ConfigDict(strict=True)  # a number is not a boolean, nor yes a number
 
     low: float | None = None
     high: float | None = None
@@ -97,6 +99,8 @@ class Range(Strict):
 
 class Spec(Strict):
     """A validated sweep spec (see the module doc)."""
+
+    model_config = ConfigDict(strict=True)  # a number is not a boolean, nor yes a number
 
     base: str = Field(min_length=1)
     description: str = ""
@@ -159,8 +163,8 @@ class SweepPlan:
 
     def overrides(self, point: int) -> dict[str, Any]:
         """Every override of one point: the spec's fixed ones, then the point's values."""
-        row = self.points.iloc[point]
-        return {**self.spec.fixed_overrides(), **{name: _python(row[name]) for name in self.names}}
+        # column by column: a row of mixed columns would turn whole numbers into floats
+        return {**self.spec.fixed_overrides(), **{name: _python(self.points[name].iat[point]) for name in self.names}}
 
     def seed_key(self, point: int, replicate: int) -> tuple[int, ...]:
         """The spawn key of a run: (point, replicate), or (replicate,) with common random numbers."""

@@ -7,7 +7,6 @@ All text comes from :mod:`tuopin.report.labels`.
 
 from __future__ import annotations
 
-import json
 import textwrap
 from dataclasses import dataclass
 from collections.abc import Mapping
@@ -22,10 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from tuopin.report import fonts
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short
 from tuopin.report.fonts import Lang
 from tuopin.report.labels import text
-from tuopin.experiments.outputs import sha256, write_results
+from tuopin.experiments.outputs import output_lock, read_json, sha256, write_results
 from tuopin.report.plots import (DPI, PALETTE, add_source, exits_figure, money_unit, people_unit, source_line, tidy_ticks,
                                  with_unit)
 from tuopin.scenario import BATCHES, file_hash, load_scenario
@@ -43,6 +42,11 @@ NEEDED = {
         "villages_exited_total", "counties_exited_total", "spending", "cost_per_sustained_exit", "budget",
         "net_reduction", "lifted_total", *(f"exits_{b}" for b in BATCHES))],
 }
+
+
+TEXT_COLUMNS = {"county", "county_en"}
+WHOLE_COLUMNS = {"replicate", "year"}
+"""Columns that must hold whole numbers (they index the tables and label the axes)."""
 
 
 @dataclass
@@ -68,16 +72,29 @@ class Results:
 
 
 def _read_csv(path: Path, needed: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise UserError(f"no {path.name}: not a folder written by 'tuopin run' (compare, sweep and calibrate "
+                        "folders have no report figures)", source=str(path.parent))
     try:
         frame = pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read the table ({type(exc).__name__})", source=str(path)) from None
     missing = [c for c in needed if c not in frame.columns]
     if missing:
-        raise UserError(f"missing column(s) {', '.join(missing)}; expected a table written by 'tuopin run'",
+        raise UserError(f"missing column(s) {short(', '.join(missing))}; expected a table written by 'tuopin run'",
                         source=str(path))
     if frame.empty:
         raise UserError("the table has no rows", source=str(path))
+    for column in needed:
+        values = frame[column]
+        if column in TEXT_COLUMNS:
+            continue
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise UserError(f"column {short(column)} is not numbers; expected a table written by 'tuopin run'",
+                            source=str(path))
+        if column in WHOLE_COLUMNS and not (np.isfinite(values) & (values == values.round())).all():
+            raise UserError(f"column {short(column)} holds values that are not whole numbers; expected a table "
+                            "written by 'tuopin run'", source=str(path))
     return frame
 
 
@@ -104,10 +121,9 @@ def load_results(path: Path) -> Results:
     if not run_json.is_file():
         raise UserError("no run.json: the run did not finish, or this is not a 'tuopin run' results folder",
                         source=str(path))
-    try:
-        meta = json.loads(run_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise UserError("run.json is not valid JSON", source=str(run_json)) from None
+    meta = read_json(run_json)
+    if meta is None:
+        raise UserError("run.json is not valid JSON (or nested too deeply)", source=str(run_json))
     if not isinstance(meta, dict):
         raise UserError("run.json is not a JSON object", source=str(run_json))
     annual = _read_csv(path / "annual.csv", NEEDED["annual.csv"])
@@ -117,7 +133,12 @@ def load_results(path: Path) -> Results:
         counties = _read_csv(county_file, ["county", "county_en", "year", "planned_exit_year", "incidence_median",
                                            "incidence_q05", "incidence_q95", "p_exited"])
     title, villages, county_targets, threshold = _plan(meta)
-    return Results(path, meta, annual, summarize(annual), counties, title, villages, county_targets, threshold)
+    try:
+        summary = summarize(annual)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:  # a table made by something else
+        raise UserError(f"cannot summarise the table ({type(exc).__name__}); expected a table written by "
+                        "'tuopin run'", source=str(path / "annual.csv")) from None
+    return Results(path, meta, annual, summary, counties, title, villages, county_targets, threshold)
 
 
 def _title(results: Results, key: str, lang: Lang, width_in: float = 8.0) -> str:
@@ -351,6 +372,13 @@ def report_figures(results: Results, lang: Lang) -> dict[str, Figure]:
 def write_figures(path: Path, lang: Lang, formats: tuple[str, ...] = ("png", "pdf")) -> Path:
     """Draw every figure of the results in ``path`` and write them to ``path/figures_<lang>/``
     (staged, then moved in; its ``run.json`` names the results they were drawn from)."""
+    if not path.is_dir():
+        load_results(path)  # says what is wrong, before any lock file is made beside it
+    with output_lock(path):  # the results must not change under the figures (a run writing them now)
+        return _write_figures(path, lang, formats)
+
+
+def _write_figures(path: Path, lang: Lang, formats: tuple[str, ...]) -> Path:
     results = load_results(path)
     out = path / f"figures_{lang}"
     with fonts.style(lang):

@@ -8,14 +8,16 @@ all or nothing: the merged result is validated as a whole.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short, warn
 from tuopin.scenario.paths import apply_overrides, get_path
 from tuopin.scenario.schema import Scenario
 from tuopin.scenario.strict import format_validation, user_error
@@ -46,7 +48,7 @@ class _NoAliasLoader(yaml.SafeLoader):
                     None, None, "a list or mapping cannot be a key", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}; give each key once", key_node.start_mark)
+                    None, None, f"duplicate key {short(repr(key))}; give each key once", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -135,7 +137,17 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str,
     allowed = {"base", "name", "title", "overrides", "description"}
     if unknown := sorted(set(raw) - allowed):
         raise UserError(f"unknown key in a variant file; allowed: {sorted(allowed)}", source=src, key=unknown[0])
-    base_path = (path.parent / str(raw["base"])).resolve()
+    base = raw["base"]
+    if not isinstance(base, str) or not base.strip():
+        raise UserError(f"expected the path of the base scenario file, relative to this variant (got "
+                        f"{short(repr(base))})", source=src, key="base")
+    if len(_chain) >= MAX_VARIANT_DEPTH:
+        raise UserError(f"variants built on variants more than {MAX_VARIANT_DEPTH} deep; base this variant on "
+                        "a scenario or a shorter chain", source=src, key="base")
+    base_path = (path.parent / base).resolve()
+    if not base_path.is_file():
+        raise UserError(f"base scenario file not found: {short(base, 200)} (paths are relative to the variant)",
+                        source=src, key="base")
     if base_path == path.resolve():
         raise UserError("a variant cannot be its own base", source=src, key="base")
     chain = (*_chain, path.resolve())
@@ -168,7 +180,44 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raw = apply_overrides(raw, overrides, "override")
     scenario = validate(raw, str(path))
     check_uncertainty(raw, scenario, str(path))
+    warn_implausible(scenario, str(path))
     return scenario
+
+
+LINE_JUMP = 2.0
+"""A poverty line that changes by more than this factor from one year to the next is implausible."""
+FUNDING_JUMP = 100.0
+"""A year's funding per registered poor person this many times off the other years' median is implausible."""
+MAX_VARIANT_DEPTH = 10
+"""Longest chain of variants (a variant of a variant of ...) before the scenario itself."""
+
+
+def warn_implausible(scenario: Scenario, source: str) -> None:
+    """At most one one-line warning per kind (the run goes on) for values that can be but look
+    like typos: a poverty line that halves or doubles from one year to the next (the first such
+    year), a year's funding per registered poor person 100 times above or below the median of the
+    other years (the year furthest off)."""
+    line = scenario.poverty_line
+    for year in scenario.horizon[1:]:
+        before, now = line.get(year - 1), line.get(year)
+        if before and now and not 1 / LINE_JUMP <= now / before <= LINE_JUMP:
+            warn(f"the line goes from {before:,g} in {year - 1} to {now:,g} in {year} yuan; is that a typo?",
+                 source=source, key=f"poverty_line.{year}")
+            break
+    poor = sum(r.poor_people for r in scenario.counties.rows) or 1
+    per_poor = {y: sum(s.amount.get(y, 0.0) for s in scenario.funding.sources.values()) / poor
+                for y in scenario.horizon}
+    off = {}
+    for year, value in per_poor.items():
+        others = [v for y, v in per_poor.items() if y != year and v > 0]
+        if others and value > 0:
+            off[year] = (value / statistics.median(others), statistics.median(others))
+    if off:
+        year, (ratio, median) = max(off.items(), key=lambda kv: abs(math.log(kv[1][0])))
+        if not 1 / FUNDING_JUMP <= ratio <= FUNDING_JUMP:
+            warn(f"funding in {year} is {per_poor[year]:,.0f} yuan per registered poor person against a median of "
+                 f"{median:,.0f} in the other years; is an amount off by a factor of 100 or more?",
+                 source=source, key=f"funding.sources.*.amount.{year}")
 
 
 def resolve(scenario: Scenario | str | Path, overrides: dict[str, Any] | None = None) -> Scenario:

@@ -48,11 +48,28 @@ def _one_of(names: Iterable[str], what: str) -> AfterValidator:
 
 
 Cause = Annotated[str, _one_of(CAUSES, "cause")]
-Share = Annotated[float, Field(ge=0, le=1)]
-NonNeg = Annotated[float, Field(ge=0)]
-Pos = Annotated[float, Field(gt=0)]
-Year = Annotated[int, Field(ge=1990, le=2100)]
-Count = Annotated[int, Field(ge=0)]
+MAX_PEOPLE = 2_000_000_000
+"""More people than any plan can hold (China has about 1.4 billion): a larger count is a typo."""
+MAX_VILLAGES = 1_000_000
+"""More villages than any plan can hold (China has about 500,000 administrative villages)."""
+MAX_AMOUNT = 1e15
+"""Largest amount (yuan, people per year) a scenario may give: more than China's GDP."""
+
+# Numbers are strict: a YAML boolean (yes, no, on, off, true, false) or a quoted string is not a
+# number, and a number with a fraction is not a whole number.
+Share = Annotated[float, Field(strict=True, ge=0, le=1)]
+NonNeg = Annotated[float, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+Pos = Annotated[float, Field(strict=True, gt=0, le=MAX_AMOUNT)]
+Year = Annotated[int, Field(strict=True, ge=1990, le=2100)]
+Count = Annotated[int, Field(strict=True, ge=0, le=MAX_VILLAGES)]
+People = Annotated[int, Field(strict=True, ge=0, le=MAX_PEOPLE)]
+Number = Annotated[float, Field(strict=True)]
+
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+"""A scenario ``name``: a safe folder name (it names the default results folder)."""
+MAX_NAME = 100
+HORIZON_TABLES = ("targets.", "funding.sources.", "exit_rules.village_income_threshold")
+"""Year-keyed tables (with every ``*.capacity``) whose years must all lie within the horizon."""
 
 MAX_REPLICATES = 100_000
 
@@ -62,16 +79,19 @@ class CountyRow(Strict):
 
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
-    poor_people: Count
+    poor_people: People
     poor_villages: Count
     other_villages: Count
-    rural_population: Annotated[int, Field(gt=0)]
+    rural_population: Annotated[int, Field(strict=True, gt=0, le=MAX_PEOPLE)]
     village_names: list[str] | None = None
     """Optional: the county's villages by name, its poor villages first, so that a household
     register (``tuopin run --households``) can name them; otherwise villages are numbered."""
 
     @model_validator(mode="after")
     def _check(self) -> CountyRow:
+        if self.poor_people > 0 and self.poor_villages + self.other_villages == 0:
+            raise ValueError(f"county {self.name}: {self.poor_people:,} poor people but no villages; give "
+                             "poor_villages or other_villages")
         if self.village_names is not None:
             n = self.poor_villages + self.other_villages
             if len(self.village_names) != n:
@@ -97,13 +117,15 @@ class CountyTable(Strict):
         for r in self.rows:
             if r.poor_people > r.rural_population:
                 raise ValueError(f"county {r.name}: poor_people exceeds rural_population")
+        if sum(r.poor_villages + r.other_villages for r in self.rows) == 0:
+            raise ValueError("no villages in any county; give poor_villages or other_villages")
         return self
 
 
 class Population(Strict):
     """How the synthetic register is drawn from the plan's aggregates."""
 
-    household_size_mean: P[Annotated[float, Field(ge=1, le=10)]]
+    household_size_mean: P[Annotated[float, Field(strict=True, ge=1, le=10)]]
     no_labour_share: P[Share]
     labour_per_member: P[Share]
     income_ratio_median: P[Pos]
@@ -115,10 +137,10 @@ class Population(Strict):
     unsafe_house_share: P[Share]
     insured_share: P[Share]
     student_households_share: P[Share]
-    near_poor_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    near_poor_ratio: P[Annotated[float, Field(strict=True, ge=0, le=5)]]
     near_poor_income_ratio: P[tuple[Pos, Pos]]
     share_in_poor_villages: P[Share]
-    exited_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    exited_ratio: P[Annotated[float, Field(strict=True, ge=0, le=5)]]
     """People exited in the years before the first (still in the register, able to relapse) per
     registered poor person at the start."""
     exited_income_ratio: P[tuple[Pos, Pos]]
@@ -135,10 +157,10 @@ class Population(Strict):
 class Economy(Strict):
     """Income dynamics and shocks, the same for every scenario on one population."""
 
-    income_growth: P[Annotated[float, Field(ge=-0.5, le=1)]]
-    income_volatility: P[Annotated[float, Field(ge=0, le=2)]]
+    income_growth: P[Annotated[float, Field(strict=True, ge=-0.5, le=1)]]
+    income_volatility: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
     """Log standard deviation of the transitory part of market income (this year only)."""
-    permanent_volatility: P[Annotated[float, Field(ge=0, le=2)]]
+    permanent_volatility: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
     """Log standard deviation of the yearly shock to the permanent part (it persists)."""
     illness_rate: P[Share]
     illness_rate_other: P[Share]
@@ -156,7 +178,7 @@ class Economy(Strict):
 class BatchBase(Strict):
     """What every batch has: priority, start, capacity, costs and targeting."""
 
-    priority: P[Annotated[int, Field(ge=0, le=100)]]
+    priority: P[Annotated[int, Field(strict=True, ge=0, le=100)]]
     start_year: P[Year]
     capacity: P[dict[Year, NonNeg]]
     cost_per_person: P[NonNeg]
@@ -169,7 +191,7 @@ class BatchBase(Strict):
 class Retried(BatchBase):
     """A batch whose help can fail, and whose income partly depends on continued support."""
 
-    retry_after_years: P[Annotated[int, Field(ge=0, le=30)]]
+    retry_after_years: P[Annotated[int, Field(strict=True, ge=0, le=30)]]
     """Years after a failed project or placement before the household may be enrolled again
     (0: never retried)."""
     kept_after_support: P[Share]
@@ -179,8 +201,8 @@ class Retried(BatchBase):
 class Industry(Retried):
     success_prob: P[Share]
     gain_per_capita: P[NonNeg]
-    gain_sigma: P[Annotated[float, Field(ge=0, le=2)]]
-    ramp_years: P[Annotated[int, Field(ge=1, le=10)]]
+    gain_sigma: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
+    ramp_years: P[Annotated[int, Field(strict=True, ge=1, le=10)]]
 
 
 class Employment(Retried):
@@ -189,7 +211,7 @@ class Employment(Retried):
 
 
 class Relocation(BatchBase):
-    build_years: P[Annotated[int, Field(ge=0, le=5)]]
+    build_years: P[Annotated[int, Field(strict=True, ge=0, le=5)]]
     followup_job_prob: P[Share]
     followup_gain_per_capita: P[NonNeg]
     farm_income_loss: P[Share]
@@ -209,19 +231,19 @@ class Medical(BatchBase):
 
 
 class Housing(BatchBase):
-    build_years: P[Annotated[int, Field(ge=0, le=5)]]
+    build_years: P[Annotated[int, Field(strict=True, ge=0, le=5)]]
 
 
 class SocialFloor(Strict):
     """低保 raised to the line: an entitlement, outside the discretionary budget and capacity."""
 
     start_year: P[Year]
-    top_up_to: P[Annotated[float, Field(ge=0, le=3)] | dict[Year, Annotated[float, Field(ge=0, le=3)]]]
+    top_up_to: P[Annotated[float, Field(strict=True, ge=0, le=3)] | dict[Year, Annotated[float, Field(strict=True, ge=0, le=3)]]]
     annual_cost_per_household: P[NonNeg]
     coverage: P[dict[Year, Share]]
     """Share of the eligible people the floor reaches by each year (identification phases in;
     a year missing takes the latest earlier one, 0 before the first)."""
-    labour_after_years: P[Annotated[int, Field(ge=0, le=30)]]
+    labour_after_years: P[Annotated[int, Field(strict=True, ge=0, le=30)]]
     """A household with labour is eligible once it has been registered poor this many years and
     its income still cannot reach the floor (应兜尽兜); households without labour at once."""
 
@@ -269,24 +291,24 @@ class Funding(Strict):
 class Assessment(Strict):
     target_pressure: P[Share]
     pressure_band: P[Share]
-    list_income_ratio: P[Annotated[float, Field(ge=0, le=3)]]
+    list_income_ratio: P[Annotated[float, Field(strict=True, ge=0, le=3)]]
     """A poor household goes on the year's pre-exit list when last year's stable income is at
     least this multiple of this year's line."""
     help_per_capita: P[NonNeg]
     """Intensified help (stable income, yuan per person-year) for listed households below the bar."""
-    exit_margin: P[Annotated[float, Field(ge=0, le=1)]]
+    exit_margin: P[Annotated[float, Field(strict=True, ge=0, le=1)]]
     """Stable income must reach the line times (1 + margin) to exit."""
-    measurement_error: P[Annotated[float, Field(ge=0, le=2)]]
+    measurement_error: P[Annotated[float, Field(strict=True, ge=0, le=2)]]
     """Log standard deviation of the year-end check's error on stable income (source of 错退)."""
     verification_capacity: P[dict[Year, NonNeg]]
     """People the year-end checks can verify (a year missing: no limit)."""
 
 
 class Relapse(Strict):
-    support_continuation_years: P[Annotated[int, Field(ge=0, le=30)]]
+    support_continuation_years: P[Annotated[int, Field(strict=True, ge=0, le=30)]]
     insurance_cover: P[Share]
     registration_rate: P[Share]
-    watch_ratio: P[Annotated[float, Field(ge=0, le=5)]]
+    watch_ratio: P[Annotated[float, Field(strict=True, ge=0, le=5)]]
     """Monitoring flags exited and near-poor households with stable or this year's income below
     this multiple of the line, or with a rigid expense (illness, disaster)."""
     monitoring_capacity: P[dict[Year, Share]]
@@ -297,7 +319,7 @@ class Relapse(Strict):
 
 
 class Infrastructure(Strict):
-    priority: P[Annotated[int, Field(ge=0, le=100)]]
+    priority: P[Annotated[int, Field(strict=True, ge=0, le=100)]]
     capacity: P[dict[Year, NonNeg]]
     cost_per_village: P[NonNeg]
     initial_done_share: P[Share]
@@ -343,9 +365,9 @@ class Uncertain(Strict):
     """A parameter drawn afresh for each replicate: uniform on [low, high], or triangular with
     its peak at ``mode``. Replicates then carry parameter uncertainty, not only chance."""
 
-    low: float
-    high: float
-    mode: float | None = None
+    low: Number
+    high: Number
+    mode: Number | None = None
     unit: str = Field(min_length=1)
     source: str = Field(min_length=1)
 
@@ -361,13 +383,15 @@ class Uncertain(Strict):
 class Scenario(Strict):
     """A whole scenario: population, economy, batches, funding and the plan's targets."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)
+    """Also the default results folder (results/<name>): letters, digits, ``_ . -``, not starting
+    with a dot or a dash (no ``.``, ``..``, hidden or option-like folder names)."""
     title: dict[Literal["zh", "en"], str]
     document: str
-    seed: Annotated[int, Field(ge=0, lt=2**63)]
-    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)]
+    seed: Annotated[int, Field(strict=True, ge=0, lt=2**63)]
+    replicates: Annotated[int, Field(strict=True, ge=1, le=MAX_REPLICATES)]
     years: P[tuple[Year, Year]]
-    scale: P[Annotated[float, Field(gt=0, le=1)]]
+    scale: P[Annotated[float, Field(strict=True, gt=0, le=1)]]
     poverty_line: P[dict[Year, Pos]]
     counties: CountyTable
     population: Population
@@ -388,12 +412,14 @@ class Scenario(Strict):
         horizon = set(range(first, last + 1))
         if missing := sorted(horizon - set(self.poverty_line)):
             raise ValueError(f"poverty_line: no value for year(s) {missing}")
-        for key, series in (
-            ("targets.exits", self.targets.exits),
-            ("targets.villages", self.targets.villages),
-            ("targets.counties", self.targets.counties),
-        ):
-            if outside := sorted(set(series) - horizon):
+        for key, series in year_tables(self):
+            if key == "poverty_line":  # an earlier year is the line's base year
+                outside = sorted(y for y in series if y > last)
+            elif key.startswith(HORIZON_TABLES) or key.endswith(".capacity"):
+                outside = sorted(y for y in series if y > last or y < first)
+            else:  # other schedules (the floor's, monitoring) carry a year on to the next
+                continue
+            if outside:
                 raise ValueError(f"{key}: year(s) {outside} outside the horizon {first}-{last}")
         names = {r.name for r in self.counties.rows}
         for year, listed in self.targets.counties.items():
@@ -403,9 +429,6 @@ class Scenario(Strict):
                 self.exit_rules.village_rule == "mean_income":
             if missing := sorted(horizon - set(threshold)):
                 raise ValueError(f"exit_rules.village_income_threshold: no value for year(s) {missing}")
-        for name, src in self.funding.sources.items():
-            if outside := sorted(set(src.amount) - horizon):
-                raise ValueError(f"funding.sources.{name}: year(s) {outside} outside the horizon")
         total_poor = sum(r.poor_people for r in self.counties.rows)
         if total_poor * self.scale < 1:
             raise ValueError("scale: fewer than one simulated person; raise scale")
@@ -420,3 +443,20 @@ class Scenario(Strict):
     def planned_county_years(self) -> dict[str, int]:
         """County name -> the year the plan takes its hat off (counties the plan names)."""
         return {name: year for year, names in self.targets.counties.items() for name in names}
+
+
+def year_tables(node: object, path: str = "") -> list[tuple[str, dict[int, object]]]:
+    """Every year-keyed table of a scenario (capacities, budgets, lines, targets, thresholds, ...):
+    ``(dotted path, {year: value})`` for each mapping whose keys are all years."""
+    if isinstance(node, dict):
+        if node and all(isinstance(k, int) and not isinstance(k, bool) for k in node):
+            return [(path, node)]
+        items = [(str(k), v) for k, v in node.items()]
+    elif isinstance(node, Strict):
+        items = [(name, getattr(node, name)) for name in type(node).model_fields]
+    else:
+        return []
+    found = []
+    for name, child in items:
+        found += year_tables(child, f"{path}.{name}" if path else name)
+    return found

@@ -19,7 +19,7 @@ from pydantic import (BaseModel, ConfigDict, Field, GetCoreSchemaHandler, Privat
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from tuopin.errors import UserError
+from tuopin.errors import UserError, short
 
 T = TypeVar("T")
 
@@ -105,6 +105,10 @@ class Strict(BaseModel):
         return self._units[name][1]
 
 
+NUMBER_ERRORS = {"float_type", "int_type", "int_from_float", "float_parsing", "int_parsing"}
+"""pydantic error types of a value that is not the number expected."""
+
+
 def format_validation(exc: ValidationError, where_documented: str) -> tuple[str, str]:
     """(dotted key, message) of the first pydantic error, in a planner's words.
 
@@ -122,10 +126,21 @@ def format_validation(exc: ValidationError, where_documented: str) -> tuple[str,
         msg = "required key is missing"
     elif kind == "finite_number":
         msg = "NaN or infinity is not allowed; give a finite number"
+    elif kind == "string_pattern_mismatch" and key == "name":
+        msg = (f"not a safe folder name (got {short(repr(err.get('input')))}); use letters, digits, _ . - "
+               "and start with a letter, digit or _")
     else:
         msg = err["msg"]
-        if "input" in err and kind != "value_error" and not isinstance(err["input"], dict | list):
-            msg += f" (got {err['input']!r})"
+        value = err.get("input")
+        if "input" in err and kind != "value_error" and not isinstance(value, dict | list):
+            msg += f" (got {short(repr(value))})"
+            if isinstance(value, bool) and kind in NUMBER_ERRORS:
+                msg += "; yes/no, on/off and true/false are booleans in YAML, not numbers"
+            elif isinstance(value, str) and kind in NUMBER_ERRORS:
+                msg += ("; YAML reads this as text: write the number without quotes, and an exponent with a "
+                        "dot (1.0e+5, not 1e5)")
+            elif isinstance(value, float) and kind == "int_from_float":
+                msg += "; give a whole number"
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
