@@ -43,7 +43,8 @@ def dataset(out: Path) -> pd.DataFrame:
     return read_runs(out)
 
 
-def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path):
+def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path, monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     plan = load_spec(write_spec(tmp_path))
     assert len(plan.chunks) == 4
     one = run_sweep(plan, tmp_path / "one", Backend(workers=1), progress=False)
@@ -61,6 +62,9 @@ def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path):
             assert (other / "runs" / part.name).read_bytes() == part.read_bytes()
     manifest = json.loads((one / "manifest.json").read_text())
     assert manifest["complete"] and manifest["points"] == 8 and len(manifest["chunks"]) == 4
+    # the local cluster's nannies (in this process) set their workers' environment here: glibc's
+    # malloc defaults are kept, not Dask's 64 KiB trim threshold
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
 def test_rerun_resumes_and_a_different_spec_is_refused(tmp_path):
@@ -114,3 +118,13 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rerun the same command" in err
     assert not json.loads((out / "manifest.json").read_text()).get("complete")
+
+
+def test_worker_processes_are_reused_across_calls():
+    from tuopin.experiments import workers
+
+    first = workers.start(2)
+    pids = {first.submit(os.getpid).result() for _ in range(8)}
+    assert workers.start(2) is first  # the next call (sweep, replicates) takes the same processes
+    assert {workers.start(2).submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
+    assert workers.start(1) is not first  # another size: a new pool
