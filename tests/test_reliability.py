@@ -272,12 +272,16 @@ def children(pid: int) -> set[int]:
 
 
 def workers_of(pid: int) -> set[int]:
-    """The multiprocessing workers among ``pid``'s children."""
+    """The multiprocessing workers among ``pid``'s children: spawned ones (``spawn_main``) and
+    forked ones (the parent's own command line)."""
     found = set()
-    for child in children(pid):
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.add(child)
+    with contextlib.suppress(OSError):
+        parent = Path(f"/proc/{pid}/cmdline").read_bytes()
+        for child in children(pid):
+            with contextlib.suppress(OSError):
+                line = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in line or line == parent:
+                    found.add(child)
     return found
 
 

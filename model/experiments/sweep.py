@@ -36,7 +36,7 @@ from tuopin.errors import UserError, short
 from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
 from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
-from tuopin.experiments.workers import start, worker_pool
+from tuopin.experiments.workers import prestart, worker_pool
 from tuopin.scenario import apply_overrides, validate
 from tuopin.sim import flows
 
@@ -251,8 +251,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
-    if todo and backend.workers > 1 and not (backend.dask or backend.scheduler):
-        start(backend.workers)  # started before the progress bar's thread (see workers.py)
+    if todo and not (backend.dask or backend.scheduler):
+        prestart(backend.workers)  # before the progress bar's thread
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
     with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,

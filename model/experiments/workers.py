@@ -85,6 +85,13 @@ def start(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
+def prestart(workers: int) -> None:
+    """Start the shared pool of ``workers`` processes now, if more than one, before threads appear
+    in this process (a progress bar's monitor): it can then be forked (see the module doc)."""
+    if workers > 1:
+        start(workers)
+
+
 def _terminate() -> None:
     """Stop the shared pool at once: its processes are terminated, not waited for."""
     global _pool
