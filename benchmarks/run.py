@@ -37,7 +37,6 @@ README = ROOT / "README.md"
 README_MARKERS = ("<!-- bench:targets:start (written by benchmarks/run.py from results.json) -->",
                   "<!-- bench:targets:end -->")
 SWEEP_POINTS, SWEEP_REPLICATES = 8, 6  # 48 runs in 8 chunks
-SWEEP_SCALE = 0.5  # of Shangluo (half its villages: about 88,000 households), so that make bench stays short
 SWEEP_BACKENDS = ({"workers": 1, "dask": False}, {"workers": 2, "dask": False}, {"workers": 2, "dask": True})
 STARTUP = {"import tuopin": [sys.executable, "-c", "import tuopin"],
            "tuopin --help": [str(Path(sys.executable).with_name("tuopin")), "--help"]}
@@ -299,7 +298,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes only (checks the script, not the figures)")
     ap.add_argument("--pairs", type=int, default=2,
                     help="rounds of vectorized, reference, vectorized at Shangluo full scale (interleaved)")
-    ap.add_argument("--sweep-reps", type=int, default=2, help="rounds of the sweep on each backend (interleaved)")
+    ap.add_argument("--sweep-reps", type=int, default=1, help="rounds of the sweep on each backend (interleaved)")
     ap.add_argument("--startup-reps", type=int, default=5, help="fresh processes per start-up measurement")
     ap.add_argument("--out", type=Path, default=OUT, help="where results.json and results.md go")
     ap.add_argument("--readme", type=Path, default=README,
@@ -357,7 +356,7 @@ def main() -> None:
     run = measure({"kind": "run", "scenario": str(NATIONAL), "scale": 0.01 * shrink, "replicates": RUN_REPLICATES})
     print(f"national run, {RUN_REPLICATES} replicates: {run.get('error') or run['wall']}", flush=True)
 
-    spec = sweep_spec(SWEEP_SCALE * full)
+    spec = sweep_spec(full)
     sweeps = []
     for _ in range(args.sweep_reps):  # interleaved: 1 process, 2 processes, Dask 2, then again
         for b in SWEEP_BACKENDS:
