@@ -24,8 +24,8 @@ from tuopin.errors import UserError
 from tuopin.scenario.schema import CAUSES, Scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Households, Population, Villages
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
-from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, load_mapping, per_label, yes_no,
-                                       read_register)
+from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, first_duplicate, load_mapping,
+                                       per_label, read_register, yes_no)
 
 CAUSE_LABELS: dict[str, str | None] = {
     **{zh: key for key, zh in CAUSES.items()}, **{key: key for key in CAUSES},
@@ -299,12 +299,7 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
     if reg.layout == "households":
         ids = df["household_id"]
         first_bad(path, df, ids == "", "household_id", names, "household_id is empty")
-        dup = ids.duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            first = int(df["_row"].iloc[int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])])
-            raise fail(path, int(df["_row"].iloc[i]), names["household_id"],
-                       f"duplicate household_id {ids.iloc[i]!r} (first in row {first})")
+        first_duplicate(path, df, "household_id", names, "household_id")
 
     county, by_township = _county_index(path, df, names, scenario)
     township = df["township"].astype("str") if "township" in df.columns and not by_township else None

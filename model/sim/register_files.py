@@ -406,6 +406,17 @@ def first_bad(path: Path, df: pd.DataFrame, bad: pd.Series | np.ndarray, column:
         raise fail(path, int(df["_row"].iloc[i]), names.get(column, column), f"{message} (got {value!r})")
 
 
+def first_duplicate(path: Path, df: pd.DataFrame, column: str, names: dict[str, str], what: str) -> None:
+    """Raise for the first row whose ``column`` repeats an earlier row's, naming both rows."""
+    ids = df[column]
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(df["_row"].iloc[int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])])
+        raise fail(path, int(df["_row"].iloc[i]), names.get(column, column),
+                   f"duplicate {what} {ids.iloc[i]!r} (first in row {first})")
+
+
 def _rename(table: Table, mapping: Mapping, path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
     """Keep the known columns under tuopin's names; two file columns for one of ours is an error."""
     names: dict[str, str] = {}
@@ -504,14 +515,8 @@ def aggregate_persons(path: Path, df: pd.DataFrame, names: dict[str, str]) -> pd
     ids = df["household_id"]
     first_bad(path, df, ids == "", "household_id", names, "household id (户编号) is empty")
     if "person_id" in df.columns:
-        pid = df["person_id"]
-        first_bad(path, df, pid == "", "person_id", names, "person id (人编号) is empty")
-        dup = pid.duplicated().to_numpy()
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            first = int(df["_row"].iloc[int(np.flatnonzero((pid == pid.iloc[i]).to_numpy())[0])])
-            raise fail(path, int(df["_row"].iloc[i]), names["person_id"],
-                       f"duplicate person id {pid.iloc[i]!r} (first in row {first})")
+        first_bad(path, df, df["person_id"] == "", "person_id", names, "person id (人编号) is empty")
+        first_duplicate(path, df, "person_id", names, "person id")
     codes, uniques = pd.factorize(ids, sort=False)
     n = len(uniques)
     first_row_of = np.full(n, len(df), dtype=np.int64)
