@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import SHANGLUO
@@ -128,3 +129,24 @@ def test_worker_processes_are_reused_across_calls():
     assert workers.start(2) is first  # the next call (sweep, replicates) takes the same processes
     assert {workers.start(2).submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
     assert workers.start(1) is not first  # another size: a new pool
+
+
+def test_workers_end_at_once_when_the_pool_is_torn_down(monkeypatch):
+    """A forked worker does not keep the command's SIGTERM handler (which unwinds instead of
+    ending): an interrupted pool's workers end by the signal at once, their jobs unfinished."""
+    from tuopin.cli import _terminate
+    from tuopin.experiments import workers
+
+    monkeypatch.setattr(workers, "_pool", None)
+    monkeypatch.setattr(workers, "start_method", lambda: "fork")
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        pool = workers.start(2)
+        processes = list(pool._processes.values())
+        for _ in range(2):
+            pool.submit(signal.pause)
+        with pytest.raises(KeyboardInterrupt), workers.worker_pool(2):
+            raise KeyboardInterrupt  # Ctrl-C while the jobs run
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert [p.exitcode for p in processes] == [-signal.SIGTERM] * 2

@@ -48,8 +48,10 @@ def _watch(parent: int) -> None:
 
 
 def bind_to_parent(parent: int) -> None:
-    """Worker initializer: end this process when ``parent`` (the command) ends; ignore Ctrl-C."""
+    """Worker initializer: end this process when ``parent`` (the command) ends; ignore Ctrl-C;
+    end at once on SIGTERM (a forked worker would otherwise inherit the command's handler)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     bound = False
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
