@@ -6,15 +6,19 @@ the register and the shocks (common random numbers) and differ only by the rule 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tuopin import PovertyModel
-from tuopin.sim import relapse
-from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
+from tuopin.sim import assessment, relapse
+from tuopin.sim.interventions.industry import Industry
+from tuopin.sim.agents import BATCH_INDEX, EXITED, NOT_YET, POOR
 from tuopin.sim.income import draw_shocks
 from tuopin.sim.interventions.social_floor import ROW as FLOOR
 
+OBSERVED = Path(__file__).resolve().parents[1] / "scenarios" / "observed"
 NO_BATCHES = {f"batches.{b}.capacity": {} for b in
               ("industry", "employment", "relocation", "ecology", "education", "medical", "housing")}
 
@@ -26,8 +30,12 @@ def annual(scenario, seed: int, **overrides):
     return m.datacollector.get_model_vars_dataframe().set_index("year")
 
 
+EVERY_YEAR = {year: 0.05 for year in range(2016, 2021)}
+
+
 def test_monitoring_off_raises_relapse(small):
-    on = [annual(small, seed)["relapses"].sum() for seed in range(3)]
+    # The mechanism, with capacity in every year (the scenario's own schedule starts in 2019).
+    on = [annual(small, seed, **{"relapse.monitoring_capacity": EVERY_YEAR})["relapses"].sum() for seed in range(3)]
     off = [annual(small, seed, **{"relapse.monitoring_capacity": {}})["relapses"].sum() for seed in range(3)]
     assert all(o > n for o, n in zip(off, on)), (off, on)
     assert sum(off) > 1.5 * sum(on)
@@ -61,6 +69,7 @@ def test_a_labour_household_stuck_below_the_line_gets_the_floor(small):
     assert not (hh.enrolled[FLOOR, labour_poor] >= 0).any()  # one year registered: not yet
     m.step()
     stuck = (hh.status == POOR) & (hh.labour > 0) & (hh.registered_year == 2015)
+    stuck &= hh.exit_year == NOT_YET  # poor throughout (a household relapsing this year is covered next year)
     assert (hh.enrolled[FLOOR, stuck] == 2017).any()  # two years registered: covered
     assert (hh.stable[stuck] >= m.line - 1e-9).all()  # by its own means or the floor
     later = PovertyModel(small, rng=6, overrides={**overrides, "batches.social_floor.labour_after_years": 5})
@@ -93,8 +102,11 @@ def test_2016_relapse_needs_households_exited_before_the_start(small):
 
 
 def test_support_continuation_makes_a_difference(small):
-    stop = sum(annual(small, seed, **{"relapse.support_continuation_years": 0})["relapses"].sum() for seed in range(3))
-    keep = sum(annual(small, seed, **{"relapse.support_continuation_years": 3})["relapses"].sum() for seed in range(3))
+    # While support continues (2017-2019 for 2016's exits; in 2020 it ends and held-back relapses come).
+    held = lambda years: sum(annual(small, seed, **{"relapse.support_continuation_years": years}).loc[2017:2019,  # noqa: E731
+                                                                                                     "relapses"].sum()
+                             for seed in range(3))
+    stop, keep = held(0), held(3)
     assert stop > 1.1 * keep, (stop, keep)
 
 
@@ -138,3 +150,63 @@ def test_verification_capacity_limits_the_checks_not_the_standard(small):
     free = annual(small, 5)
     assert capped.loc[2016, "exits"] <= 20000 + 1e-6 < free.loc[2016, "exits"]
     assert capped.loc[2017, "exits"] > free.loc[2017, "exits"]  # the unchecked are checked the next year
+
+
+def test_monitoring_helps_only_in_the_years_it_existed(small):
+    # 防止返贫监测: formalised in 2020 with precursors from 2019; nobody flagged households before.
+    df = annual(small, 1)
+    assert (df.loc[2016:2018, "monitored_helped"] == 0).all()
+    assert (df.loc[2016:2018, "monitored_flagged"] > 0).all()  # at risk, but no one to help them
+    assert (df.loc[2019:2020, "monitored_helped"] > 0).all()
+
+
+def test_the_floor_exits_the_households_it_takes_on_in_that_year(small):
+    # 兜底脱贫: poor households the floor covers for the first time this year are checked this year.
+    m = PovertyModel(small, rng=7, overrides={"assessment.measurement_error": 0.0})
+    m.step()
+    hh = m.hh
+    entrants = (hh.enrolled[FLOOR] == 2016) & ~m.on_list & (hh.registered_year == 2015)  # poor at the start
+    assert entrants.any()
+    ok = entrants & assessment.conditions(m)
+    assert ok.any() and (hh.exit_year[ok] == 2016).all()  # lifted by the floor, exited the same year
+    # The checked list: the pre-exit list first, then the floor's new poor households not on it.
+    listed = np.flatnonzero(m.on_list)
+    hh.status[entrants] = POOR
+    checked = assessment.with_floor_entrants(m, listed)
+    assert (checked[: len(listed)] == listed).all()
+    assert set(checked[len(listed):]) == set(np.flatnonzero(entrants))
+
+
+def test_support_is_not_withdrawn_from_2019(small):
+    # 四个不摘: from 2019 no exited household's support ends, whatever the continuation period.
+    def supported_exited(no_withdrawal_from: int) -> tuple[int, int]:
+        m = PovertyModel(small, rng=3, overrides={"relapse.support_continuation_years": 0,
+                                                  "relapse.no_withdrawal_from": no_withdrawal_from})
+        for _ in range(3):
+            m.step()
+        m.year = 2019  # the register update of 2019 reads this year's support
+        industry = next(b for b in m.batches if isinstance(b, Industry))
+        out = industry.enrolled(m) & (m.hh.status == EXITED) & (m.hh.exit_year < 2019)
+        return int(out.sum()), int((industry.supported(m) & out).sum())
+
+    enrolled, kept = supported_exited(2019)
+    assert enrolled > 0 and kept == enrolled
+    enrolled, kept = supported_exited(2030)
+    assert enrolled > 0 and kept == 0
+
+
+def test_county_exits_are_compared_with_the_record_in_their_assessment_year(small):
+    # The record's "2016: 28" are the counties assessed for 2016 (announced early 2017): the model's
+    # counties_qualified, which counties_exited follows county_grant_lag years later.
+    m = PovertyModel(small, rng=2)
+    m.run()
+    df = m.datacollector.get_model_vars_dataframe().set_index("year")
+    lag = m.p.exit_rules.county_grant_lag
+    assert df["counties_qualified"].sum() > 0
+    for year in df.index:
+        if year + lag in df.index:
+            assert df.loc[year + lag, "counties_exited"] == df.loc[year, "counties_qualified"]
+    for name in ("national_2016_2017.csv", "national_2018_2020_heldout.csv"):
+        header = next(line for line in (OBSERVED / name).read_text(encoding="utf-8").splitlines()
+                      if line.startswith("year,"))
+        assert "counties_qualified" in header.split(",") and "counties_exited" not in header.split(",")

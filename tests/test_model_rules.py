@@ -90,9 +90,11 @@ def test_social_floor_coverage_phases_in(small):
 
 
 def _relapses(scenario, years_kept: int, seed: int) -> float:
+    """Relapses in 2017-2019, while support continues for the households exited from 2016 on (with
+    3 years kept, 2016's exits lose it in 2020, and the relapses it held back come then)."""
     m = PovertyModel(scenario, rng=seed, overrides={"relapse.support_continuation_years": years_kept})
     m.run()
-    return float(m.datacollector.get_model_vars_dataframe()["relapses"].sum())
+    return float(m.datacollector.get_model_vars_dataframe().set_index("year").loc[2017:2019, "relapses"].sum())
 
 
 def test_relapse_higher_without_support_continuation(small):

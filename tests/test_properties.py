@@ -37,7 +37,7 @@ from conftest import ROOT, SHANGLUO
 import tuopin.sim.loop as loop
 from tuopin import UserError, load_scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR
-from tuopin.sim.assessment import meets_standard
+from tuopin.sim.assessment import check_error, meets_standard
 from tuopin.sim import flows
 from tuopin.sim.model import PovertyModel
 from tuopin.experiments.replicates import run_replicates
@@ -105,7 +105,7 @@ def passes_check(m: PovertyModel) -> np.ndarray:
     """What the year-end check finds: stable income times the year's check error at the bar, and
     every condition."""
     a = m.p.assessment
-    measured = m.hh.stable * np.exp(a.measurement_error * m.shocks.check)
+    measured = m.hh.stable * np.exp(a.measurement_error * check_error(m, m.hh.key))
     return (measured >= m.line * (1 + a.exit_margin)) & exit_conditions(m)
 
 

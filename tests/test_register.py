@@ -15,6 +15,7 @@ import pytest
 from conftest import ROOT, SHANGLUO
 from tuopin import UserError, load_scenario
 from tuopin.sim.agents import CAUSE_BIT, NEAR, POOR
+from tuopin.sim.keyed import Draws
 from tuopin.sim.population import synthesize
 from tuopin.sim.register import households_from_register
 from tuopin.experiments.replicates import run_replicates
@@ -54,7 +55,7 @@ def test_shipped_register_is_the_township_and_reads_back_exactly(township):
     # The shipped file is what the script writes, and reading it gives the synthetic households back.
     table = runpy.run_path(str(MAKER))["register_table"](2016)
     assert table.to_csv(index=False) == REGISTER.read_text(encoding="utf-8")
-    ref, _, _ = synthesize(township, np.random.default_rng(2016))
+    ref, _, _ = synthesize(township, Draws(2016))
     for column in ("county", "village", "size", "labour", "students", "causes", "harsh", "eco_zone",
                    "house_ok", "insured", "status"):
         assert np.array_equal(getattr(hh, column), getattr(ref, column)), column

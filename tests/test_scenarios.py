@@ -94,7 +94,7 @@ def guangdong():
 def test_village_mean_income_counts_everyone(guangdong):
     m = PovertyModel(guangdong, rng=2)
     m.year = 2016
-    m.hh.net = m.streams.shocks.uniform(0, 12000, len(m.hh))
+    m.hh.net = np.random.default_rng(2).uniform(0, 12000, len(m.hh))
     got = village_mean_income(m)
     ratio, line = guangdong.exit_rules.resident_income_ratio, m.line
     for v in (0, 5, len(m.villages) - 1):  # by hand, one village at a time

@@ -250,7 +250,7 @@ def simulate(scenario: Scenario, replicates: int, seed: int | None = None,
              start_year: int | None = None) -> Outcome | None:
     """Run ``replicates`` replicates one by one, reporting ``progress(done, total)``.
 
-    The replicate streams are those of ``replicates.run_replicates`` (same seed, same numbers),
+    The replicate seeds are those of ``replicates.run_replicates`` (same seed, same numbers),
     from ``population`` (a register) and ``start_year`` if given. The village map is the final
     state of replicate 0. Returns None if ``cancelled()`` turns true.
     """

@@ -14,8 +14,10 @@ HELP = """\
 Fit scenario parameters to observed yearly counts, with their posterior uncertainty.
 
 FILE.csv has a column 'year' and any of: poor_end, net_reduction, exits, relapses,
-new_entrants, counties_exited, villages_exited (real people, counties, villages per year, as in
-annual.csv; exits are declared exits, net_reduction is poor_start - poor_end). An empty cell is
+new_entrants, counties_qualified, counties_exited, villages_exited (real people, counties, villages
+per year, as in annual.csv; exits are declared exits, net_reduction is poor_start - poor_end;
+counties_qualified counts a county in its assessment year, as the record does, counties_exited
+in the year its exit is granted). An empty cell is
 'not observed'; lines starting with # are comments (sources).
 
 Priors: each --fit PATH=LOW:HIGH is uniform on its range; without --fit, the scenario's own

@@ -463,7 +463,8 @@ def variant_yaml(scenario_path: Path, out: Path, name: str, est: pd.DataFrame, p
 
 LABELS = {"poor_end": "registered poor at year end", "net_reduction": "net reduction (poor_start - poor_end)",
           "exits": "declared exits (gross)", "relapses": "relapses", "new_entrants": "new entrants",
-          "counties_exited": "counties exiting", "villages_exited": "villages exiting"}
+          "counties_exited": "counties exiting (grant year)",
+          "counties_qualified": "counties exiting (assessment year)", "villages_exited": "villages exiting"}
 
 
 def figure(fit: pd.DataFrame, path: Path, title: str) -> None:

@@ -324,6 +324,9 @@ class Assessment(Strict):
 
 class Relapse(Strict):
     support_continuation_years: P[Annotated[int, Field(strict=True, ge=0, le=30)]]
+    no_withdrawal_from: P[Year] | None = None
+    """From this year on no exited household's support ends (四个不摘, 2019): the policies continue
+    whatever ``support_continuation_years`` says. Absent: support ends on that count alone."""
     insurance_cover: P[Share]
     registration_rate: P[Share]
     watch_ratio: P[Annotated[float, Field(strict=True, ge=0, le=5)]]

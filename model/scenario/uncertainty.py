@@ -2,7 +2,7 @@
 parameters (``uncertainty:`` in the scenario file), so the bands of a run show what is not known
 about behaviour as well as chance.
 
-Draws come from the replicate's own ``parameters`` stream: the same seed gives the same values
+Draws come from a generator keyed by the replicate's seed and ``parameters`` (``sim/keyed.py``): the same seed gives the same values
 on any number of workers, and a variant run on the same seeds draws the same quantiles.
 """
 

@@ -56,6 +56,7 @@ class Households:
     weight: np.ndarray  # float64, real households this simulated household stands for (calibrated village weight)
     wrongly_exited: np.ndarray  # bool, 错退: declared exited without meeting the standard (set by the assessment)
     missed: np.ndarray  # bool, 漏评: below the standard but not registered (set by the assessment)
+    key: np.ndarray  # uint64, the household's stable key: its random numbers are keyed by it (``keyed.py``)
     stable: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64, stable income (see income.py)
 
     def __post_init__(self) -> None:
@@ -66,12 +67,12 @@ class Households:
     def register(cls, *, county: np.ndarray, village: np.ndarray, size: np.ndarray, labour: np.ndarray,
                  students: np.ndarray, causes: np.ndarray, harsh: np.ndarray, eco_zone: np.ndarray,
                  house_ok: np.ndarray, insured: np.ndarray, status: np.ndarray, market: np.ndarray,
-                 first_year: int, weight: np.ndarray | None = None) -> Households:
+                 first_year: int, key: np.ndarray, weight: np.ndarray | None = None) -> Households:
         """A register before the first simulated year: the households as drawn or read (``market``
         is per-capita income of the registration year), nothing received, nobody exited yet; the
         registered poor registered in the year before ``first_year``. ``weight``: the real
-        households each stands for (default 1: a register simulated whole); no one flagged
-        wrongly exited or missed."""
+        households each stands for (default 1: a register simulated whole); ``key`` each one's
+        stable key (``keyed.py``); no one flagged wrongly exited or missed."""
         n = len(size)
         return cls(
             county=county, village=village, size=size, labour=labour, students=students, causes=causes,
@@ -83,6 +84,7 @@ class Households:
             net=np.array(market, dtype=np.float64),
             weight=np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64),
             wrongly_exited=np.zeros(n, dtype=bool), missed=np.zeros(n, dtype=bool),
+            key=np.asarray(key, dtype=np.uint64),
         )
 
     def __len__(self) -> int:
@@ -121,6 +123,7 @@ class Villages:
     exit_year: np.ndarray  # int16, -1 not exited
     weight: np.ndarray  # float64, real villages this simulated one stands for (its stratum's N / n)
     threshold: np.ndarray  # float64, its incidence threshold (by its county's region)
+    key: np.ndarray  # uint64, the village's stable key (county, stratum, place in it): see ``keyed.py``
 
     def __len__(self) -> int:
         return len(self.county)
@@ -144,3 +147,14 @@ class Counties:
 
 Population = tuple[Households, Villages, Counties]
 """A register: its households, villages and counties."""
+
+
+def in_key_order(hh: Households) -> Households:
+    """The households in the order of their keys (``Households.key``): ``hh`` itself when they
+    already are, else a reordered copy. Queues break ties by this order, so a household's fate
+    does not depend on the order of a register's rows, and removing households from a register
+    keeps the others' order."""
+    if len(hh) < 2 or bool(np.all(hh.key[1:] > hh.key[:-1])):
+        return hh
+    order = np.argsort(hh.key, kind="stable")
+    return Households(**{f.name: getattr(hh, f.name)[..., order] for f in fields(Households)})

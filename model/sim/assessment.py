@@ -8,14 +8,19 @@
 2. **Intensified help** (``intensified_help``, after the batches): listed households whose
    stable income is still under the bar get ``help_per_capita`` more of it (consumption aid, a
    public-welfare post, an industry award), in list order while money lasts.
-3. **Year-end check** (``assess``): listed households are checked, in list order, up to
+3. **兜底脱贫** (``with_floor_entrants``): the year's plan lifts the households it brings onto the
+   social floor (低保 兜底一批) in that year, so the village lists them too: poor households the
+   floor covered for the first time this year join the end of the list, after the help. Their
+   stable income is the floor's; they exit this year if the check finds it at the bar and their
+   conditions met, not a year later (the list itself is drawn before the floor's intake is known).
+4. **Year-end check** (``assess``): listed households are checked, in list order, up to
    ``verification_capacity`` people. A household exits when the check finds its *stable*
    income at or above the line times ``1 + exit_margin`` and 两不愁三保障 holds (a safe house,
    medical insurance, no child out of school for cost). The check measures stable income with a
    log-normal error (``measurement_error``), so some exits are wrong (错退: true stable income
    under the line) and some who qualify are missed. A place with more qualifying households
    exits more, one with fewer falls short: nothing caps or fixes the count.
-4. **Target pressure** (数字脱贫): when checked exits fall short of the year's target, a share
+5. **Target pressure** (数字脱贫): when checked exits fall short of the year's target, a share
    ``target_pressure`` of the shortfall is filled by declaring listed households exited that
    failed the check: those within ``pressure_band`` below the line, closest first. They are
    flagged ``paper_exit`` (and counted among the wrongly exited when under the line).
@@ -29,12 +34,20 @@ import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
 
+FLOOR = BATCH_INDEX["social_floor"]
+
 if TYPE_CHECKING:
     from tuopin.sim.funding import Ledger
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
 
 HELP = "pre_exit_help"
 """The ledger item intensified help is paid from (the general pool)."""
+
+
+def check_error(m: ReplicateModel, keys: np.ndarray) -> np.ndarray:
+    """This year's check error (standard normal) of the households of ``keys``: keyed by household
+    and year (``keyed.py``)."""
+    return m.draws.normal(keys, "check", m.year)
 
 
 def conditions(m: PovertyModel) -> np.ndarray:
@@ -72,6 +85,17 @@ def pre_exit_list(m: PovertyModel) -> np.ndarray:
     return idx[: max(qualifying, min(by_quota, len(idx)))]
 
 
+def with_floor_entrants(m: PovertyModel, listed: np.ndarray) -> np.ndarray:
+    """The list the year-end check works through: the pre-exit list, then the registered poor
+    households the social floor covered for the first time this year and not already listed,
+    highest stable income first (see module doc, 兜底脱贫)."""
+    hh = m.hh
+    new = (hh.enrolled[FLOOR] == m.year) & (hh.status == POOR)
+    new[listed] = False
+    idx = np.flatnonzero(new)
+    return np.concatenate([listed, idx[np.argsort(-hh.stable[idx], kind="stable")]])
+
+
 def intensified_help(m: PovertyModel, listed: np.ndarray, ledger: Ledger) -> float:
     """Help listed households still under the bar, in list order within money; returns people helped."""
     hh, a = m.hh, m.p.assessment
@@ -92,7 +116,7 @@ def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     n = len(hh)
     capacity = a.verification_capacity.get(m.year, np.inf)  # real people
     checked = listed[: int(np.searchsorted(np.cumsum(hh.real_people()[listed]), capacity + 1e-9, side="right"))]
-    measured = hh.stable[checked] * np.exp(a.measurement_error * m.shocks.check[checked])
+    measured = hh.stable[checked] * np.exp(a.measurement_error * check_error(m, hh.key[checked]))
     passed = checked[(measured >= bar(m)) & conditions(m)[checked]]
     honest = np.zeros(n, dtype=bool)
     honest[passed] = True

@@ -61,15 +61,15 @@ FIELDS: tuple[Field, ...] = (
        "summary sweep observed signed"),
     _f("lifted_total", "people", "distinct people exited at least once in the simulated years, up to the end of the "
        "year (not the stock exited before the first year)", "summary sweep"),
-    _f("pre_exit_listed", "people", "people on the year's pre-exit list"),
+    _f("pre_exit_listed", "people", "people on the year's pre-exit list, with the poor the floor took on this year"),
     _f("pre_exit_helped", "people", "listed people given intensified help"),
     _f("monitored_flagged", "people", "exited and near-poor people flagged by monitoring"),
     _f("monitored_helped", "people", "flagged people helped by monitoring"),
     _f("villages_exited", "villages", "poor villages taking off the hat this year", "sweep observed"),
     _f("villages_exited_total", "villages", "poor villages exited so far", "summary sweep"),
     _f("villages_built", "villages", "villages whose infrastructure was completed this year"),
-    _f("counties_qualified", "counties", "poor counties first meeting the exit rule this year (its assessment year)",
-       "summary sweep"),
+    _f("counties_qualified", "counties", "poor counties first meeting the exit rule this year (its assessment year: "
+       "the record's counties exiting 'in' a year, announced early the next)", "summary sweep observed"),
     _f("counties_qualified_total", "counties", "poor counties that have met the exit rule so far", "summary sweep"),
     _f("counties_exited", "counties", "counties taking off the hat this year", "summary sweep observed"),
     _f("counties_exited_total", "counties", "counties exited so far", "summary sweep"),

@@ -25,7 +25,6 @@ import numpy as np
 
 if TYPE_CHECKING:
     from tuopin.scenario.schema import Funding
-    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
 GENERAL = "general"
@@ -45,7 +44,7 @@ class Funded(Protocol):
     def priority(self) -> int:
         """Funding order: lowest first."""
 
-    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+    def fund_new(self, m: PovertyModel) -> np.ndarray:
         """Fund this year's new units within capacity and money; returns their indices."""
 
 

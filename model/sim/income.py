@@ -14,9 +14,10 @@ Two incomes are computed each year:
   the relapse check (``assessment``, ``relapse``) read it, so one bad year does not undo an
   exit and one lucky year does not make one.
 
-Shocks are drawn for every household every year from the ``shocks`` stream, in a fixed order and
-size, so two scenarios on the same population and seed see the same shocks (common random
-numbers): differences between them are the policy's, not noise.
+Shocks are keyed draws (``keyed.py``): each household's are a function of the seed, the
+household and the year, so two scenarios on the same population and seed see the same shocks,
+household by household (common random numbers): differences between them are the policy's, not
+noise.
 """
 
 from __future__ import annotations
@@ -27,7 +28,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
+
+
+NORMAL_SHOCKS = ("permanent income", "transitory income")
+"""This year's standard normal draws of each household: the permanent part's shock and the transitory part."""
+UNIFORM_SHOCKS = ("illness", "disaster", "house damage", "market shock", "job loss")
+"""This year's uniform draws of each household, compared with the rates of ``schema.Economy``."""
+
+
+def shock_draw(m: ReplicateModel, name: str, keys: np.ndarray) -> np.ndarray:
+    """This year's draw ``name`` (``NORMAL_SHOCKS`` or ``UNIFORM_SHOCKS``) for the households of
+    ``keys``: keyed by household and year (``keyed.py``), so the same in every variant."""
+    if name in NORMAL_SHOCKS:
+        return m.draws.normal(keys, name, m.year)
+    return m.draws.uniform(keys, name, m.year)
 
 
 @dataclass
@@ -39,23 +54,22 @@ class Shocks:
     market: np.ndarray  # market shock: industry income loss
     job_lost: np.ndarray  # job loss: wage income lost this year
     transitory: np.ndarray  # this year's factor on market income (mean 1)
-    check: np.ndarray  # standard normal: the year-end check's error on stable income
 
 
 def draw_shocks(m: PovertyModel) -> Shocks:
     """Grow the permanent part of market income and draw this year's transitory part and shocks."""
     hh, e = m.hh, m.p.economy
-    rng = m.streams.shocks
-    n = len(hh)
-    u = rng.random((5, n))
-    z = rng.standard_normal((3, n))
+    key = hh.key
     sp, st = e.permanent_volatility, e.income_volatility
-    hh.market *= np.exp(e.income_growth + sp * z[0] - sp**2 / 2)
+    hh.market *= np.exp(e.income_growth + sp * shock_draw(m, "permanent income", key) - sp**2 / 2)
     ill_rate = np.where(hh.has_cause("illness"), e.illness_rate, e.illness_rate_other)
-    disaster = u[1] < e.disaster_rate
-    hh.house_ok[disaster & (u[2] < e.disaster_house_damage)] = False
-    return Shocks(ill=u[0] < ill_rate, disaster=disaster, market=u[3] < e.market_shock_rate,
-                  job_lost=u[4] < e.job_loss_rate, transitory=np.exp(st * z[1] - st**2 / 2), check=z[2])
+    disaster = shock_draw(m, "disaster", key) < e.disaster_rate
+    hit = np.flatnonzero(disaster)
+    hh.house_ok[hit[shock_draw(m, "house damage", key[hit]) < e.disaster_house_damage]] = False
+    return Shocks(ill=shock_draw(m, "illness", key) < ill_rate, disaster=disaster,
+                  market=shock_draw(m, "market shock", key) < e.market_shock_rate,
+                  job_lost=shock_draw(m, "job loss", key) < e.job_loss_rate,
+                  transitory=np.exp(st * shock_draw(m, "transitory income", key) - st**2 / 2))
 
 
 def net_income(m: PovertyModel, support: np.ndarray, stable_support: np.ndarray, medical: np.ndarray,

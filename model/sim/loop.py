@@ -9,7 +9,8 @@
    batch's effect on conditions and income (net and stable), intensified help for the listed
    households, and the social floor by means on top.
 3. Assessment: the year-end check of the listed households' stable income and conditions,
-   within verification capacity; exits, and the wrongly exited (``assessment``).
+   and of the households the floor took on this year (兜底脱贫), within verification capacity;
+   exits, and the wrongly exited (``assessment``).
 4. Register update: monitoring flags and helps exited and near-poor households at risk, then
    relapse and new entrants are what the check finds after help (``relapse``).
 5. Village and county exit (``villages``).
@@ -24,7 +25,7 @@ takes its weight times its members from a batch's capacity.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from tuopin.sim import villages
 from tuopin.sim.agents import EXITED, POOR
 from tuopin.sim.funding import RANDOM, queue_keys
 from tuopin.sim.interventions import social_floor
+from tuopin.sim.interventions.base import COMMITMENTS, lottery
 
 if TYPE_CHECKING:
     from typing import Any
@@ -56,11 +58,10 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 2. Interventions, funded in priority order.
     ledger.open_year(m.year)
-    draws = BatchDraws(m.streams.interventions, [b.name for b in m.batches], len(hh))
-    active = {b.name: fund_commitments(m, b, draws) for b in m.batches}
+    active = {b.name: fund_commitments(m, b) for b in m.batches}
     funded: dict[str, np.ndarray] = {}
     for item in m.funding_order:
-        funded[item.name] = item.fund_new(m, draws)
+        funded[item.name] = item.fund_new(m)
     new_people: dict[str, float] = {}
     for batch in m.batches:
         active[batch.name][funded[batch.name]] = True
@@ -78,7 +79,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     spending_floor = social_floor.top_up(m)
     new_people["social_floor"] = hh.people((hh.enrolled[social_floor.ROW] >= 0) & ~floor_enrolled_before)
 
-    # 3. Assessment and exits.
+    # 3. Assessment and exits: the list, with the households the floor took on this year (兜底脱贫).
+    listed = assessment.with_floor_entrants(m, listed)
     exited, paper, wrong = assessment.assess(m, listed)
     m.lifted |= exited
 
@@ -157,38 +159,11 @@ def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, ente
     }
 
 
-class BatchDraws:
-    """This year's uniform draws for the batches: ``ROWS`` rows, one number per household, for
-    each batch in turn, from the ``interventions`` stream. Row 0 orders a lottery queue of
-    commitments, row 1 one of new households, rows 2 and 3 are the enrolment draws.
-
-    A row is generated only when it is read, by jumping a copy of the stream to its place, so the
-    numbers are those of drawing every row at once while only the rows in use are ever held.
-    """
-
-    ROWS = 4
-
-    def __init__(self, rng: np.random.Generator, names: list[str], n: int) -> None:
-        bits = cast(np.random.PCG64, rng.bit_generator)  # numpy's default: it can jump ahead
-        self.kind, self.state, self.n = type(bits), bits.state, n
-        self.offset = {name: i * self.ROWS * n for i, name in enumerate(names)}
-        bits.advance(self.ROWS * len(names) * n)  # the stream goes on after all the rows
-
-    def rows(self, name: str, first: int, count: int = 1) -> np.ndarray:
-        """Rows ``first .. first + count - 1`` of a batch's draws, shape (count, households)."""
-        if count == 0:
-            return np.empty((0, self.n))
-        bits = self.kind()
-        bits.state = self.state
-        bits.advance(self.offset[name] + first * self.n)
-        return np.random.Generator(bits).random((count, self.n))
-
-
-def fund_commitments(m: PovertyModel, batch: Intervention[Any], draws: BatchDraws) -> np.ndarray:
+def fund_commitments(m: PovertyModel, batch: Intervention[Any]) -> np.ndarray:
     """Pay this year's recurring cost for households already supported; returns who is active."""
     hh, key = m.hh, batch.p.targeting
     idx = np.flatnonzero(batch.supported(m))
-    u = draws.rows(batch.name, 0)[0, idx] if key == RANDOM else None
+    u = lottery(m, batch.name, COMMITMENTS, hh.key[idx]) if key == RANDOM else None
     keys = queue_keys(key, hh.net[idx], m.line, u)
     funded = m.ledger.fund_in_order(batch.name, keys, batch.annual_cost(m, idx) * hh.weight[idx])
     active = np.zeros(len(hh), dtype=bool)

@@ -15,28 +15,14 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 from tuopin.errors import UserError
 from tuopin.scenario import BATCHES, Scenario, default_scenario, resolve, uncertainty
 from tuopin.sim import flows
-from tuopin.sim.agents import Population
+from tuopin.sim.agents import Population, in_key_order
 from tuopin.sim.funding import Funded, Ledger, priority_order
 from tuopin.sim.income import Shocks
 from tuopin.sim.interventions import FUNDED, Intervention
+from tuopin.sim.keyed import Draws
 from tuopin.sim.loop import simulate_year
 from tuopin.sim.population import synthesize
 from tuopin.sim.villages import Infrastructure
-
-STREAMS = ("population", "shocks", "interventions", "relapse", "parameters")
-"""Named random streams, each spawned from the replicate's SeedSequence (plus Mesa's own)."""
-
-
-@dataclass
-class Streams:
-    """A replicate's named random streams (``STREAMS``), one Generator each."""
-
-    population: np.random.Generator
-    shocks: np.random.Generator
-    interventions: np.random.Generator
-    relapse: np.random.Generator
-    parameters: np.random.Generator
-
 
 def seed_sequence(rng: Any) -> np.random.SeedSequence:
     """A SeedSequence from what Mesa users pass as ``rng``: None (fresh entropy), an int, a
@@ -57,32 +43,35 @@ def seed_sequence(rng: Any) -> np.random.SeedSequence:
 @dataclass
 class Start:
     """What a replicate starts from: its scenario with this replicate's uncertain parameters drawn,
-    the draws, its random streams, Mesa's seed and its households, villages and counties."""
+    the draws, its keyed random numbers, Mesa's seed and its households, villages and counties."""
 
     p: Scenario
     drawn: dict[str, float | int]
-    streams: Streams
+    draws: Draws
     mesa_seed: np.random.SeedSequence
     population: Population
 
 
 def start_replicate(plan: Scenario | str | Path | None, rng: Any, overrides: dict[str, Any] | None = None,
                     population: Population | None = None) -> Start:
-    """Resolve the scenario, split the seed into the named streams, draw the uncertain parameters,
-    the register (unless ``population`` is given) and which villages have their infrastructure.
-    ``plan`` None is the Shangluo baseline shipped with tuopin (``scenario.default_scenario``).
+    """Resolve the scenario, make the replicate's keyed draws from the seed (``keyed.py``), draw
+    the uncertain parameters, the register (unless ``population`` is given) and which villages
+    have their infrastructure. ``plan`` None is the Shangluo baseline shipped with tuopin
+    (``scenario.default_scenario``). The households are held in the order of their keys
+    (``in_key_order``).
 
     ``PovertyModel`` and the per-agent ``ReferenceModel`` both start here, so with the same seed
-    they start from the same scenario values and the same register.
+    they start from the same scenario values, the same register and the same keyed draws.
     """
     config = resolve(default_scenario() if plan is None else plan, overrides)
-    mesa_seed, *named = seed_sequence(rng).spawn(1 + len(STREAMS))
-    streams = Streams(*(np.random.default_rng(s) for s in named))
-    config, drawn = uncertainty.fix(config, streams.parameters)
-    hh, villages, counties = population or synthesize(config, streams.population)
+    seq = seed_sequence(rng)
+    draws = Draws.from_seed_sequence(seq)
+    mesa_seed = seq.spawn(1)[0]
+    config, drawn = uncertainty.fix(config, draws.generator("parameters"))
+    hh, villages, counties = population or synthesize(config, draws)
     share = config.exit_rules.infrastructure.initial_done_share
-    villages.infra_done |= streams.population.random(len(villages)) < share
-    return Start(config, drawn, streams, mesa_seed, (hh, villages, counties))
+    villages.infra_done |= draws.uniform(villages.key, "infrastructure done") < share
+    return Start(config, drawn, draws, mesa_seed, (in_key_order(hh), villages, counties))
 
 
 def _reporter(field: flows.Field) -> Callable[[PovertyModel], Any]:
@@ -133,7 +122,7 @@ class ReplicateModel(mesa.Model):
                  overrides: dict[str, Any] | None = None, population: Population | None = None) -> None:
         begin = start_replicate(plan, rng, overrides, population)
         super().__init__(rng=np.random.default_rng(begin.mesa_seed))
-        self.streams = begin.streams
+        self.draws = begin.draws
         self.p = self.plan = begin.p
         self.drawn = begin.drawn
         self.hh, self.villages, self.counties = begin.population
@@ -169,7 +158,7 @@ class PovertyModel(ReplicateModel):
             read with the same ``start_year``); the plan's targets and money apply from then on.
         scenario: Mesa's scenario object, as Mesa's ``SolaraViz`` passes it when it resets a
             model. It may hold no parameters of its own (give them as keywords); tuopin's random
-            streams always come from ``rng``.
+            numbers always come from ``rng``.
         **parameters: more dotted-path overrides as keywords, so that ``mesa.batch_run`` can vary
             them: ``batch_run(PovertyModel, parameters={"plan": "scenarios/shangluo.yaml",
             "relapse.support_continuation_years": [0, 3]}, rng=[1, 2, 3])``. Pass ``rng`` seeds

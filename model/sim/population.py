@@ -1,6 +1,7 @@
 """The synthetic register: households, villages and counties drawn from the plan's aggregates.
 
-What is drawn, in order (all seeded from the ``population`` stream):
+What is drawn (keyed draws, ``keyed.py``: a village's people by its stratum, everything else of a
+household by its own key, so a village and its households are the same at any scale):
 
 1. Villages (cluster sampling): at scale 1 every village of every county; below 1, in each
    county a sample of its poor villages and a sample of its other villages (``round(scale x
@@ -10,10 +11,12 @@ What is drawn, in order (all seeded from the ``population`` stream):
 2. People per village: a share ``share_in_poor_villages`` of the county's registered poor live
    in its poor villages, the rest and all near-poor (边缘户, ``near_poor_ratio`` per registered
    person) in its other villages (or all in one stratum when a county has only one). Villages
-   differ (``village_poor_cv``); a sampled village's people are the marginal of the full-scale
-   split, so at scale 1 each county's people add up exactly (``_village_people``).
-3. Households per village, sizes ``1 + Poisson(mean - 1)``, a household cut where it would
-   straddle two villages, so each village holds exactly its people. Every village holds
+   differ (``village_poor_cv``); the split is drawn for all of a stratum's villages, so a sampled
+   village holds the people it holds at full scale, and at scale 1 each county's people add up
+   exactly (``_village_people``).
+3. Households per village, sizes ``1 + Poisson(mean - 1)``, each keyed by its village and its
+   place in it, the last one cut where it would pass the village's people, so each village holds
+   exactly its people (``_households_in_villages``). Every village holds
    ``rural_population / villages`` residents (more if its register needs room).
 4. Labour: a share ``no_labour_share`` of households has no able-bodied member (cause 缺劳力);
    in the others each member works with probability ``labour_per_member`` (at least one).
@@ -31,32 +34,19 @@ What is drawn, in order (all seeded from the ``population`` stream):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import stats
 
 from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
+from tuopin.sim.keyed import Draws, child_keys, key_of
 
 
 KINDS = (POOR, NEAR, EXITED)
 """The statuses a synthetic register is drawn in: registered poor, near-poor, and exited before the
 first year (``exited_stock``)."""
-
-
-def _sizes_to_total(rng: np.random.Generator, total: int, mean: float) -> np.ndarray:
-    """Household sizes that add up exactly to ``total`` people."""
-    if total <= 0:
-        return np.zeros(0, dtype=np.int16)
-    n_draw = int(total / mean * 1.3) + 16
-    sizes = np.minimum(1 + rng.poisson(max(mean - 1.0, 0.0), n_draw), 10)
-    csum = np.cumsum(sizes)
-    while csum[-1] < total:  # rare: draw more until enough people
-        more = np.minimum(1 + rng.poisson(max(mean - 1.0, 0.0), n_draw), 10)
-        sizes = np.concatenate([sizes, more])
-        csum = np.cumsum(sizes)
-    k = int(np.searchsorted(csum, total))  # first index where csum >= total
-    sizes = sizes[: k + 1].copy()
-    sizes[-1] -= int(csum[k] - total)
-    return sizes[sizes > 0].astype(np.int16)
 
 
 def sample_size(total: int, scale: float) -> int:
@@ -65,17 +55,38 @@ def sample_size(total: int, scale: float) -> int:
     return min(total, max(1, round(total * scale))) if total > 0 else 0
 
 
-def _households_in_villages(rng: np.random.Generator, people: np.ndarray, mean: float) -> tuple[np.ndarray, np.ndarray]:
-    """Households holding exactly ``people[j]`` people in village ``j``: sizes drawn for all the
-    villages' people at once, a household that would straddle two villages cut at the boundary.
-    Returns (sizes, village position of each household)."""
-    sizes = _sizes_to_total(rng, int(people.sum()), mean).astype(np.int64)
-    bounds = np.cumsum(people)
-    ends = np.concatenate([np.cumsum(sizes), bounds[people > 0]])  # two increasing runs: merge them
-    ends.sort(kind="stable")
-    ends = ends[np.r_[True, ends[1:] != ends[:-1]]] if len(ends) else ends
-    starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
-    return (ends - starts).astype(np.int16), np.searchsorted(bounds, starts, side="right")
+def _size_cdf(mean: float) -> np.ndarray:
+    """P(X <= k), k = 0..8, of X ~ Poisson(mean - 1): a household's size is ``1 + X`` capped at 10."""
+    lam = max(mean - 1.0, 0.0)
+    terms = [math.exp(-lam) * lam**k / math.factorial(k) for k in range(9)]
+    return np.cumsum(terms)
+
+
+def _households_in_villages(draws: Draws, village_keys: np.ndarray, people: np.ndarray, kind: int,
+                            mean: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Households holding exactly ``people[j]`` people in village ``j``: the ``i``-th household of
+    a village (and kind) has key ``child_keys(village key, i)`` and size ``1 + Poisson(mean - 1)``
+    (at most 10) drawn with that key; the household that would take the village past its people
+    is cut there. So a village's households depend on the village alone, not on the sample.
+    Returns (sizes, village position, key) of each household."""
+    cdf = _size_cdf(mean)
+    slots = np.where(people > 0, np.ceil(people / mean * 1.3).astype(np.int64) + 16, 0)
+    while True:  # rarely more than once: a village whose slots hold too few people gets more
+        village = np.repeat(np.arange(len(people)), slots)
+        starts = np.cumsum(slots) - slots
+        index = np.arange(len(village)) - np.repeat(starts, slots)
+        keys = child_keys(village_keys[village], index, "household", kind)
+        sizes = 1 + np.searchsorted(cdf, draws.uniform(keys, "household size"), side="left")
+        held = np.bincount(village, weights=sizes, minlength=len(people))
+        short = held < people
+        if not short.any():
+            break
+        slots[short] = np.maximum(2 * slots[short], people[short])  # sizes are >= 1: enough
+    csum = np.cumsum(sizes)
+    before = csum - sizes - np.repeat(np.concatenate([[0], csum])[starts], slots)
+    room = people[village] - before
+    keep = room > 0
+    return np.minimum(sizes, room)[keep].astype(np.int16), village[keep], keys[keep]
 
 
 def build_villages(p: Scenario, scale: float) -> Villages:
@@ -85,10 +96,11 @@ def build_villages(p: Scenario, scale: float) -> Villages:
     register numbers them in. Below 1, a stratified sample: in each county, ``sample_size`` of
     its poor villages and of its other villages, each standing for ``N / n`` villages of its
     stratum. Villages of a stratum are exchangeable (their people are drawn afterwards, see
-    ``_village_people``), so the sample is the stratum's first ``n``. A village holds
-    ``rural_population / villages`` residents of its county, whatever the scale.
+    ``_village_people``), so the sample is the stratum's first ``n``: a smaller sample is a subset
+    of a larger one. A village holds ``rural_population / villages`` residents of its county,
+    whatever the scale. Its key names it by its county, stratum and place in the stratum.
     """
-    county, population, poor, weight, threshold = [], [], [], [], []
+    county, population, poor, weight, threshold, key = [], [], [], [], [], []
     for c, row in enumerate(p.counties.rows):
         per_village = row.rural_population / max(row.poor_villages + row.other_villages, 1)
         for is_poor, total in ((True, row.poor_villages), (False, row.other_villages)):
@@ -98,6 +110,7 @@ def build_villages(p: Scenario, scale: float) -> Villages:
             poor += [is_poor] * n
             weight += [total / n if n else 0.0] * n
             threshold += [by_region(p.exit_rules.village_incidence_threshold, row.region)] * n
+            key.append(child_keys(np.full(n, key_of("village", row.name, int(is_poor)), dtype=np.uint64), np.arange(n)))
     n = len(county)
     return Villages(
         county=np.asarray(county, dtype=np.int16),
@@ -107,6 +120,7 @@ def build_villages(p: Scenario, scale: float) -> Villages:
         exit_year=np.full(n, NOT_YET, dtype=np.int16),
         weight=np.asarray(weight, dtype=np.float64),
         threshold=np.asarray(threshold, dtype=np.float64),
+        key=np.concatenate(key) if key else np.zeros(0, dtype=np.uint64),
     )
 
 
@@ -136,23 +150,24 @@ def fit_village_population(villages: Villages, village: np.ndarray, size: np.nda
     villages.population = np.maximum(villages.population, residents * 1.25)
 
 
-def _village_people(rng: np.random.Generator, totals: list[int], share: np.ndarray, n_sampled: int) -> np.ndarray:
-    """People of each of a stratum's ``totals`` (poor, near-poor) in each of its first
+def _village_people(rng: np.random.Generator, totals: list[int], n_all: int, n_sampled: int, cv: float) -> np.ndarray:
+    """People of each of a stratum's ``totals`` (poor, near-poor, exited) in each of its first
     ``n_sampled`` villages, shape (len(totals), n_sampled).
 
-    ``share`` holds a weight for every one of the stratum's villages (see ``synthesize``); the
-    people fall into villages multinomially in proportion to it. The sampled villages get
-    exactly the marginal of the full-scale split, so a sample at any scale is a sample of the
-    same full-scale population (and at scale 1 the totals are exact).
+    Every one of the stratum's ``n_all`` villages gets a weight, gamma with coefficient of
+    variation ``cv`` (equal when 0); the people fall into villages multinomially in proportion to
+    it. ``rng`` is the stratum's own (keyed by the stratum), and the draws are made for all its
+    villages whatever the sample, so a sampled village holds the people it holds at full scale
+    (and at scale 1 the totals are exact).
     """
     out = np.zeros((len(totals), n_sampled), dtype=np.int64)
     if n_sampled == 0:
         return out
+    share = rng.gamma(1.0 / cv**2, size=n_all) if cv > 0 else np.ones(n_all)
     share = share / share.sum()
-    probs = np.append(share[:n_sampled], max(1.0 - share[:n_sampled].sum(), 0.0))
     for k, total in enumerate(totals):
         if total > 0:
-            out[k] = rng.multinomial(total, probs / probs.sum())[:n_sampled]
+            out[k] = rng.multinomial(total, share)[:n_sampled]
     return out
 
 
@@ -195,8 +210,18 @@ def calibrated_weights(p: Scenario, villages: Villages, village: np.ndarray, sta
     return villages.weight[village] * factor[cell]
 
 
-def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villages, Counties]:
-    """Draw the synthetic register of scenario ``p`` (see module doc)."""
+def _binomial(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """Binomial(n, p) numbers by inversion of the uniform numbers ``u`` (n at most 10)."""
+    k = np.arange(11)
+    cdf = np.asarray([[float(stats.binom.cdf(j, m, p)) for j in k] for m in k])
+    out = np.zeros(len(u), dtype=np.int16)
+    for j in range(10):
+        out += cdf[n, j] < u
+    return out
+
+
+def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Counties]:
+    """Draw the synthetic register of scenario ``p`` (see module doc) with the replicate's keyed draws."""
     pop = p.population
     scale = p.scale
     first_year = p.years[0]
@@ -204,61 +229,59 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
 
     villages = build_villages(p, scale)
     counties = build_counties(p)
-    # Every real village's weight in its stratum's people: gamma with coefficient of variation
-    # village_poor_cv (equal when 0), drawn for all of them at once.
-    n_real = sum(row.poor_villages + row.other_villages for row in p.counties.rows)
-    cv = pop.village_poor_cv
-    shares = rng.gamma(1.0 / cv**2, size=n_real) if cv > 0 else np.ones(n_real)
     counts = np.zeros((len(KINDS), len(villages)), dtype=np.int64)  # poor, near-poor, exited people per village
-    first = real = 0  # build_villages lays villages out county by county, poor villages first
+    first = 0  # build_villages lays villages out county by county, poor villages first
     for row in p.counties.rows:
         people = stratum_people(row, pop)
         for is_poor, n_all in ((True, row.poor_villages), (False, row.other_villages)):
             n = sample_size(n_all, scale)
-            counts[:, first:first + n] = _village_people(rng, people[is_poor], shares[real:real + n_all], n)
-            first, real = first + n, real + n_all
-    sizes, village_of, status = [], [], []
+            rng = draws.generator("village people", row.name, int(is_poor))
+            counts[:, first:first + n] = _village_people(rng, people[is_poor], n_all, n, pop.village_poor_cv)
+            first += n
+    sizes, village_of, status, keys = [], [], [], []
     for k, code in enumerate(KINDS):
-        drawn, where = _households_in_villages(rng, counts[k], pop.household_size_mean)
+        drawn, where, key = _households_in_villages(draws, villages.key, counts[k], int(code), pop.household_size_mean)
         sizes.append(drawn)
         village_of.append(where.astype(np.int32))
         status.append(np.full(len(drawn), code, dtype=np.int8))
+        keys.append(key)
     size = np.concatenate(sizes).astype(np.int16)
     village = np.concatenate(village_of)
+    hk = np.concatenate(keys)
     county_arr = villages.county[village]
     status_arr = np.concatenate(status)
-    n = len(size)
     near = status_arr == NEAR
     fit_village_population(villages, village, size)
+    u = lambda *purpose: draws.uniform(hk, *purpose)  # noqa: E731  (each household's own numbers)
 
-    no_labour = rng.random(n) < pop.no_labour_share
-    labour = np.maximum(rng.binomial(size, pop.labour_per_member), 1).astype(np.int16)
+    no_labour = u("no labour") < pop.no_labour_share
+    labour = np.maximum(_binomial(u("labour"), size, pop.labour_per_member), 1).astype(np.int16)
     labour[no_labour] = 0
 
-    causes = np.zeros(n, dtype=np.uint16)
-    u = rng.random((len(CAUSES), n))
-    for i, name in enumerate(CAUSES):
+    causes = np.zeros(len(size), dtype=np.uint16)
+    for name in CAUSES:
         prevalence = pop.causes.get(name, 0.0)
-        causes |= np.where(u[i] < prevalence, CAUSE_BIT[name], 0).astype(np.uint16)
+        causes |= np.where(u("cause", name) < prevalence, CAUSE_BIT[name], 0).astype(np.uint16)
     causes &= ~np.uint16(CAUSE_BIT["no_labour"])
     causes |= np.where(labour == 0, CAUSE_BIT["no_labour"], 0).astype(np.uint16)
     school = (causes & CAUSE_BIT["school"]) != 0
     students = np.where(
-        school | ((rng.random(n) < pop.student_households_share) & (size >= 2)),
-        1 + (rng.random(n) < 0.3),
+        school | ((u("student household") < pop.student_households_share) & (size >= 2)),
+        1 + (u("second student") < 0.3),
         0,
     ).astype(np.int16)
     students = np.minimum(students, np.maximum(size - 1, 1)).astype(np.int16)
 
-    harsh = (rng.random(n) < pop.harsh_location_share) | ((causes & CAUSE_BIT["remote"]) != 0)
-    eco_zone = rng.random(n) < pop.eco_zone_share
-    house_ok = ~harsh & (rng.random(n) >= pop.unsafe_house_share)
-    insured = rng.random(n) < pop.insured_share
+    harsh = (u("harsh location") < pop.harsh_location_share) | ((causes & CAUSE_BIT["remote"]) != 0)
+    eco_zone = u("eco zone") < pop.eco_zone_share
+    house_ok = ~harsh & (u("unsafe house") >= pop.unsafe_house_share)
+    insured = u("insured") < pop.insured_share
 
-    ratio = np.exp(np.log(pop.income_ratio_median) + pop.income_ratio_sigma * rng.standard_normal(n))
-    ratio_no_labour = pop.no_labour_income_ratio * np.exp(0.5 * pop.income_ratio_sigma * rng.standard_normal(n))
+    z = draws.normal(hk, "income ratio")  # labour and no-labour households each read it their way
+    ratio = np.exp(np.log(pop.income_ratio_median) + pop.income_ratio_sigma * z)
+    ratio_no_labour = pop.no_labour_income_ratio * np.exp(0.5 * pop.income_ratio_sigma * z)
     lo, hi = pop.near_poor_income_ratio
-    ratio_near = rng.uniform(lo, hi, n)
+    ratio_near = lo + (hi - lo) * u("near-poor income ratio")
     market = line0 * np.where(near, ratio_near, np.where(labour == 0, ratio_no_labour, ratio))
 
     # Near-poor households meet every condition; their school and illness risks stay.
@@ -270,22 +293,21 @@ def synthesize(p: Scenario, rng: np.random.Generator) -> tuple[Households, Villa
     hh = Households.register(
         county=county_arr, village=village, size=size, labour=labour, students=students, causes=causes, harsh=harsh,
         eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr, market=market,
-        first_year=first_year, weight=calibrated_weights(p, villages, village, status_arr, size))
-    exited_stock(hh, pop, rng, line0, first_year)
+        first_year=first_year, key=hk, weight=calibrated_weights(p, villages, village, status_arr, size))
+    exited_stock(hh, pop, draws, line0, first_year)
     return hh, villages, counties
 
 
-def exited_stock(hh: Households, pop: Population, rng: np.random.Generator, line: float, first_year: int) -> None:
+def exited_stock(hh: Households, pop: Population, draws: Draws, line: float, first_year: int) -> None:
     """Give the households drawn as exited before the first year (status EXITED) what an exit
     required: every condition met, income uniform in ``exited_income_ratio`` times the first
     year's line, registered two years and exited one year before the first. They had none of
-    the programme's batches. No draw is made when there are none (older populations unchanged)."""
+    the programme's batches."""
     out = hh.status == EXITED
-    k = int(out.sum())
-    if k == 0:
+    if not out.any():
         return
     lo, hi = pop.exited_income_ratio
-    hh.market[out] = line * rng.uniform(lo, hi, k)
+    hh.market[out] = line * (lo + (hi - lo) * draws.uniform(hh.key[out], "exited income ratio"))
     hh.net[out] = hh.market[out]
     hh.stable[out] = hh.market[out]
     hh.house_ok[out] = True

@@ -2,8 +2,9 @@
 
 One ``HouseholdAgent(mesa.Agent)`` object per household, each with its own ``draw_shocks`` and
 ``step``; the model runs a year as stages over its ``AgentSet`` (``shuffle_do``). Every rule is
-the product model's (``loop.py`` and the modules it calls), rewritten per household with scalar
-draws from Mesa's ``model.random``. It is a yardstick for speed and a second reading of the rules
+the product model's (``loop.py`` and the modules it calls), rewritten per household; the random
+numbers are the product model's keyed draws (``keyed.py``: a function of the seed, the household
+and the year), each agent reading its own, so the order of ``shuffle_do`` does not matter. It is a yardstick for speed and a second reading of the rules
 (``tests/test_reference.py`` checks that both give the same distributions), not a product: use
 ``PovertyModel`` for real runs.
 
@@ -24,9 +25,9 @@ The year, as in ``loop.py``:
 Totals are real people and yuan: each household counts, costs and takes capacity at its
 sampling weight (``Households.weight``), as in the product model.
 
-With the same seed it starts from the same register and draws the same uncertain parameters as
-``PovertyModel`` (those streams are spawned the same way), so a paired comparison differs only
-in the yearly draws.
+With the same seed it starts from the same register, draws the same uncertain parameters and
+reads the same keyed draws as ``PovertyModel``, so a paired comparison differs only where the
+two readings of the rules differ (and by the rounding of sums taken in another order).
 """
 
 from __future__ import annotations
@@ -38,13 +39,19 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import numpy as np
+from scipy.special import ndtri
 
 from tuopin.scenario import INFRASTRUCTURE, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
+from tuopin.sim.assessment import check_error
 from tuopin.sim.funding import priority_order
+from tuopin.sim.income import NORMAL_SHOCKS, UNIFORM_SHOCKS, shock_draw
 from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
+from tuopin.sim.interventions.base import COMMITMENTS, NEW, enrolment_draws, lottery
 from tuopin.sim.interventions.social_floor import floor_level
 from tuopin.sim.model import ReplicateModel
+from tuopin.sim.relapse import registration_draw
 
 FUNDED = tuple(cls.name for cls in FUNDED_CLASSES)
 """The batches drawing on the budget, in the product model's order (its ``FUNDED``)."""
@@ -59,6 +66,8 @@ class HouseholdAgent(mesa.Agent):
 
     def __init__(self, model: ReferenceModel, hh: Households, i: int) -> None:
         super().__init__(model)
+        self.row = i  # its place in the model's household arrays, where its yearly draws are
+        self.key = hh.key[i:i + 1]  # its key, as the one-element array the keyed draws take
         self.county = int(hh.county[i])
         self.village = int(hh.village[i])
         self.size = int(hh.size[i])
@@ -93,17 +102,18 @@ class HouseholdAgent(mesa.Agent):
     def draw_shocks(self) -> None:
         """Grow the permanent part of market income, draw this year's transitory part, the
         illness, disaster, market and job shocks, and the year-end check's error."""
-        e, r = self.model.p.economy, self.model.random
+        e = self.model.p.economy
+        r = {name: float(values[self.row]) for name, values in self.model.draws_of_year.items()}
         sp, st = e.permanent_volatility, e.income_volatility
-        self.market *= math.exp(e.income_growth + sp * r.gauss(0.0, 1.0) - sp**2 / 2)
-        self.transitory = math.exp(st * r.gauss(0.0, 1.0) - st**2 / 2)
-        self.check = r.gauss(0.0, 1.0)
-        self.ill = r.random() < (e.illness_rate if self.causes & ILLNESS else e.illness_rate_other)
-        self.disaster = r.random() < e.disaster_rate
-        if self.disaster and r.random() < e.disaster_house_damage:
+        self.market *= math.exp(e.income_growth + sp * r["permanent income"] - sp**2 / 2)
+        self.transitory = math.exp(st * r["transitory income"] - st**2 / 2)
+        self.check = r["check"]
+        self.ill = r["illness"] < (e.illness_rate if self.causes & ILLNESS else e.illness_rate_other)
+        self.disaster = r["disaster"] < e.disaster_rate
+        if self.disaster and r["house damage"] < e.disaster_house_damage:
             self.house_ok = False
-        self.market_shock = r.random() < e.market_shock_rate
-        self.job_lost = r.random() < e.job_loss_rate
+        self.market_shock = r["market shock"] < e.market_shock_rate
+        self.job_lost = r["job loss"] < e.job_loss_rate
 
     # -- 2. who a batch is for, what it costs --------------------------------
     def eligible(self, batch: str) -> bool:
@@ -141,8 +151,9 @@ class HouseholdAgent(mesa.Agent):
             return False
         if self.status == POOR or batch == "ecology":
             return True
-        keep = self.model.p.relapse.support_continuation_years
-        return self.status == EXITED and self.model.year - self.exit_year <= keep
+        r, year = self.model.p.relapse, self.model.year
+        kept = r.no_withdrawal_from is not None and year >= r.no_withdrawal_from  # 四个不摘
+        return self.status == EXITED and (year - self.exit_year <= r.support_continuation_years or kept)
 
     def annual_cost(self, batch: str) -> float:
         """Yuan per supported year (education counts students, the others members)."""
@@ -161,18 +172,18 @@ class HouseholdAgent(mesa.Agent):
 
     def enrol(self, batch: str) -> None:
         """Receive a batch: its one-off draws (project success, placement, follow-up job)."""
-        m, r = self.model, self.model.random
+        m = self.model
         b = getattr(m.p.batches, batch)
         self.enrolled[batch] = m.year
         self.active.add(batch)
+        u = enrolment_draws(m, batch, self.key, 2)[:, 0]
         if batch == "industry":
-            success = r.random() < b.success_prob
-            spread = math.exp(b.gain_sigma * r.gauss(0.0, 1.0) - b.gain_sigma**2 / 2)
-            self.industry_gain = b.gain_per_capita * spread if success else 0.0
+            spread = math.exp(b.gain_sigma * float(ndtri(u[1])) - b.gain_sigma**2 / 2)
+            self.industry_gain = b.gain_per_capita * spread if u[0] < b.success_prob else 0.0
         elif batch == "employment":
-            self.job_wage = b.wage / self.size if r.random() < b.placement_prob else 0.0
+            self.job_wage = b.wage / self.size if u[0] < b.placement_prob else 0.0
         elif batch == "relocation":
-            self.followup_gain = b.followup_gain_per_capita if r.random() < b.followup_job_prob else 0.0
+            self.followup_gain = b.followup_gain_per_capita if u[0] < b.followup_job_prob else 0.0
 
     # -- 3. effects, income, floor, assessment -------------------------------
     def kept(self, batch: str) -> float:
@@ -265,7 +276,7 @@ class HouseholdAgent(mesa.Agent):
         if self.status == EXITED and self.exit_year < m.year and self.below():
             self.status, self.outcome = POOR, "relapse"
         elif (self.status == NEAR and self.stable < m.line and self.net < m.line
-              and self.random.random() < m.p.relapse.registration_rate):
+              and registration_draw(m, self.key)[0] < m.p.relapse.registration_rate):
             self.status, self.registered_year, self.outcome = POOR, m.year, "entry"
 
 
@@ -301,19 +312,22 @@ class ReferenceModel(ReplicateModel):
         self.spending_floor = 0.0
         self.floor_new_people = 0.0
         self.listed: list[HouseholdAgent] = []
+        self.draws_of_year: dict[str, np.ndarray] = {}
 
     # -- funding -------------------------------------------------------------
     def queue(self, agents: list[HouseholdAgent], batch: str, listed_first: bool = False) -> list[HouseholdAgent]:
-        """Agents in the batch's targeting order (need, near_line or a lottery); with
-        ``listed_first``, households on the pre-exit list ahead of the rest."""
+        """Agents in the batch's targeting order (need, near_line or a lottery: the product
+        model's lottery numbers); with ``listed_first`` (the queue of new households), households
+        on the pre-exit list ahead of the rest."""
         key = getattr(self.p.batches, batch).targeting
         if key == "need":
             agents = sorted(agents, key=lambda a: a.net)
         elif key == "near_line":
             agents = sorted(agents, key=lambda a: abs(self.line - a.net))
         else:
-            agents = list(agents)
-            self.random.shuffle(agents)
+            keys = np.concatenate([a.key for a in agents]) if agents else np.zeros(0, dtype=np.uint64)
+            u = lottery(self, batch, NEW if listed_first else COMMITMENTS, keys)
+            agents = [agents[i] for i in np.argsort(u, kind="stable")]
         return sorted(agents, key=lambda a: not a.on_list) if listed_first else agents
 
     def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
@@ -556,6 +570,9 @@ class ReferenceModel(ReplicateModel):
         """One year: shocks, funding, each household's year, declared exits, villages and counties."""
         self.year += 1
         poor_start = sum(a.size * a.weight for a in self.households if a.status == POOR)
+        keys = self.hh.key  # the households' keys, in the order of the agents' rows
+        self.draws_of_year = {name: shock_draw(self, name, keys) for name in (*NORMAL_SHOCKS, *UNIFORM_SHOCKS)}
+        self.draws_of_year["check"] = check_error(self, keys)
         self.agents.shuffle_do("draw_shocks")
         self.listed = self.pre_exit_list()
         for a in self.households:
@@ -569,6 +586,8 @@ class ReferenceModel(ReplicateModel):
         self.agents.shuffle_do("step")
         self.intensified_help()
         self.social_floor()
+        self.listed += sorted((h for h in self.households if h.status == POOR and not h.on_list
+                               and h.enrolled.get("social_floor") == self.year), key=lambda h: -h.stable)  # 兜底脱贫
         exited, paper = self.assess()
         self.monitor()
         self.agents.shuffle_do("update")

@@ -23,6 +23,7 @@ import pandas as pd
 from tuopin.errors import UserError
 from tuopin.scenario.schema import CAUSES, Scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Households, Population, Villages
+from tuopin.sim.keyed import text_keys
 from tuopin.sim.population import build_counties, build_villages, fit_village_population
 from tuopin.sim.register_files import (NO, YES, Mapping, Register, fail, first_bad, first_duplicate, load_mapping,
                                        per_label, read_register, yes_no)
@@ -341,7 +342,8 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=optional["harsh_location"],
         eco_zone=optional["eco_zone"], house_ok=house_ok, insured=insured, status=status,
-        market=np.array(income, dtype=np.float64), first_year=first_year)
+        market=np.array(income, dtype=np.float64), first_year=first_year,
+        key=text_keys(df["household_id"].astype("str").to_numpy(), "household"))  # its draws follow its id
     hh.exit_year[:] = exit_year  # the register's state at the start year: exits, the floor
     hh.enrolled[BATCH_INDEX["social_floor"], floor] = start - 1
     comparison = compare_totals(hh, villages, scenario)

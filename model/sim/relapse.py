@@ -31,7 +31,7 @@ from tuopin.sim.interventions.social_floor import ROW as FLOOR
 
 if TYPE_CHECKING:
     from tuopin.sim.funding import Ledger
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
 
 MONITORING = "monitoring"
 """The ledger item monitoring help is paid from (the general pool)."""
@@ -82,11 +82,17 @@ def relapse(m: PovertyModel) -> np.ndarray:
     return back
 
 
+def registration_draw(m: ReplicateModel, keys: np.ndarray) -> np.ndarray:
+    """This year's uniform draw of the registration of near-poor households (keyed by household and year)."""
+    return m.draws.uniform(keys, "registration", m.year)
+
+
 def new_entrants(m: PovertyModel) -> np.ndarray:
     """Near-poor households registered as poor this year; returns the mask."""
     hh = m.hh
-    u = m.streams.relapse.random(len(hh))
-    enter = (hh.status == NEAR) & (hh.stable < m.line) & (hh.net < m.line) & (u < m.p.relapse.registration_rate)
+    enter = (hh.status == NEAR) & (hh.stable < m.line) & (hh.net < m.line)
+    idx = np.flatnonzero(enter)
+    enter[idx[registration_draw(m, hh.key[idx]) >= m.p.relapse.registration_rate]] = False
     hh.status[enter] = POOR
     hh.registered_year[enter] = m.year
     return enter

@@ -40,7 +40,6 @@ from tuopin.scenario.schema import INFRASTRUCTURE
 from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
 
 if TYPE_CHECKING:
-    from tuopin.sim.loop import BatchDraws
     from tuopin.sim.model import PovertyModel
 
 
@@ -133,7 +132,7 @@ class Infrastructure:
         """Funding order: lowest first."""
         return self.p.priority
 
-    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+    def fund_new(self, m: PovertyModel) -> np.ndarray:
         """Fund this year's village infrastructure; returns the villages completed. A simulated
         village costs, and takes from the capacity (real villages), its weight."""
         v = m.villages

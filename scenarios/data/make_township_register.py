@@ -24,6 +24,7 @@ import pandas as pd
 
 from tuopin import PovertyModel, load_scenario
 from tuopin.sim.agents import BATCH_INDEX, CAUSE_BIT, EXITED, NEAR, POOR, Households
+from tuopin.sim.keyed import Draws
 from tuopin.sim.population import synthesize
 from tuopin.scenario import CAUSES
 
@@ -34,7 +35,7 @@ SCENARIO = HERE.parent / "township.yaml"
 def register_table(seed: int) -> pd.DataFrame:
     """The township's synthetic households as register rows."""
     scenario = load_scenario(SCENARIO)
-    hh, villages, _ = synthesize(scenario, np.random.default_rng(seed))
+    hh, villages, _ = synthesize(scenario, Draws(seed))
     rows = scenario.counties.rows
     names = np.asarray([name for row in rows for name in row.village_names])
     county_names = np.asarray([row.name for row in rows])

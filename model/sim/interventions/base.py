@@ -11,7 +11,8 @@ A batch says, each over whole household arrays:
 
 A batch whose help can fail (``failed``) may enrol a household again ``retry_after_years`` after
 the failure; a batch with ``kept_after_support`` pays only that share of its income once support
-has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit).
+has ended (脱贫不脱政策 lasts ``support_continuation_years`` after exit, and from
+``no_withdrawal_from`` on, 四个不摘, no exited household's support ends).
 
 What is the same for every batch is here: who is a candidate and who is still supported, its
 costs and capacity, and ``fund_new`` (new households in targeting order, within capacity and
@@ -31,10 +32,27 @@ from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
 from tuopin.sim.funding import RANDOM, listed_first, queue_keys
 
 if TYPE_CHECKING:
-    from tuopin.sim.loop import BatchDraws
-    from tuopin.sim.model import PovertyModel
+    from tuopin.sim.model import PovertyModel, ReplicateModel
 
 B = TypeVar("B", bound=BatchBase)
+
+COMMITMENTS, NEW = "commitments", "new"
+"""The two lottery queues of a batch (``lottery``): its recurring commitments and its new households."""
+
+
+def lottery(m: ReplicateModel, batch: str, queue: str, keys: np.ndarray) -> np.ndarray:
+    """This year's lottery numbers of a batch's ``queue`` (``COMMITMENTS`` or ``NEW``), one uniform
+    number per household key (keyed draws, ``keyed.py``)."""
+    return m.draws.uniform(keys, batch, "lottery", queue, m.year)
+
+
+def enrolment_draws(m: ReplicateModel, batch: str, keys: np.ndarray, rows: int) -> np.ndarray:
+    """The uniform numbers a batch's ``enrol`` reads for the households of ``keys`` enrolled this
+    year: shape (rows, households), each a function of the household, the batch, the row and the year."""
+    out = np.empty((rows, len(keys)))
+    for row in range(rows):
+        out[row] = m.draws.uniform(keys, batch, "enrolment", row, m.year)
+    return out
 
 
 class Intervention(Generic[B]):
@@ -90,10 +108,12 @@ class Intervention(Generic[B]):
         return m.hh.enrolled[self.row] >= 0
 
     def supported(self, m: PovertyModel) -> np.ndarray:
-        """Enrolled households still under support: poor, or exited within the continuation period."""
+        """Enrolled households still under support: poor, or exited within the continuation period
+        (any exited household from ``no_withdrawal_from`` on, 四个不摘)."""
         hh = m.hh
-        keep = m.p.relapse.support_continuation_years
-        within = (hh.status == EXITED) & (m.year - hh.exit_year <= keep)
+        r = m.p.relapse
+        kept = r.no_withdrawal_from is not None and m.year >= r.no_withdrawal_from  # 四个不摘
+        within = (hh.status == EXITED) & ((m.year - hh.exit_year <= r.support_continuation_years) | kept)
         return self.enrolled(m) & ((hh.status == POOR) | within | self.permanent)
 
     # -- what it costs -------------------------------------------------------
@@ -118,18 +138,18 @@ class Intervention(Generic[B]):
             return m.hh.people(self.candidates(m)) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0)
 
-    def fund_new(self, m: PovertyModel, draws: BatchDraws) -> np.ndarray:
+    def fund_new(self, m: PovertyModel) -> np.ndarray:
         """Enrol new households, those on the pre-exit list first, then in targeting order, within
         capacity and money; returns their indices."""
         hh, key = m.hh, self.p.targeting
         idx = np.flatnonzero(self.candidates(m))
-        u = draws.rows(self.name, 1)[0, idx] if key == RANDOM else None
+        u = lottery(m, self.name, NEW, hh.key[idx]) if key == RANDOM else None
         keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
         costs = (self.one_off_cost(m, idx) + self.annual_cost(m, idx)) * hh.weight[idx]  # real yuan
         funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.real_people()[idx], capacity=self.capacity(m))
         chosen = idx[funded]
         hh.enrolled[self.row, chosen] = m.year
-        self.enrol(m, chosen, draws.rows(self.name, 2, self.draws)[:, chosen])
+        self.enrol(m, chosen, enrolment_draws(m, self.name, hh.key[chosen], self.draws))
         return chosen
 
     # -- what it does --------------------------------------------------------
