@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pydantic
 import pytest
 import yaml
 
@@ -37,6 +38,7 @@ from tuopin.experiments.outputs import output_lock, recover
 from tuopin.experiments.resources import cap_workers
 from tuopin.experiments.sweep import read_runs
 from tuopin.scenario import load_scenario
+from tuopin.scenario.strict import P, Strict
 
 TOWNSHIP = ROOT / "scenarios" / "township.yaml"
 FAULTS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.ENAMETOOLONG)
@@ -270,12 +272,16 @@ def children(pid: int) -> set[int]:
 
 
 def workers_of(pid: int) -> set[int]:
-    """The multiprocessing workers among ``pid``'s children."""
+    """The multiprocessing workers among ``pid``'s children: spawned ones (``spawn_main``) and
+    forked ones (the parent's own command line)."""
     found = set()
-    for child in children(pid):
-        with contextlib.suppress(OSError):
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.add(child)
+    with contextlib.suppress(OSError):
+        parent = Path(f"/proc/{pid}/cmdline").read_bytes()
+        for child in children(pid):
+            with contextlib.suppress(OSError):
+                line = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in line or line == parent:
+                    found.add(child)
     return found
 
 
@@ -375,6 +381,31 @@ def test_implausible_values_warn_in_one_line_and_load(tmp_path, monkeypatch, cap
         assert len(lines) == 1 and lines[0].startswith("tuopin: warning:") and where in lines[0], lines
     load_scenario(TOWNSHIP)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, errors.Terminated])
+def test_an_interruption_while_a_scenario_is_dumped_stays_an_interruption(stop):
+    """Ctrl-C or SIGTERM landing in Python code that pydantic calls while serializing (which wraps
+    whatever it raises) reaches the command as the interruption, however deep the model."""
+
+    class Leaf(Strict):
+        rate: P[float]
+
+        @pydantic.field_serializer("rate")
+        def _rate(self, value: float) -> float:
+            raise stop()
+
+    class Node(Strict):
+        leaf: Leaf
+
+    class Root(Strict):
+        node: Node
+
+    leaf = {"rate": {"value": 0.1, "unit": "share", "source": "assumption: test"}}
+    for model in (Leaf.model_validate(leaf), Root.model_validate({"node": {"leaf": leaf}})):
+        with pytest.raises(stop) as raised:
+            model.model_dump()
+        assert type(raised.value) is stop
 
 
 def test_workers_are_capped_with_a_note(capsys, monkeypatch):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from conftest import SHANGLUO
@@ -43,7 +44,8 @@ def dataset(out: Path) -> pd.DataFrame:
     return read_runs(out)
 
 
-def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path):
+def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path, monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     plan = load_spec(write_spec(tmp_path))
     assert len(plan.chunks) == 4
     one = run_sweep(plan, tmp_path / "one", Backend(workers=1), progress=False)
@@ -61,6 +63,9 @@ def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path):
             assert (other / "runs" / part.name).read_bytes() == part.read_bytes()
     manifest = json.loads((one / "manifest.json").read_text())
     assert manifest["complete"] and manifest["points"] == 8 and len(manifest["chunks"]) == 4
+    # the local cluster's nannies (in this process) set their workers' environment here: glibc's
+    # malloc defaults are kept, not Dask's 64 KiB trim threshold
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
 
 
 def test_rerun_resumes_and_a_different_spec_is_refused(tmp_path):
@@ -114,3 +119,34 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "rerun the same command" in err
     assert not json.loads((out / "manifest.json").read_text()).get("complete")
+
+
+def test_worker_processes_are_reused_across_calls():
+    from tuopin.experiments import workers
+
+    first = workers.start(2)
+    pids = {first.submit(os.getpid).result() for _ in range(8)}
+    assert workers.start(2) is first  # the next call (sweep, replicates) takes the same processes
+    assert {workers.start(2).submit(os.getpid).result() for _ in range(8)} <= pids and os.getpid() not in pids
+    assert workers.start(1) is not first  # another size: a new pool
+
+
+def test_workers_end_at_once_when_the_pool_is_torn_down(monkeypatch):
+    """A forked worker does not keep the command's SIGTERM handler (which unwinds instead of
+    ending): an interrupted pool's workers end by the signal at once, their jobs unfinished."""
+    from tuopin.cli import _terminate
+    from tuopin.experiments import workers
+
+    monkeypatch.setattr(workers, "_pool", None)
+    monkeypatch.setattr(workers, "start_method", lambda: "fork")
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        pool = workers.start(2)
+        processes = list(pool._processes.values())
+        for _ in range(2):
+            pool.submit(signal.pause)
+        with pytest.raises(KeyboardInterrupt), workers.worker_pool(2):
+            raise KeyboardInterrupt  # Ctrl-C while the jobs run
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert [p.exitcode for p in processes] == [-signal.SIGTERM] * 2

@@ -112,6 +112,7 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.comparison import compare, same_population, write_comparison
     from tuopin.experiments.outputs import check_output_dir, output_lock
     from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.experiments.workers import prestart
     from tuopin.scenario import load_scenario
     from tuopin.cli.run import print_notes, register_population
 
@@ -140,6 +141,7 @@ def main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
+        prestart(workers)  # before the progress bar's thread: the workers can be forked
         with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)",
                           args.quiet) as bar:
             paired, summary, totals = compare(base, variants, replicates, seed, workers=workers,

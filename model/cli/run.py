@@ -195,6 +195,7 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.outputs import check_output_dir, output_lock
     from tuopin.experiments.replicates import run_replicates
     from tuopin.experiments.resources import cap_workers, check_run
+    from tuopin.experiments.workers import prestart
     from tuopin.experiments.results import write_run
     from tuopin.scenario import load_scenario
 
@@ -212,6 +213,7 @@ def main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
+        prestart(workers)  # before the progress bar's thread: the workers can be forked
         with progress_bar(replicates, scenario.name, args.quiet) as bar:
             result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
                                     population=population, progress=bar.update, start_year=args.start_year)

@@ -55,10 +55,10 @@ def annual_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
     """A finished model's years as rows: ``replicate``, the year's outputs (``flows.FIELDS``, in
     order) and this replicate's drawn parameters (``param.<path>``)."""
     annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    annual.insert(0, "replicate", replicate)
-    for path, value in model.drawn.items():
-        annual[f"param.{path}"] = value
-    return annual
+    n = len(annual)
+    drawn = pd.DataFrame({f"param.{path}": [value] * n for path, value in model.drawn.items()}, index=annual.index)
+    return pd.concat([pd.DataFrame({"replicate": np.full(n, replicate, np.int64)}, index=annual.index), annual, drawn],
+                     axis=1)
 
 
 def county_table(model: PovertyModel, replicate: int) -> pd.DataFrame:

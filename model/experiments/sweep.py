@@ -36,12 +36,14 @@ from tuopin.errors import UserError, short
 from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
 from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
-from tuopin.experiments.workers import worker_pool
+from tuopin.experiments.workers import prestart, worker_pool
 from tuopin.scenario import apply_overrides, validate
 from tuopin.sim import flows
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
+# the Dask setting that would start workers with a low malloc trim threshold (see _dask, docs/cluster.md)
+MALLOC_SETTING = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,24 @@ def run_chunk(job: ChunkJob) -> pd.DataFrame:
         if point not in scenarios:
             scenarios[point] = validate(apply_overrides(base_raw, overrides, "sweep"), "sweep")
         annual = annual_table(run_model(scenarios[point], np.random.SeedSequence(seed, spawn_key=key)), replicate)
-        table = pd.DataFrame({"point": np.int64(point), "replicate": np.int64(replicate),
-                              "year": annual["year"].astype(np.int64)})
-        for name in names:
-            table[name] = overrides[name]
-        for col in annual.columns:  # the scenario's other uncertain parameters, as drawn
-            if col.startswith("param."):
-                table[col] = annual[col]
-        for col in outputs:
-            values = annual[col]
-            table[col] = values.astype(np.float64) if flows.BY_NAME[col].unit != "text" else values.astype(str)
-        frames.append(table)
+        frames.append(run_rows(annual, point, replicate, {name: overrides[name] for name in names}, outputs))
     return pd.concat(frames, ignore_index=True)
+
+
+def run_rows(annual: pd.DataFrame, point: int, replicate: int, parameters: dict[str, Any],
+             outputs: list[str]) -> pd.DataFrame:
+    """One run's rows of the dataset, built in one constructor: point, replicate, year, the point's
+    ``parameters``, the scenario's other uncertain parameters as drawn (``param.*``) and the
+    ``outputs`` (floats, or text)."""
+    n = len(annual)
+    columns: dict[str, Any] = {"point": np.full(n, point, np.int64), "replicate": np.full(n, replicate, np.int64),
+                               "year": annual["year"].to_numpy(np.int64)}
+    columns.update((name, [value] * n) for name, value in parameters.items())
+    columns.update((col, annual[col].to_numpy()) for col in annual.columns if col.startswith("param."))
+    for col in outputs:
+        values = annual[col].to_numpy()
+        columns[col] = values.astype(np.float64) if flows.BY_NAME[col].unit != "text" else values.astype(str).astype(object)
+    return pd.DataFrame(columns)
 
 
 def chunk_job(plan: SweepPlan, index: int) -> ChunkJob:
@@ -189,6 +197,7 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Generator[tuple[in
 
 def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple[int, pd.DataFrame], None, None]:
     """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     if backend.scheduler:
@@ -198,8 +207,12 @@ def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple
             raise UserError(f"cannot reach the Dask scheduler: {short(exc, 200)}", key="--scheduler") from None
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's
+        # mmap threshold at 128 KiB: every numpy temporary above it is then mapped afresh (about 40
+        # times the page faults, 1.5-2x the CPU time of a run). Workers keep glibc's defaults.
+        with dask.config.set({MALLOC_SETTING: None}):
+            cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
         window = 2 * max(1, sum(client.nthreads().values()))
@@ -238,6 +251,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
+    if todo and not (backend.dask or backend.scheduler):
+        prestart(backend.workers)  # before the progress bar's thread
     source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
     with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
