@@ -131,22 +131,31 @@ def test_worker_processes_are_reused_across_calls():
     assert workers.start(1) is not first  # another size: a new pool
 
 
-def test_workers_end_at_once_when_the_pool_is_torn_down(monkeypatch):
-    """A forked worker does not keep the command's SIGTERM handler (which unwinds instead of
-    ending): an interrupted pool's workers end by the signal at once, their jobs unfinished."""
-    from tuopin.cli import _terminate
-    from tuopin.experiments import workers
+TORN_DOWN = """
+import json, signal
+from tuopin.cli import _terminate
+from tuopin.experiments import workers
+assert workers.start_method() == "fork", workers.start_method()
+signal.signal(signal.SIGTERM, _terminate)  # the command's handler, which unwinds
+pool = workers.start(2)
+processes = list(pool._processes.values())
+for _ in range(2):
+    pool.submit(signal.pause)
+try:
+    with workers.worker_pool(2):
+        raise KeyboardInterrupt  # Ctrl-C while the jobs run
+except KeyboardInterrupt:
+    pass
+print(json.dumps([p.exitcode for p in processes]))
+"""
 
-    monkeypatch.setattr(workers, "_pool", None)
-    monkeypatch.setattr(workers, "start_method", lambda: "fork")
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        pool = workers.start(2)
-        processes = list(pool._processes.values())
-        for _ in range(2):
-            pool.submit(signal.pause)
-        with pytest.raises(KeyboardInterrupt), workers.worker_pool(2):
-            raise KeyboardInterrupt  # Ctrl-C while the jobs run
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert [p.exitcode for p in processes] == [-signal.SIGTERM] * 2
+
+def test_workers_end_at_once_when_the_pool_is_torn_down():
+    """A forked worker does not keep the command's SIGTERM handler (which unwinds instead of
+    ending): an interrupted pool's workers end by the signal at once, their jobs unfinished.
+
+    Run in a fresh process, single-threaded like a command at its start, so the pool is forked
+    as a command's is (forking pytest's own multi-threaded process can deadlock a child)."""
+    done = subprocess.run([sys.executable, "-c", TORN_DOWN], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [-signal.SIGTERM] * 2
