@@ -94,7 +94,7 @@ def with_floor_entrants(m: PovertyModel, listed: np.ndarray) -> np.ndarray:
     new = (hh.enrolled[FLOOR] == m.year) & (hh.status == POOR)
     new[listed] = False
     idx = np.flatnonzero(new)
-    return np.concatenate([listed, idx[np.argsort(-hh.stable[idx], kind="stable")]])
+    return np.concatenate([listed, idx[stable_order(-hh.stable[idx])]])
 
 
 def intensified_help(m: PovertyModel, listed: np.ndarray, ledger: Ledger) -> float:

@@ -55,8 +55,8 @@ class Shocks:
 
 
 def shocked(m: PovertyModel, name: str, exposed: np.ndarray, rate: float) -> np.ndarray:
-    """This year's shock ``name`` (``"market shock"``, ``"job loss"``) with probability ``rate``,
-    drawn only for the ``exposed`` households (those with an income it can hit): a mask."""
+    """This year's shock ``name`` (``"house damage"``, ``"market shock"``, ``"job loss"``) with probability ``rate``,
+    drawn only for the ``exposed`` households (those it can hit): a mask."""
     idx = np.flatnonzero(exposed)
     hit = np.zeros(len(exposed), dtype=bool)
     hit[idx[shock_draw(m, name, m.hh.key[idx]) < rate]] = True
@@ -71,8 +71,7 @@ def draw_shocks(m: PovertyModel) -> Shocks:
     hh.market *= np.exp(e.income_growth + sp * shock_draw(m, "permanent income", key) - sp**2 / 2)
     ill_rate = np.where(hh.has_cause("illness"), e.illness_rate, e.illness_rate_other)
     disaster = shock_draw(m, "disaster", key) < e.disaster_rate
-    hit = np.flatnonzero(disaster)
-    hh.house_ok[hit[shock_draw(m, "house damage", key[hit]) < e.disaster_house_damage]] = False
+    hh.house_ok[shocked(m, "house damage", disaster, e.disaster_house_damage)] = False
     return Shocks(ill=shock_draw(m, "illness", key) < ill_rate, disaster=disaster,
                   transitory=np.exp(st * shock_draw(m, "transitory income", key) - st**2 / 2))
 
