@@ -132,7 +132,7 @@ def test_worker_processes_are_reused_across_calls():
 
 
 TORN_DOWN = """
-import json, signal
+import json, signal, time
 from tuopin.cli import _terminate
 from tuopin.experiments import workers
 assert workers.start_method() == "fork", workers.start_method()
@@ -146,6 +146,9 @@ try:
         raise KeyboardInterrupt  # Ctrl-C while the jobs run
 except KeyboardInterrupt:
     pass
+deadline = time.monotonic() + 10  # the pool's own thread may be the one to reap a worker
+while None in [p.exitcode for p in processes] and time.monotonic() < deadline:
+    time.sleep(0.05)
 print(json.dumps([p.exitcode for p in processes]))
 """
 

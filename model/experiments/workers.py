@@ -36,6 +36,8 @@ PR_SET_PDEATHSIG = 1
 """``prctl`` option: the signal a process gets when its parent thread ends (linux/prctl.h)."""
 WATCH_SECONDS = 1.0
 """How often the parent watch checks, where ``prctl`` is not available."""
+HELD = {signal.SIGINT, signal.SIGTERM}
+"""Signals held back while workers start: a worker gets them only once its own handlers are set."""
 
 _pool: ProcessPoolExecutor | None = None
 _size = 0
@@ -52,6 +54,7 @@ def bind_to_parent(parent: int) -> None:
     end at once on SIGTERM (a forked worker would otherwise inherit the command's handler)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)  # a signal held since the fork acts now
     bound = False
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -78,12 +81,19 @@ def start(workers: int) -> ProcessPoolExecutor:
         _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None
     if _pool is None:
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method()),
-                                    initializer=bind_to_parent, initargs=(os.getpid(),))
-        _size = workers
         # a first job makes a forked pool start every worker now, before threads appear here
-        # (the pool's own, a progress bar's); a spawned pool starts them as jobs arrive
-        _pool.submit(int).result()
+        # (the pool's own, a progress bar's); a spawned pool starts them as jobs arrive. Ctrl-C
+        # and SIGTERM are held meanwhile: a worker forked with the command's handler gets them
+        # only after bind_to_parent replaced it; this process gets them once the workers exist.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
+        try:
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method()),
+                                        initializer=bind_to_parent, initargs=(os.getpid(),))
+            _size = workers
+            first = _pool.submit(int)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        first.result()
     return _pool
 
 
