@@ -245,11 +245,16 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
         village_of.append(where.astype(np.int32))
         status.append(np.full(len(drawn), code, dtype=np.int8))
         keys.append(key)
-    size = np.concatenate(sizes).astype(np.int16)
-    village = np.concatenate(village_of)
+    # households in the order of their keys from here on (``in_key_order``): each attribute is
+    # drawn in that order, so the register is never copied to reorder it
     hk = np.concatenate(keys)
+    order = np.argsort(hk, kind="stable")
+    hk = hk[order]
+    size = np.concatenate(sizes).astype(np.int16)[order]
+    village = np.concatenate(village_of)[order]
+    status_arr = np.concatenate(status)[order]
+    del sizes, village_of, status, keys, order
     county_arr = villages.county[village]
-    status_arr = np.concatenate(status)
     near = status_arr == NEAR
     fit_village_population(villages, village, size)
     u = lambda *purpose: draws.uniform(hk, *purpose)  # noqa: E731  (each household's own numbers)

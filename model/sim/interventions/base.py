@@ -98,10 +98,13 @@ class Intervention(Generic[B]):
             return np.zeros(len(m.hh), dtype=bool)
         return self.failed(m) & (m.year - m.hh.enrolled[self.row] >= wait)
 
-    def continuing(self, m: PovertyModel) -> np.ndarray | float:
-        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``."""
+    def continuing(self, m: PovertyModel, supported: np.ndarray | None = None) -> np.ndarray | float:
+        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``
+        (``supported``: this year's ``supported(m)``, when the caller has it)."""
         kept = getattr(self.p, "kept_after_support", 1.0)
-        return 1.0 if kept >= 1.0 else np.where(self.supported(m), 1.0, kept)
+        if kept >= 1.0:
+            return 1.0
+        return np.where(self.supported(m) if supported is None else supported, 1.0, kept)
 
     def enrolled(self, m: PovertyModel) -> np.ndarray:
         """Households that have received this batch."""
@@ -160,9 +163,10 @@ class Intervention(Generic[B]):
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         """Yearly effect on conditions (safe house, insurance, schooling)."""
 
-    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray | float:
-        """Per-capita income this batch adds this year (yuan); ``stable``: without this year's shocks."""
-        return 0.0
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """Per-capita income this batch adds this year (yuan): ``(stable, net)``, without this year's
+        shocks and with them."""
+        return 0.0, 0.0
 
     def completes_this_year(self, m: PovertyModel, build_years: int) -> np.ndarray:
         """Enrolled households whose construction finishes this year."""

@@ -24,5 +24,6 @@ class Ecology(Intervention[schema.Ecology]):
     def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.eco_zone
 
-    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
-        return active * (self.p.annual_cost_per_household / m.hh.size)
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        paid = active * (self.p.annual_cost_per_household / m.hh.size)
+        return paid, paid

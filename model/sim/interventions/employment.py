@@ -35,6 +35,6 @@ class Employment(Intervention[schema.Employment]):
     def failed(self, m: PovertyModel) -> np.ndarray:
         return self.enrolled(m) & (m.hh.job_wage == 0)
 
-    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         wage = m.hh.job_wage * self.enrolled(m) * self.continuing(m)
-        return wage if stable else wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate)
+        return wage, wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate)

@@ -39,14 +39,13 @@ class Industry(Intervention[schema.Industry]):
     def failed(self, m: PovertyModel) -> np.ndarray:
         return self.enrolled(m) & (m.hh.industry_gain == 0)
 
-    def income(self, m: PovertyModel, active: np.ndarray, stable: bool = False) -> np.ndarray:
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         hh = m.hh
+        supported = self.supported(m)
         years_in = m.year - hh.enrolled[self.row] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0) * self.enrolled(m)
-        gain = hh.industry_gain * ramp * self.continuing(m)
-        if stable:
-            return gain
+        gain = hh.industry_gain * ramp * self.continuing(m, supported)
         e = m.p.economy
         loss = e.market_loss * shocked(m, "market shock", gain > 0, e.market_shock_rate)
-        insured_loss = np.where(self.supported(m), loss * (1 - m.p.relapse.insurance_cover), loss)
-        return gain * (1 - insured_loss)
+        insured_loss = np.where(supported, loss * (1 - m.p.relapse.insurance_cover), loss)
+        return gain, gain * (1 - insured_loss)
