@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
-from tuopin.sim.funding import stable_order
+from tuopin.sim.funding import ordered_front, stable_order
 
 FLOOR = BATCH_INDEX["social_floor"]
 
@@ -79,9 +79,10 @@ def pre_exit_list(m: PovertyModel) -> np.ndarray:
     """The year's pre-exit list: indices of registered poor households, in list order (see module doc)."""
     hh, a = m.hh, m.p.assessment
     idx = np.flatnonzero(hh.status == POOR)
-    idx = idx[stable_order(-hh.stable[idx])]
-    qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())
+    qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())  # all ahead of the rest
     quota = m.target_exits()  # real people
+    people = hh.real_people()[idx]
+    idx = idx[ordered_front(-hh.stable[idx], people, quota - 1e-9, at_least=qualifying)]
     by_quota = int(np.searchsorted(np.cumsum(hh.real_people()[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
     return idx[: max(qualifying, min(by_quota, len(idx)))]
 

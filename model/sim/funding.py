@@ -195,6 +195,21 @@ def stable_order(keys: np.ndarray) -> np.ndarray:
     return order
 
 
+def ordered_front(keys: np.ndarray, amounts: np.ndarray, limit: float, at_least: int = 0) -> np.ndarray:
+    """The front of ``smallest_first(keys)``: at least ``at_least`` positions, and far enough that
+    the running total of ``amounts`` (people, yuan; not negative) passes ``limit``, or all of it.
+    A cut of the queue at ``limit`` then falls inside it, where the whole order would put it;
+    only the front is sorted, sized to the expected reach and widened until it suffices."""
+    m = len(keys)
+    mean = float(amounts.mean()) if m else 0.0
+    k = max(at_least, int(min(m, max(limit, 0.0) / max(mean, 1e-300)) * 1.25) + 64)
+    while True:
+        front = smallest_first(keys, k)
+        if len(front) >= m or (len(front) and np.cumsum(amounts[front])[-1] > limit):
+            return front
+        k *= 4
+
+
 def smallest_first(keys: np.ndarray, first: int | None = None) -> np.ndarray:
     """``np.argsort(keys, kind="stable")``, or just its first ``first`` entries (same values)."""
     if first is None or first >= len(keys):

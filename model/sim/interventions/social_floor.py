@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, NEAR, POOR
-from tuopin.sim.funding import smallest_first
+from tuopin.sim.funding import ordered_front
 
 if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel
@@ -55,7 +55,7 @@ def covered(m: PovertyModel, cover: np.ndarray, share: float) -> np.ndarray:
     idx = np.flatnonzero(cover & ~have)
     if room <= 0 or len(idx) == 0:
         return have
-    order = idx[smallest_first(hh.stable[idx])]
+    order = idx[ordered_front(hh.stable[idx], hh.real_people()[idx], room + 1e-9)]
     n = int(np.searchsorted(np.cumsum(hh.real_people()[order]), room + 1e-9, side="right"))
     out = have.copy()
     out[order[:n]] = True
