@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tuopin.sim.funding import Ledger, smallest_first
+from tuopin.sim.funding import Ledger, ordered_front, smallest_first, stable_order
 
 
 def ledger(money: float) -> Ledger:
@@ -23,6 +23,33 @@ def ledger(money: float) -> Ledger:
 def test_smallest_first_is_the_front_of_a_stable_sort(n, ties, first, seed):
     keys = np.random.default_rng(seed).integers(0, ties, n).astype(float)  # many ties
     assert np.array_equal(smallest_first(keys, first), np.argsort(keys, kind="stable")[:first])
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 400), ties=st.integers(1, 500), nans=st.integers(0, 3), seed=st.integers(0, 2**32 - 1))
+def test_stable_order_is_the_stable_sort(n, ties, nans, seed):
+    """The default sort with its tied runs put right gives the stable sort's order (NaN included)."""
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(-ties, ties, n).astype(float) / 7
+    if n:
+        keys[rng.integers(0, n, nans)] = np.nan
+    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 3000), limit=st.floats(-10, 3000), at_least=st.integers(0, 450), seed=st.integers(0, 2**32 - 1))
+def test_ordered_front_is_a_front_of_the_stable_sort_that_the_limit_falls_in(n, limit, at_least, seed):
+    """Also when the queue's front holds far smaller amounts than its mean (the first guess of
+    its size then falls short and it must widen)."""
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 30, n).astype(float)
+    amounts = rng.integers(0, 8, n) * rng.random(n) * np.where(keys < 10, 0.01, 1.0)
+    front = ordered_front(keys, amounts, limit, at_least)
+    full = np.argsort(keys, kind="stable")
+    assert np.array_equal(front, full[: len(front)])
+    assert len(front) >= min(at_least, n)
+    total = np.cumsum(amounts[full])
+    assert len(front) == n or total[len(front) - 1] > limit  # a cut at the limit falls inside it
 
 
 @settings(max_examples=200, deadline=None)

@@ -186,12 +186,25 @@ def listed_first(keys: np.ndarray, on_list: np.ndarray) -> np.ndarray:
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")``, by numpy's faster default sort when no two keys are
-    equal (or NaN): the order is then the same."""
+    """``np.argsort(keys, kind="stable")``, by numpy's faster default sort: it agrees but for
+    the order within runs of equal keys, which is then put right (ascending positions) by
+    sorting only the tied entries. Keys with NaN take the stable sort itself."""
     order = np.argsort(keys)
+    if len(order) < 2:
+        return order
     ranked = keys[order]
-    if len(ranked) > 1 and (bool((ranked[1:] == ranked[:-1]).any()) or bool(np.isnan(ranked[-1]))):
+    if bool(np.isnan(ranked[-1])):
         return np.argsort(keys, kind="stable")
+    tie = ranked[1:] == ranked[:-1]
+    if not tie.any():
+        return order
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] = tie
+    tied[:-1] |= tie
+    pos = np.flatnonzero(tied)
+    run = np.concatenate([[0], np.cumsum(~tie)])[pos].astype(np.int64)  # which run of equal keys
+    sub = order[pos]
+    order[pos] = sub[np.argsort(run * len(order) + sub)]  # unique: by run, then by position
     return order
 
 
