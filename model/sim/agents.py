@@ -104,8 +104,9 @@ class Households:
         return self.enrolled[BATCH_INDEX[batch]] >= 0
 
     def people(self, mask: np.ndarray) -> float:
-        """Real people (weighted) in the households selected by a mask."""
-        return float(self.real_people()[mask].sum())
+        """Real people (weighted) in the households selected by a mask (gathered by ``np.compress``,
+        a few times faster than boolean indexing, which branches on every element: same sum)."""
+        return float(np.compress(mask, self.real_people()).sum())
 
     def real_people(self) -> np.ndarray:
         """Real people each simulated household stands for (members x weight); computed once and

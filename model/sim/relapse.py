@@ -78,7 +78,7 @@ def relapse(m: PovertyModel) -> np.ndarray:
     """Exited households (before this year) found below the standard; returns the mask."""
     hh = m.hh
     back = (hh.status == EXITED) & (hh.exit_year < m.year) & below(m)
-    hh.status[back] = POOR
+    hh.status[np.flatnonzero(back)] = POOR
     return back
 
 
@@ -93,6 +93,7 @@ def new_entrants(m: PovertyModel) -> np.ndarray:
     enter = (hh.status == NEAR) & (hh.stable < m.line) & (hh.net < m.line)
     idx = np.flatnonzero(enter)
     enter[idx[registration_draw(m, hh.key[idx]) >= m.p.relapse.registration_rate]] = False
-    hh.status[enter] = POOR
-    hh.registered_year[enter] = m.year
+    idx = np.flatnonzero(enter)
+    hh.status[idx] = POOR
+    hh.registered_year[idx] = m.year
     return enter

@@ -56,10 +56,12 @@ def village_incidence(m: PovertyModel) -> np.ndarray:
 
 
 def county_people(m: PovertyModel, mask: np.ndarray) -> np.ndarray:
-    """Real people (weighted) per county in the households selected by a mask: a count-weighted
-    ``bincount`` over every household (the others add an exact 0), no gather."""
+    """Real people (weighted) per county in the households selected by a mask: a ``bincount`` of
+    the selected ones, gathered by ``np.compress`` (the same sums as weighting every household by
+    the mask: the others would add exact zeros)."""
     hh = m.hh
-    return np.bincount(hh.county, weights=hh.real_people() * mask, minlength=len(m.counties))
+    return np.bincount(np.compress(mask, hh.county), weights=np.compress(mask, hh.real_people()),
+                       minlength=len(m.counties))
 
 
 def county_incidence_se(m: PovertyModel) -> np.ndarray:

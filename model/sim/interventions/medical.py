@@ -25,4 +25,4 @@ class Medical(Intervention[schema.Medical]):
         return m.hh.has_cause("illness") | ~m.hh.insured
 
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
-        m.hh.insured[active] = True
+        m.hh.insured |= active

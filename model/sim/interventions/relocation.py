@@ -33,7 +33,7 @@ class Relocation(Intervention[schema.Relocation]):
         m.hh.followup_gain[idx] = np.where(u[0] < self.p.followup_job_prob, self.p.followup_gain_per_capita, 0.0)
 
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
-        moved = self.completes_this_year(m, self.p.build_years)
+        moved = np.flatnonzero(self.completes_this_year(m, self.p.build_years))
         hh = m.hh
         hh.house_ok[moved] = True
         hh.harsh[moved] = False
