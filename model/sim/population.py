@@ -37,7 +37,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
@@ -212,8 +211,8 @@ def calibrated_weights(p: Scenario, villages: Villages, village: np.ndarray, sta
 
 def _binomial(u: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
     """Binomial(n, p) numbers by inversion of the uniform numbers ``u`` (n at most 10)."""
-    k = np.arange(11)
-    cdf = np.asarray([[float(stats.binom.cdf(j, m, p)) for j in k] for m in k])
+    cdf = np.asarray([[min(1.0, math.fsum(math.comb(m, i) * p**i * (1 - p) ** (m - i) for i in range(min(j, m) + 1)))
+                       for j in range(11)] for m in range(11)])  # CDF of Binomial(m, p) at j
     out = np.zeros(len(u), dtype=np.int16)
     for j in range(10):
         out += cdf[n, j] < u
