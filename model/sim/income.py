@@ -56,11 +56,9 @@ class Shocks:
 
 def shocked(m: PovertyModel, name: str, exposed: np.ndarray, rate: float) -> np.ndarray:
     """This year's shock ``name`` (``"house damage"``, ``"market shock"``, ``"job loss"``) with probability ``rate``,
-    drawn only for the ``exposed`` households (those it can hit): a mask."""
-    idx = np.flatnonzero(exposed)
-    hit = np.zeros(len(exposed), dtype=bool)
-    hit[idx[shock_draw(m, name, m.hh.key[idx]) < rate]] = True
-    return hit
+    drawn only for the ``exposed`` households (those it can hit): a mask (``Draws.chance``, the
+    numbers of ``shock_draw``)."""
+    return m.draws.chance(m.hh.key, exposed, rate, name, m.year)
 
 
 def draw_shocks(m: PovertyModel) -> Shocks:

@@ -118,6 +118,15 @@ class Draws:
         u *= _UNIT
         return u
 
+    def chance(self, keys: np.ndarray, exposed: np.ndarray, rate: float, *purpose: Part) -> np.ndarray:
+        """A mask, True with probability ``rate`` for each ``exposed`` key (its ``uniform`` number
+        for ``purpose`` is below ``rate``), False for the others: numbers are drawn only for the
+        exposed ones (those a shock can hit), which changes none of them."""
+        idx = np.flatnonzero(exposed)
+        hit = np.zeros(len(exposed), dtype=bool)
+        hit[idx[self.uniform(keys[idx], *purpose) < rate]] = True
+        return hit
+
     def normal(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One standard normal number per key, for ``purpose`` (the inverse normal CDF of ``uniform``)."""
         return ndtri(self.uniform(keys, *purpose))

@@ -82,17 +82,20 @@ def relapse(m: PovertyModel) -> np.ndarray:
     return back
 
 
+REGISTRATION = "registration"
+"""The purpose of the yearly uniform draw that registers a near-poor household below the line."""
+
+
 def registration_draw(m: ReplicateModel, keys: np.ndarray) -> np.ndarray:
     """This year's uniform draw of the registration of near-poor households (keyed by household and year)."""
-    return m.draws.uniform(keys, "registration", m.year)
+    return m.draws.uniform(keys, REGISTRATION, m.year)
 
 
 def new_entrants(m: PovertyModel) -> np.ndarray:
     """Near-poor households registered as poor this year; returns the mask."""
     hh = m.hh
-    enter = (hh.status == NEAR) & (hh.stable < m.line) & (hh.net < m.line)
-    idx = np.flatnonzero(enter)
-    enter[idx[registration_draw(m, hh.key[idx]) >= m.p.relapse.registration_rate]] = False
+    below = (hh.status == NEAR) & (hh.stable < m.line) & (hh.net < m.line)
+    enter = m.draws.chance(hh.key, below, m.p.relapse.registration_rate, REGISTRATION, m.year)
     idx = np.flatnonzero(enter)
     hh.status[idx] = POOR
     hh.registered_year[idx] = m.year
