@@ -14,7 +14,7 @@ from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from tuopin.errors import UserError
 from tuopin.scenario import BATCHES, Scenario, default_scenario, resolve, uncertainty
-from tuopin.sim import flows
+from tuopin.sim import flows, heap
 from tuopin.sim.agents import Population, in_key_order
 from tuopin.sim.funding import Funded, Ledger, priority_order
 from tuopin.sim.income import Shocks
@@ -126,6 +126,7 @@ class ReplicateModel(mesa.Model):
         self.p = self.plan = begin.p
         self.drawn = begin.drawn
         self.hh, self.villages, self.counties = begin.population
+        heap.keep_in_heap(self.hh.net.nbytes)  # a national-scale register (synthesize asks for itself)
         self.ledger = Ledger(self.p.funding)  # real yuan: households cost their sampling weight
         self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
         self.last_year: int = self.p.years[1]

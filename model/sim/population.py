@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
+from tuopin.sim import heap
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
 from tuopin.sim.keyed import Draws, child_keys, key_of
 
@@ -247,6 +248,7 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
     # households in the order of their keys from here on (``in_key_order``): each attribute is
     # drawn in that order, so the register is never copied to reorder it
     hk = np.concatenate(keys)
+    heap.keep_in_heap(hk.nbytes)  # national scale: the set-up's and the years' temporaries
     order = np.argsort(hk, kind="stable")
     hk = hk[order]
     size = np.concatenate(sizes).astype(np.int16)[order]
