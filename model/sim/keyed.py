@@ -113,7 +113,9 @@ class Draws:
 
     def uniform(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One uniform number in (0, 1) per key (53 bits), for ``purpose``."""
-        u = (self.bits(keys, *purpose) >> _S11).astype(np.float64)
+        z = self.bits(keys, *purpose)
+        z >>= _S11
+        u = z.astype(np.float64)
         u += 0.5
         u *= _UNIT
         return u
@@ -129,7 +131,8 @@ class Draws:
 
     def normal(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One standard normal number per key, for ``purpose`` (the inverse normal CDF of ``uniform``)."""
-        return ndtri(self.uniform(keys, *purpose))
+        u = self.uniform(keys, *purpose)
+        return ndtri(u, out=u)
 
     def generator(self, *purpose: Part) -> np.random.Generator:
         """A numpy generator (Philox) keyed by the seed and ``purpose``, for a sequence of draws."""

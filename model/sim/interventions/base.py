@@ -104,7 +104,8 @@ class Intervention(Generic[B]):
         kept = getattr(self.p, "kept_after_support", 1.0)
         if kept >= 1.0:
             return 1.0
-        return np.where(self.supported(m) if supported is None else supported, 1.0, kept)
+        share = np.array([kept, 1.0])  # by the mask, a lookup: np.where takes twice as long
+        return share[(self.supported(m) if supported is None else supported).view(np.uint8)]
 
     def enrolled(self, m: PovertyModel) -> np.ndarray:
         """Households that have received this batch."""
