@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 import numpy as np
 
 from tuopin.scenario.schema import BatchBase
-from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
+from tuopin.sim.agents import BATCH_INDEX, EXITED, NEAR, POOR
 from tuopin.sim.funding import RANDOM, listed_first, queue_keys
 
 if TYPE_CHECKING:
@@ -116,9 +116,12 @@ class Intervention(Generic[B]):
         (any exited household from ``no_withdrawal_from`` on, 四个不摘)."""
         hh = m.hh
         r = m.p.relapse
-        kept = r.no_withdrawal_from is not None and m.year >= r.no_withdrawal_from  # 四个不摘
-        within = (hh.status == EXITED) & ((m.year - hh.exit_year <= r.support_continuation_years) | kept)
-        return self.enrolled(m) & ((hh.status == POOR) | within | self.permanent)
+        if self.permanent:
+            return self.enrolled(m)
+        if r.no_withdrawal_from is not None and m.year >= r.no_withdrawal_from:  # 四个不摘: poor or exited
+            return self.enrolled(m) & (hh.status != NEAR)
+        within = (hh.status == EXITED) & (m.year - hh.exit_year <= r.support_continuation_years)
+        return self.enrolled(m) & ((hh.status == POOR) | within)
 
     # -- what it costs -------------------------------------------------------
     def units(self, m: PovertyModel, idx: np.ndarray) -> np.ndarray:
