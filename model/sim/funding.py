@@ -232,7 +232,8 @@ def smallest_first(keys: np.ndarray, first: int | None = None) -> np.ndarray:
     kth = np.partition(keys, first - 1)[first - 1]
     if np.isnan(kth):
         return stable_order(keys)[:first]
-    below = np.flatnonzero(keys < kth)
-    ties = np.flatnonzero(keys == kth)[: first - len(below)]  # a stable sort keeps the earliest
-    front = np.sort(np.concatenate([below, ties]))
+    chosen = keys < kth
+    ties = np.flatnonzero(keys == kth)[: first - int(np.count_nonzero(chosen))]  # a stable sort keeps the earliest
+    chosen[ties] = True
+    front = np.flatnonzero(chosen)  # in register order
     return front[stable_order(keys[front])]
