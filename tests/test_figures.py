@@ -45,6 +45,15 @@ def test_every_figure_in_every_format_without_missing_glyphs(results, lang, form
     assert f"figures_{lang}" in capsys.readouterr().out
 
 
+def test_the_same_results_give_the_same_figure_files(results):
+    """No date or other run-to-run stamp in the files: drawn twice, every file has the same hash."""
+    hashes = []
+    for _ in range(2):
+        assert main(["figures", str(results), "--lang", "en", "--format", "pdf,png"]) == 0
+        hashes.append(json.loads((results / "figures_en" / "run.json").read_text(encoding="utf-8"))["files"])
+    assert hashes[0] == hashes[1]
+
+
 def figure_texts(results: Path, lang: str) -> list[str]:
     """Every string drawn on the report figures of ``results`` in ``lang``."""
     data = load_results(results)

@@ -397,13 +397,19 @@ def write_figures(path: Path, lang: Lang, formats: tuple[str, ...] = ("png", "pd
         return _write_figures(path, lang, formats)
 
 
+STAMPLESS: dict[str, dict[str, None]] = {"pdf": {"CreationDate": None}}
+"""Metadata that would make a figure file differ from run to run, left out (the same results give
+the same files, so their hashes in ``run.json`` are stable)."""
+
+
 def _write_figures(path: Path, lang: Lang, formats: tuple[str, ...]) -> Path:
     results = load_results(path)
     out = path / f"figures_{lang}"
     with fonts.style(lang):
         figures = report_figures(results, lang)
         try:
-            writers = {f"{name}.{fmt}": (lambda p, fig=fig, fmt=fmt: fig.savefig(p, format=fmt, dpi=DPI))
+            writers = {f"{name}.{fmt}": (lambda p, fig=fig, fmt=fmt: fig.savefig(p, format=fmt, dpi=DPI,
+                                                                       metadata=STAMPLESS.get(fmt)))
                        for name, fig in figures.items() for fmt in formats}
             meta = {"figures_of": str(path), "lang": lang, "results_run_json_sha256": sha256(path / "run.json"),
                     "scenario": results.meta.get("scenario")}
