@@ -169,10 +169,9 @@ def write_xlsx(table: pd.DataFrame, path: Path, title: str = TITLE) -> None:
     sheet = book.add_worksheet("贫困人口")
     sheet.write_row(0, 0, [title])
     sheet.write_row(1, 0, list(table.columns))
-    numeric = {c for c in table.columns if table[c].dtype.kind in "iuf"}
-    numbers = [table[c].to_numpy() for c in table.columns]
-    for i in range(len(table)):
-        sheet.write_row(i + 2, 0, [v.item() if c in numeric else v for c, v in zip(table.columns, (col[i] for col in numbers))])
+    columns = [table[c].to_numpy().tolist() for c in table.columns]  # Python numbers and strings
+    for i, row in enumerate(zip(*columns), start=2):
+        sheet.write_row(i, 0, row)
     book.close()
 
 
