@@ -196,12 +196,10 @@ def write_big_register(path: Path, people: int) -> dict:
     """Shangluo at the end of 2017 (the model's own state, full scale) as an official-layout .xlsx
     of about ``people`` person rows: the first households up to that many people."""
     import runpy
-    from dataclasses import fields
 
     import numpy as np
 
     from tuopin import PovertyModel, load_scenario
-    from tuopin.sim.agents import Households
 
     maker = runpy.run_path(str(MAKER))
     model = PovertyModel(load_scenario(SHANGLUO), rng=1)
@@ -209,7 +207,7 @@ def write_big_register(path: Path, people: int) -> dict:
     model.step()
     hh = model.hh
     keep = np.cumsum(hh.size) <= people
-    hh = Households(**{f.name: getattr(hh, f.name)[..., keep] for f in fields(Households)})
+    hh = hh.select(keep)
     first = np.r_[0, np.cumsum(np.bincount(model.villages.county, minlength=len(model.counties)))][hh.county]
     local = hh.village - first  # villages are numbered within each county; 20 to a township
     county = np.asarray(model.counties.name)[hh.county]

@@ -11,7 +11,6 @@ register edit or a smaller sample changes other households' queues; the draws ne
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -42,7 +41,7 @@ def small():
 
 def rows(hh: Households, order: np.ndarray) -> Households:
     """The households in another order (or a subset of them)."""
-    return Households(**{f.name: getattr(hh, f.name)[..., order] for f in fields(Households)})
+    return hh.select(order)
 
 
 def positions(all_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -95,6 +95,11 @@ class Households:
         """Bytes of household state."""
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+    def select(self, rows: np.ndarray) -> Households:
+        """The households at ``rows`` (indices, in that order, or a mask) as a new register: every
+        column taken (the enrolment table by its columns)."""
+        return Households(**{f.name: getattr(self, f.name)[..., rows] for f in fields(self)})
+
     def has_cause(self, name: str) -> np.ndarray:
         """Mask of households with this poverty cause."""
         return (self.causes & CAUSE_BIT[name]) != 0
@@ -161,5 +166,4 @@ def in_key_order(hh: Households) -> Households:
     keeps the others' order."""
     if len(hh) < 2 or bool(np.all(hh.key[1:] > hh.key[:-1])):
         return hh
-    order = np.argsort(hh.key, kind="stable")
-    return Households(**{f.name: getattr(hh, f.name)[..., order] for f in fields(Households)})
+    return hh.select(np.argsort(hh.key, kind="stable"))

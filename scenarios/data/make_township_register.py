@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +36,7 @@ def register_table(seed: int) -> pd.DataFrame:
     """The township's synthetic households as register rows."""
     scenario = load_scenario(SCENARIO)
     hh, villages, _ = synthesize(scenario, Draws(seed))
-    by_village = np.argsort(hh.village, kind="stable")  # a register lists a village's households together
-    hh = Households(**{f.name: getattr(hh, f.name)[..., by_village] for f in fields(Households)})
+    hh = hh.select(np.argsort(hh.village, kind="stable"))  # a register lists a village's households together
     rows = scenario.counties.rows
     names = np.asarray([name for row in rows for name in row.village_names])
     county_names = np.asarray([row.name for row in rows])
