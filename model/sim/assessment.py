@@ -82,8 +82,9 @@ def pre_exit_list(m: PovertyModel) -> np.ndarray:
     qualifying = int((hh.stable[idx] >= a.list_income_ratio * m.line).sum())  # all ahead of the rest
     quota = m.target_exits()  # real people
     people = hh.real_people()[idx]
-    idx = idx[ordered_front(-hh.stable[idx], people, quota - 1e-9, at_least=qualifying)]
-    by_quota = int(np.searchsorted(np.cumsum(hh.real_people()[idx]), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
+    front = ordered_front(-hh.stable[idx], people, quota - 1e-9, at_least=qualifying)
+    idx, people = idx[front], people[front]
+    by_quota = int(np.searchsorted(np.cumsum(people), quota - 1e-9, side="left")) + 1 if quota > 0 else 0
     return idx[: max(qualifying, min(by_quota, len(idx)))]
 
 

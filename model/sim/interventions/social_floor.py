@@ -55,8 +55,10 @@ def covered(m: PovertyModel, cover: np.ndarray, share: float) -> np.ndarray:
     idx = np.flatnonzero(cover & ~have)
     if room <= 0 or len(idx) == 0:
         return have
-    order = idx[ordered_front(hh.stable[idx], hh.real_people()[idx], room + 1e-9)]
-    n = int(np.searchsorted(np.cumsum(hh.real_people()[order]), room + 1e-9, side="right"))
+    people = hh.real_people()[idx]
+    front = ordered_front(hh.stable[idx], people, room + 1e-9)
+    order = idx[front]
+    n = int(np.searchsorted(np.cumsum(people[front]), room + 1e-9, side="right"))
     out = have.copy()
     out[order[:n]] = True
     return out
