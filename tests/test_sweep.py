@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +67,42 @@ def test_same_dataset_on_one_or_two_processes_and_dask(tmp_path, monkeypatch):
     # the local cluster's nannies (in this process) set their workers' environment here: glibc's
     # malloc defaults are kept, not Dask's 64 KiB trim threshold
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
+PROBE = "tuopin_test_fork_probe"  # a module only this process has: a forked worker has it too
+
+
+def _worker_state() -> dict:
+    """What a Dask worker runs with (sent to each worker by ``client.run``)."""
+    import threading
+
+    import dask
+
+    from tuopin.experiments.cluster import settings
+
+    return {"config": {key: dask.config.get(key) for key in settings() if "pre-spawn-environ" not in key},
+            "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "forked": PROBE in sys.modules,
+            "threads": sorted(t.name for t in threading.enumerate())}
+
+
+def test_local_cluster_workers_run_with_the_shipped_dask_settings(monkeypatch):
+    from dask.distributed import Client
+
+    from tuopin.experiments.cluster import SETTINGS_FILE, local_cluster, settings
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    flat = settings()
+    assert flat["distributed.worker.profile.enabled"] is False and flat["distributed.admin.tick.interval"] == "1s"
+    assert SETTINGS_FILE.name == "dask.yaml" and "DASK_CONFIG" in SETTINGS_FILE.read_text(encoding="utf-8")
+    monkeypatch.setitem(sys.modules, PROBE, types.ModuleType(PROBE))
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        states = list(client.run(_worker_state).values())
+    assert len(states) == 2
+    for state in states:
+        assert state["config"] == {k: v for k, v in flat.items() if "pre-spawn-environ" not in k}
+        assert state["trim"] is None  # glibc's defaults, not Dask's 65536
+        assert state["forked"]  # starts with what this process imported (tuopin), not spawned afresh
+        assert "Profile" not in state["threads"]  # no statistical profiler taking the interpreter lock
 
 
 def test_rerun_resumes_and_a_different_spec_is_refused(tmp_path):

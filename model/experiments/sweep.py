@@ -17,13 +17,12 @@ command skips them (resume). Only the chunks in flight are held in memory.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
 import time
 from collections.abc import Generator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tuopin.errors import UserError, short
+from tuopin.errors import UserError
 from tuopin.experiments.outputs import TEMPORARY, read_json, staging_dir, write_atomic
 from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
@@ -42,8 +41,6 @@ from tuopin.sim import flows
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
-# the Dask setting that would start workers with a low malloc trim threshold (see _dask, docs/cluster.md)
-MALLOC_SETTING = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 @dataclass(frozen=True)
@@ -195,50 +192,6 @@ def _local(plan: SweepPlan, todo: list[int], workers: int) -> Generator[tuple[in
                     pending[pool.submit(run_chunk, chunk_job(plan, nxt))] = nxt
 
 
-def _dask(plan: SweepPlan, todo: list[int], backend: Backend) -> Generator[tuple[int, pd.DataFrame], None, None]:
-    """Chunks on a Dask cluster: a LocalCluster of ``workers`` processes, or ``scheduler``."""
-    import dask
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    if backend.scheduler:
-        try:
-            client = Client(backend.scheduler)
-        except (OSError, ValueError) as exc:  # unreachable, refused, or not an address
-            raise UserError(f"cannot reach the Dask scheduler: {short(exc, 200)}", key="--scheduler") from None
-        cluster = None
-    else:
-        # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's
-        # mmap threshold at 128 KiB: every numpy temporary above it is then mapped afresh (about 40
-        # times the page faults, 1.5-2x the CPU time of a run). Workers keep glibc's defaults.
-        with dask.config.set({MALLOC_SETTING: None}):
-            cluster = LocalCluster(n_workers=max(1, backend.workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-    try:
-        window = 2 * max(1, sum(client.nthreads().values()))
-        queue = iter(todo)
-        futures = {}
-        for i in queue:
-            futures[client.submit(run_chunk, chunk_job(plan, i), pure=False)] = i
-            if len(futures) >= window:
-                break
-        pending = as_completed(list(futures))
-        for fut in pending:
-            i = futures.pop(fut)
-            frame = fut.result()
-            fut.release()
-            yield i, frame
-            nxt = next(queue, None)
-            if nxt is not None:
-                new = client.submit(run_chunk, chunk_job(plan, nxt), pure=False)
-                futures[new] = nxt
-                pending.add(new)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress: bool = True) -> Path:
     """Run (or resume) a sweep into ``out``; returns ``out``.
 
@@ -251,12 +204,21 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
-    if todo and not (backend.dask or backend.scheduler):
-        prestart(backend.workers)  # before the progress bar's thread
-    source = _dask(plan, todo, backend) if backend.dask or backend.scheduler else _local(plan, todo, backend.workers)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
-    with closing(source), tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet, file=sys.stderr,
-                               desc="sweep", smoothing=0.1) as bar:
+    with ExitStack() as stack:
+        # workers start before the progress bar's thread does
+        if todo and (backend.dask or backend.scheduler):
+            from tuopin.experiments.cluster import chunks_on_dask, dask_client
+
+            client = stack.enter_context(dask_client(backend.workers, backend.scheduler))
+            source = chunks_on_dask(plan, todo, client)
+        else:
+            if todo:
+                prestart(backend.workers)
+            source = _local(plan, todo, backend.workers)
+        stack.enter_context(closing(source))
+        bar = stack.enter_context(tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet,
+                                       file=sys.stderr, desc="sweep", smoothing=0.1))
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])
