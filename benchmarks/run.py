@@ -272,7 +272,9 @@ def measure_register(people: int) -> dict:
         made = measure({"kind": "register_file", "path": str(path), "people": people})
         if "error" in made:
             return made
-        return {**measure({"kind": "register", "path": str(path)}), "rows": made["rows"], "write_wall": made["wall"]}
+        read = measure({"kind": "register", "path": str(path)})
+        read.pop("path", None)  # a temporary file, gone by now
+        return {**read, "rows": made["rows"], "write_wall": made["wall"]}
 
 
 def mem_available() -> int:
