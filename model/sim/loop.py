@@ -73,6 +73,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         stable, net = batch.income(m, active[batch.name])
         support += net
         stable_support += stable
+        del stable, net  # gone before the next batch's are made (national 1:1: 500 MB)
     hh.net, hh.stable = income.net_income(m, support, stable_support, medical=active["medical"],
                                           education=active["education"])
     helped_listed = assessment.intensified_help(m, listed, ledger)
