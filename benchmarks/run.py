@@ -36,7 +36,7 @@ SHANGLUO_SIZES = (0.01, 0.1, 0.3)  # and full scale (the run above): 100x
 README = ROOT / "README.md"
 README_MARKERS = ("<!-- bench:targets:start (written by benchmarks/run.py from results.json) -->",
                   "<!-- bench:targets:end -->")
-SWEEP_POINTS, SWEEP_REPLICATES = 16, 6  # 96 runs in 16 chunks: about 40 s on 2 workers, so start-up is not all
+SWEEP_POINTS, SWEEP_REPLICATES = 16, 4  # 64 runs in 16 chunks: about 25 s on 2 workers, so start-up is not all
 SWEEP_BACKENDS = ({"workers": 1, "dask": False}, {"workers": 2, "dask": False}, {"workers": 2, "dask": True})
 STARTUP = {"import tuopin": [sys.executable, "-c", "import tuopin"],
            "tuopin --help": [str(Path(sys.executable).with_name("tuopin")), "--help"]}
@@ -253,7 +253,7 @@ def startup(reps: int) -> dict[str, dict]:
 
 
 def sweep_spec(scale: float) -> dict:
-    """The sweep the backends are compared on: Shangluo, two parameters, 96 runs in 16 chunks."""
+    """The sweep the backends are compared on: Shangluo, two parameters, 64 runs in 16 chunks."""
     return {"base": str(SHANGLUO), "scale": scale, "design": "latin", "points": SWEEP_POINTS,
             "replicates": SWEEP_REPLICATES, "seed": 7, "chunk_runs": SWEEP_REPLICATES,
             "parameters": {"economy.income_growth": {"low": 0.04, "high": 0.12},
