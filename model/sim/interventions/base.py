@@ -100,7 +100,8 @@ class Intervention(Generic[B]):
 
     def continuing(self, m: PovertyModel, supported: np.ndarray | None = None) -> np.ndarray | float:
         """Share of the batch's income paid this year: all while supported, else ``kept_after_support``
-        (``supported``: this year's ``supported(m)``, when the caller has it)."""
+        (``supported``: this year's ``supported(m)``, or its values for some households, when the
+        caller has them: the shares are then for those households)."""
         kept = getattr(self.p, "kept_after_support", 1.0)
         if kept >= 1.0:
             return 1.0

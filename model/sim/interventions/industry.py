@@ -45,8 +45,7 @@ class Industry(Intervention[schema.Industry]):
         at = np.flatnonzero(self.enrolled(m))  # the others earn nothing from it
         years_in = m.year - hh.enrolled[self.row, at] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0)
-        continuing = self.continuing(m, supported)
-        gain = hh.industry_gain[at] * ramp * (continuing[at] if isinstance(continuing, np.ndarray) else continuing)
+        gain = hh.industry_gain[at] * ramp * self.continuing(m, supported[at])
         earning = np.zeros(len(hh), dtype=bool)
         earning[at] = gain > 0
         loss = e.market_loss * shocked(m, "market shock", earning, e.market_shock_rate)[at]
