@@ -17,6 +17,10 @@ register's household from its ``household_id`` (``register.py``).
 Where a draw needs a sequence rather than one number per key (a village's share of its stratum's
 people, a replicate's uncertain parameters), ``generator`` gives a numpy ``Philox`` generator
 keyed by the seed and the purpose.
+
+The numbers are made by the numba kernels of ``compiled.py`` when numba is installed (one pass
+over the keys), else by the numpy code here, whole-array pass after pass: the same bits either
+way (``kernels.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtri
+
+from tuopin.sim.kernels import kernels
 
 MASK = (1 << 64) - 1
 GOLDEN = 0x9E3779B97F4A7C15
@@ -37,7 +43,6 @@ _UNIT = 2.0**-53
 
 Part = int | str
 """A part of a purpose or of a key: a name or a whole number (a year, an index)."""
-
 
 def mix_int(z: int) -> int:
     """SplitMix64's finalizer on one 64-bit number (the same bits as ``mix``)."""
@@ -75,8 +80,12 @@ def key_of(*parts: Part) -> int:
 def child_keys(parents: np.ndarray, index: np.ndarray, *parts: Part) -> np.ndarray:
     """Keys of the ``index``-th children of ``parents`` (a household of its village, say), one
     per element: a function of the parent's key, the index and ``parts`` only."""
+    salt = np.uint64(key_of(*parts))
+    fast = kernels()
+    if fast is not None and np.shape(parents) == np.shape(index) and np.ndim(index) == 1:
+        return fast.child_keys(parents, index, salt)
     z = index.astype(np.uint64) * np.uint64(GOLDEN)
-    z += np.uint64(key_of(*parts))
+    z += salt
     z = mix(z)
     z ^= parents.astype(np.uint64)
     return mix(z)
@@ -109,10 +118,16 @@ class Draws:
 
     def bits(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """64 random bits per key, for ``purpose``."""
+        fast = kernels()
+        if fast is not None:
+            return fast.bits(keys, self._purpose(purpose))
         return mix(keys ^ self._purpose(purpose))
 
     def uniform(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One uniform number in (0, 1) per key (53 bits), for ``purpose``."""
+        fast = kernels()
+        if fast is not None:
+            return fast.uniform(keys, self._purpose(purpose))
         z = self.bits(keys, *purpose)
         z >>= _S11
         u = z.astype(np.float64)
@@ -131,6 +146,9 @@ class Draws:
 
     def normal(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One standard normal number per key, for ``purpose`` (the inverse normal CDF of ``uniform``)."""
+        fast = kernels()
+        if fast is not None:
+            return fast.normal(keys, self._purpose(purpose))
         u = self.uniform(keys, *purpose)
         return ndtri(u, out=u)
 

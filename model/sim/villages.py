@@ -38,6 +38,7 @@ import numpy as np
 from tuopin.scenario import schema
 from tuopin.scenario.schema import INFRASTRUCTURE
 from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
+from tuopin.sim.kernels import group_sum
 
 if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel
@@ -51,17 +52,12 @@ def counted_poor(hh: Households) -> np.ndarray:
 def village_incidence(m: PovertyModel) -> np.ndarray:
     """Each simulated village's incidence (its households are all simulated, unweighted)."""
     hh, v = m.hh, m.villages
-    counted = counted_poor(hh)
-    return np.bincount(hh.village, weights=hh.size * counted, minlength=len(v)) / v.population
+    return group_sum(counted_poor(hh), hh.village, hh.size, len(v)) / v.population
 
 
 def county_people(m: PovertyModel, mask: np.ndarray) -> np.ndarray:
-    """Real people (weighted) per county in the households selected by a mask: a ``bincount`` of
-    the selected ones, gathered by ``np.compress`` (the same sums as weighting every household by
-    the mask: the others would add exact zeros)."""
-    hh = m.hh
-    return np.bincount(np.compress(mask, hh.county), weights=np.compress(mask, hh.real_people()),
-                       minlength=len(m.counties))
+    """Real people (weighted) per county in the households selected by a mask."""
+    return group_sum(mask, m.hh.county, m.hh.real_people(), len(m.counties))
 
 
 def county_incidence_se(m: PovertyModel) -> np.ndarray:
@@ -79,7 +75,7 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
     hh, v, c = m.hh, m.villages, m.counties
     counted = counted_poor(hh)
     n_v = len(v)
-    y = np.bincount(hh.village, weights=hh.size * counted, minlength=n_v)
+    y = group_sum(counted, hh.village, hh.size, n_v)
     x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
     stratum = v.county.astype(np.int64) * 2 + v.poor_village
     k = 2 * len(c)

@@ -1,0 +1,154 @@
+"""Numba kernels for the keyed draws and the masked tallies: the numpy code's numbers, in one pass.
+
+``keyed.py`` computes a draw in several whole-array passes (the SplitMix64 finalizer alone is
+eight, with temporaries), and a tally of the households a mask selects first gathers them; here
+each number is made in registers and each household read once, which is what counts when the
+arrays no longer fit the caches (a national population). Every kernel gives exactly the numbers
+of its numpy counterpart (``tests/test_compiled.py`` checks them bit for bit); ``kernels.py``
+says which is used.
+
+Compiled once per machine and cached beside this file (numba's ``cache=True``), so only the
+first run on a fresh install compiles (about 2 s).
+
+The inverse normal CDF is Cephes' ``ndtri`` (S. L. Moshier, Cephes Math Library 2.1, 1989), the
+algorithm and coefficients ``scipy.special.ndtri`` evaluates, operation for operation: the same
+rounding at every step, so the same bits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_UNIT = 2.0**-53
+
+# Cephes ndtri: w + w^3 P0(w^2)/Q0(w^2) for |y - 1/2| < 1/2 - exp(-2); else in z = sqrt(-2 log y),
+# P1/Q1 for z < 8 and P2/Q2 beyond (Q's leading coefficient 1 omitted)
+_P0 = np.array([-5.99633501014107895267e1, 9.80010754185999661536e1, -5.66762857469070293439e1,
+                1.39312609387279679503e1, -1.23916583867381258016e0])
+_Q0 = np.array([1.95448858338141759834e0, 4.67627912898881538453e0, 8.63602421390890590575e1,
+                -2.25462687854119370527e2, 2.00260212380060660359e2, -8.20372256168333339912e1,
+                1.59056225126211695515e1, -1.18331621121330003142e0])
+_P1 = np.array([4.05544892305962419923e0, 3.15251094599893866154e1, 5.71628192246421288162e1,
+                4.40805073893200834700e1, 1.46849561928858024014e1, 2.18663306850790267539e0,
+                -1.40256079171354495875e-1, -3.50424626827848203418e-2, -8.57456785154685413611e-4])
+_Q1 = np.array([1.57799883256466749731e1, 4.53907635128879210584e1, 4.13172038254672030440e1,
+                1.50425385692907503408e1, 2.50464946208309415979e0, -1.42182922854787788574e-1,
+                -3.80806407691578277194e-2, -9.33259480895457427372e-4])
+_P2 = np.array([3.23774891776946035970e0, 6.91522889068984211695e0, 3.93881025292474443415e0,
+                1.33303460815807542389e0, 2.01485389549179081538e-1, 1.23716634817820021358e-2,
+                3.01581553508235416007e-4, 2.65806974686737550832e-6, 6.23974539184983293730e-9])
+_Q2 = np.array([6.02427039364742014255e0, 3.67983563856160859403e0, 1.37702099489081330271e0,
+                2.16236993594496635890e-1, 1.34204006088543189037e-2, 3.28014464682127739104e-4,
+                2.89247864745380683936e-6, 6.79019408009981274425e-9])
+_SQRT2PI = 2.50662827463100050242e0
+_EXP_M2 = 0.13533528323661269189
+
+
+@njit(inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    return z ^ (z >> _S31)
+
+
+@njit(inline="always")
+def _unit(z: np.uint64) -> float:
+    return (np.float64(z >> _S11) + 0.5) * _UNIT
+
+
+@njit(inline="always")
+def _polevl(x: float, c: np.ndarray) -> float:
+    a = c[0]
+    for i in range(1, len(c)):
+        a = a * x + c[i]
+    return a
+
+
+@njit(inline="always")
+def _p1evl(x: float, c: np.ndarray) -> float:
+    a = x + c[0]
+    for i in range(1, len(c)):
+        a = a * x + c[i]
+    return a
+
+
+@njit(inline="always")
+def _ndtri(y0: float) -> float:
+    """``scipy.special.ndtri`` for 0 <= y0 <= 1 (a uniform draw is 1.0 once in 2^53: its top
+    53 bits all set, plus a half, round up)."""
+    if y0 == 0.0:
+        return -math.inf
+    if y0 == 1.0:
+        return math.inf
+    y, negate = y0, True
+    if y > 1.0 - _EXP_M2:
+        y, negate = 1.0 - y, False
+    if y > _EXP_M2:
+        y = y - 0.5
+        y2 = y * y
+        x = y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))
+        return x * _SQRT2PI
+    x = math.sqrt(-2.0 * math.log(y))
+    x0 = x - math.log(x) / x
+    z = 1.0 / x
+    if x < 8.0:
+        x1 = z * _polevl(z, _P1) / _p1evl(z, _Q1)
+    else:
+        x1 = z * _polevl(z, _P2) / _p1evl(z, _Q2)
+    x = x0 - x1
+    return -x if negate else x
+
+
+@njit(cache=True, nogil=True)
+def bits(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
+    """``keyed.mix(keys ^ salt)``."""
+    out = np.empty(len(keys), dtype=np.uint64)
+    for i in range(len(keys)):
+        out[i] = _mix(keys[i] ^ salt)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def uniform(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
+    """``Draws.uniform``: the top 53 bits of ``bits``, centred in (0, 1)."""
+    out = np.empty(len(keys))
+    for i in range(len(keys)):
+        out[i] = _unit(_mix(keys[i] ^ salt))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def normal(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
+    """``Draws.normal``: ``ndtri`` of ``uniform``."""
+    out = np.empty(len(keys))
+    for i in range(len(keys)):
+        out[i] = _ndtri(_unit(_mix(keys[i] ^ salt)))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def child_keys(parents: np.ndarray, index: np.ndarray, salt: np.uint64) -> np.ndarray:
+    """``keyed.child_keys``: ``mix(mix(index * GOLDEN + salt) ^ parent)``."""
+    out = np.empty(len(index), dtype=np.uint64)
+    for i in range(len(index)):
+        out[i] = _mix(_mix(np.uint64(index[i]) * _GOLDEN + salt) ^ np.uint64(parents[i]))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def group_sum(mask: np.ndarray, group: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(group[mask], weights=weights[mask], minlength=n)``: the same sums, each
+    added in household order (as ``bincount`` does), without gathering the selected ones."""
+    out = np.zeros(n)
+    for i in range(len(mask)):
+        if mask[i]:
+            out[group[i]] += weights[i]
+    return out

@@ -1,0 +1,110 @@
+"""The numba kernels (``tuopin/sim/compiled.py``) give the numpy code's numbers bit for bit, and a
+whole run is the same with them and without them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.special import ndtri
+
+from conftest import ROOT
+from tuopin import PovertyModel, load_scenario
+from tuopin.experiments.replicates import annual_table, county_table
+from tuopin.sim import compiled, kernels
+from tuopin.sim.keyed import Draws, child_keys
+
+
+@pytest.fixture(autouse=True)
+def _restore_choice():
+    yield
+    kernels._chosen.clear()
+
+
+def both(make):
+    """``make()`` with the numpy code, then with the kernels."""
+    assert not kernels.use_compiled(False)
+    a = make()
+    assert kernels.use_compiled(True)
+    return a, make()
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+KEYS = np.concatenate([np.random.default_rng(5).integers(0, 2**64 - 1, 300_000, dtype=np.uint64, endpoint=True),
+                       np.array([0, 1, 2**63, 2**64 - 1], dtype=np.uint64)])
+
+
+@pytest.mark.parametrize("draw", ["bits", "uniform", "normal"])
+def test_each_keyed_draw_has_the_numpy_codes_bits(draw):
+    d = Draws(20161231)
+    a, b = both(lambda: getattr(d, draw)(KEYS, "illness", 2017))
+    assert same_bits(a, b)
+
+
+def test_chance_and_child_keys_have_the_numpy_codes_bits():
+    d = Draws(3)
+    exposed = np.random.default_rng(1).random(len(KEYS)) < 0.2
+    a, b = both(lambda: d.chance(KEYS, exposed, 0.3, "job loss", 2018))
+    assert same_bits(a, b) and 0.05 < a.mean() < 0.07
+    index = np.arange(len(KEYS)) % 977
+    a, b = both(lambda: child_keys(KEYS, index, "household", 1))
+    assert same_bits(a, b) and len(np.unique(a)) == len(a)
+
+
+def test_the_inverse_normal_is_scipys_in_every_branch():
+    """The centre, both tails (z < 8 and beyond) and the edges of the 53-bit grid a draw can hit."""
+    rng = np.random.default_rng(2)
+    y = np.concatenate([rng.uniform(0.14, 0.86, 500), np.exp(-rng.uniform(2, 32, 500)),
+                        np.exp(-rng.uniform(32, 700, 500)), 1 - np.exp(-rng.uniform(2, 36, 500)),
+                        [0.5 * 2.0**-53, (2.0**53 - 1.5) * 2.0**-53, 1.0, 0.0, 0.5, np.exp(-2), 1 - np.exp(-2), np.exp(-32)]])
+    ours = np.array([compiled._ndtri(float(v)) for v in y])
+    assert same_bits(ours, ndtri(y))
+
+
+def test_group_sums_are_bincounts_of_the_selected_households():
+    rng = np.random.default_rng(4)
+    n = 100_000
+    mask, group, w = rng.random(n) < 0.4, rng.integers(0, 37, n).astype(np.int16), rng.random(n) * 7.3
+    a, b = both(lambda: kernels.group_sum(mask, group, w, 40))
+    assert same_bits(a, b)
+    assert np.allclose(a, [w[mask & (group == g)].sum() for g in range(40)], rtol=1e-13, atol=0)
+    a, b = both(lambda: kernels.group_sum(mask, group, group, 40))  # integer weights (household sizes)
+    assert same_bits(a, b) and a[3] == 3 * np.count_nonzero(mask & (group == 3))
+
+
+@pytest.mark.parametrize("path, scale", [("scenarios/shangluo.yaml", 0.05), ("scenarios/national.yaml", 0.002)])
+def test_a_run_is_the_same_with_the_kernels_and_without(path, scale):
+    s = load_scenario(ROOT / path, overrides={"scale": scale})
+
+    def run():
+        m = PovertyModel(s, rng=np.random.SeedSequence(11))
+        m.run()
+        return m
+
+    a, b = both(run)
+    assert annual_table(a, 0).equals(annual_table(b, 0))
+    assert county_table(a, 0).equals(county_table(b, 0))
+    for name in ("net", "stable", "market", "status", "enrolled", "key", "weight"):
+        assert same_bits(getattr(a.hh, name), getattr(b.hh, name)), name
+
+
+def test_import_tuopin_leaves_numba_unloaded():
+    """numba is loaded by the first draw, not by ``import tuopin`` (start-up: issue 14)."""
+    code = "import sys, tuopin, tuopin.sim.model; print('numba' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert r.stdout.strip() == "False"
+
+
+def test_numba_can_be_turned_off_from_the_environment():
+    code = ("import numpy as np, sys; from tuopin.sim.keyed import Draws;"
+            "Draws(1).uniform(np.arange(3, dtype=np.uint64), 'x'); print('numba' in sys.modules)")
+    for env, loaded in (("0", "False"), ("1", "True")):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                           env={**os.environ, "TUOPIN_NUMBA": env})
+        assert r.stdout.strip() == loaded
