@@ -15,7 +15,7 @@ from conftest import ROOT
 from tuopin import PovertyModel, load_scenario
 from tuopin.experiments.replicates import annual_table, county_table
 from tuopin.sim import compiled, kernels
-from tuopin.sim.keyed import Draws, child_keys
+from tuopin.sim.keyed import Draws, child_keys, key_order
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +25,10 @@ def _restore_choice():
 
 
 def both(make):
-    """``make()`` with the numpy code, then with the kernels."""
+    """``make()`` with the numpy code, then with the kernels at every size."""
     assert not kernels.use_compiled(False)
     a = make()
-    assert kernels.use_compiled(True)
+    assert kernels.use_compiled(True, smallest=0)
     return a, make()
 
 
@@ -55,6 +55,14 @@ def test_chance_and_child_keys_have_the_numpy_codes_bits():
     index = np.arange(len(KEYS)) % 977
     a, b = both(lambda: child_keys(KEYS, index, "household", 1))
     assert same_bits(a, b) and len(np.unique(a)) == len(a)
+
+
+def test_the_key_order_is_the_stable_argsort_ties_included():
+    keys = KEYS.copy()
+    keys[::7] = keys[3]  # ties keep their positions' order
+    keys[1::11] = np.uint64(2**64 - 1)
+    a, b = both(lambda: key_order(keys))
+    assert same_bits(a, b) and same_bits(a, np.argsort(keys, kind="stable"))
 
 
 def test_the_inverse_normal_is_scipys_in_every_branch():
@@ -101,10 +109,11 @@ def test_import_tuopin_leaves_numba_unloaded():
     assert r.stdout.strip() == "False"
 
 
-def test_numba_can_be_turned_off_from_the_environment():
+@pytest.mark.parametrize("n, env, loaded", [(1000, "1", False), (kernels.LARGE, "1", True), (kernels.LARGE, "0", False)])
+def test_numba_is_loaded_for_large_passes_unless_turned_off(n, env, loaded):
+    """A Shangluo-sized process never pays numba's start-up; ``TUOPIN_NUMBA=0`` keeps it out."""
     code = ("import numpy as np, sys; from tuopin.sim.keyed import Draws;"
-            "Draws(1).uniform(np.arange(3, dtype=np.uint64), 'x'); print('numba' in sys.modules)")
-    for env, loaded in (("0", "False"), ("1", "True")):
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
-                           env={**os.environ, "TUOPIN_NUMBA": env})
-        assert r.stdout.strip() == loaded
+            f"Draws(1).uniform(np.arange({n}, dtype=np.uint64), 'x'); print('numba' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "TUOPIN_NUMBA": env})
+    assert r.stdout.strip() == str(loaded)

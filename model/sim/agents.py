@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from tuopin.scenario.schema import BATCHES, CAUSES
+from tuopin.sim.keyed import key_order
 
 NEAR, POOR, EXITED = 0, 1, 2
 """Household status: near-poor (边缘户, not registered), registered poor, exited."""
@@ -166,4 +167,4 @@ def in_key_order(hh: Households) -> Households:
     keeps the others' order."""
     if len(hh) < 2 or bool(np.all(hh.key[1:] > hh.key[:-1])):
         return hh
-    return hh.select(np.argsort(hh.key, kind="stable"))
+    return hh.select(key_order(hh.key))

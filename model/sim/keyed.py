@@ -20,7 +20,7 @@ keyed by the seed and the purpose.
 
 The numbers are made by the numba kernels of ``compiled.py`` when numba is installed (one pass
 over the keys), else by the numpy code here, whole-array pass after pass: the same bits either
-way (``kernels.py``).
+way (``kernels.py``: the kernels for national-scale arrays).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def child_keys(parents: np.ndarray, index: np.ndarray, *parts: Part) -> np.ndarr
     """Keys of the ``index``-th children of ``parents`` (a household of its village, say), one
     per element: a function of the parent's key, the index and ``parts`` only."""
     salt = np.uint64(key_of(*parts))
-    fast = kernels()
+    fast = kernels(np.size(index))
     if fast is not None and np.shape(parents) == np.shape(index) and np.ndim(index) == 1:
         return fast.child_keys(parents, index, salt)
     z = index.astype(np.uint64) * np.uint64(GOLDEN)
@@ -89,6 +89,15 @@ def child_keys(parents: np.ndarray, index: np.ndarray, *parts: Part) -> np.ndarr
     z = mix(z)
     z ^= parents.astype(np.uint64)
     return mix(z)
+
+
+def key_order(keys: np.ndarray) -> np.ndarray:
+    """The positions of ``keys`` (uint64) in ascending order, equal keys in their given order:
+    ``np.argsort(keys, kind="stable")`` (a radix sort in numba for large arrays: 4x faster)."""
+    fast = kernels(len(keys))
+    if fast is not None:
+        return fast.key_order(np.ascontiguousarray(keys, dtype=np.uint64))
+    return np.argsort(keys, kind="stable")
 
 
 def text_keys(ids: Sequence[str] | np.ndarray, *parts: Part) -> np.ndarray:
@@ -118,14 +127,14 @@ class Draws:
 
     def bits(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """64 random bits per key, for ``purpose``."""
-        fast = kernels()
+        fast = kernels(len(keys))
         if fast is not None:
             return fast.bits(keys, self._purpose(purpose))
         return mix(keys ^ self._purpose(purpose))
 
     def uniform(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One uniform number in (0, 1) per key (53 bits), for ``purpose``."""
-        fast = kernels()
+        fast = kernels(len(keys))
         if fast is not None:
             return fast.uniform(keys, self._purpose(purpose))
         z = self.bits(keys, *purpose)
@@ -146,7 +155,7 @@ class Draws:
 
     def normal(self, keys: np.ndarray, *purpose: Part) -> np.ndarray:
         """One standard normal number per key, for ``purpose`` (the inverse normal CDF of ``uniform``)."""
-        fast = kernels()
+        fast = kernels(len(keys))
         if fast is not None:
             return fast.normal(keys, self._purpose(purpose))
         u = self.uniform(keys, *purpose)

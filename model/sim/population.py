@@ -41,7 +41,7 @@ import numpy as np
 from tuopin.scenario.schema import CAUSES, CountyRow, Population, Scenario
 from tuopin.sim import heap
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, NOT_YET, POOR, Counties, Households, Villages
-from tuopin.sim.keyed import Draws, child_keys, key_of
+from tuopin.sim.keyed import Draws, child_keys, key_of, key_order
 
 
 KINDS = (POOR, NEAR, EXITED)
@@ -249,7 +249,7 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
     # drawn in that order, so the register is never copied to reorder it
     hk = np.concatenate(keys)
     heap.keep_in_heap(hk.nbytes)  # national scale: the set-up's and the years' temporaries
-    order = np.argsort(hk, kind="stable")
+    order = key_order(hk)
     hk = hk[order]
     size = np.concatenate(sizes).astype(np.int16)[order]
     village = np.concatenate(village_of)[order]
