@@ -114,12 +114,10 @@ def child(task: dict) -> dict:
         result_writers(result, "benchmark")
         return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "summaries": time.perf_counter() - t1,
                 "counties": len(scenario.counties.rows), "peak_rss": _peak_rss()}
-    # a process's one-off costs first, untimed: a small run, and numba with its cached kernels
-    # (loaded by the first pass over 2^20 households or more: "first large keyed draw")
-    from tuopin.sim.keyed import Draws
-
+    # a process's one-off costs first, untimed: a small run. (numba is loaded by the first pass over
+    # 2^20 households or more, in the set-up of a national run from 1:33 on, and counted there:
+    # "first large keyed draw" is what it costs.)
     PovertyModel(load_scenario(SHANGLUO, overrides={"scale": 0.01}), rng=1).run()
-    Draws(1).normal(np.arange(2**20, dtype=np.uint64), "warm-up")
     if kind == "interleaved":  # vectorized and reference in turn, same seeds, order alternating
         return interleaved(task)
     scenario = load_scenario(task["scenario"], overrides={"scale": task["scale"]})

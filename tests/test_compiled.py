@@ -15,6 +15,7 @@ from conftest import ROOT
 from tuopin import PovertyModel, load_scenario
 from tuopin.experiments.replicates import annual_table, county_table
 from tuopin.sim import compiled, kernels
+from tuopin.sim.funding import stable_order
 from tuopin.sim.keyed import Draws, child_keys, key_order
 
 
@@ -62,6 +63,19 @@ def test_the_key_order_is_the_stable_argsort_ties_included():
     keys[::7] = keys[3]  # ties keep their positions' order
     keys[1::11] = np.uint64(2**64 - 1)
     a, b = both(lambda: key_order(keys))
+    assert same_bits(a, b) and same_bits(a, np.argsort(keys, kind="stable"))
+
+
+def test_a_queue_is_ordered_as_by_the_stable_argsort():
+    """Incomes with ties, both zeros (equal to numpy's sort), negatives and infinities."""
+    rng = np.random.default_rng(9)
+    keys = np.round(rng.normal(3000, 2500, 200_000), 0)  # many equal incomes
+    keys[::13], keys[5::17], keys[7::19] = 0.0, -0.0, -np.inf
+    keys[11::23] = np.inf
+    a, b = both(lambda: stable_order(keys))
+    assert same_bits(a, b) and same_bits(a, np.argsort(keys, kind="stable"))
+    keys[3] = np.nan  # NaN: numpy's own stable sort, with or without the kernels
+    a, b = both(lambda: stable_order(keys))
     assert same_bits(a, b) and same_bits(a, np.argsort(keys, kind="stable"))
 
 

@@ -155,20 +155,26 @@ def group_sum(mask: np.ndarray, group: np.ndarray, weights: np.ndarray, n: int) 
 
 
 @njit(cache=True, nogil=True)
-def key_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of uint64 keys, by an LSD radix sort (8 passes of a
-    byte: stable, so the same order, ties included). 31.8 M keys: 2.2 s against 9.3 s."""
-    n = len(keys)
-    order, spare = np.arange(n), np.empty(n, dtype=np.int64)
-    k, k_spare = keys.copy(), np.empty(n, dtype=np.uint64)
+def _radix_order(k: np.ndarray) -> np.ndarray:
+    """The stable ascending order of the uint64 ``k`` (overwritten): an LSD radix sort by bytes,
+    the 8 bytes' counts taken in one pass, a byte all keys share skipped. A stable sort, so equal
+    keys keep their positions' order."""
+    n = len(k)
     byte = np.uint64(255)
-    for shift in range(0, 64, 8):
-        s = np.uint64(shift)
-        start = np.zeros(257, dtype=np.int64)
-        for i in range(n):
-            start[((k[i] >> s) & byte) + 1] += 1
+    counts = np.zeros((8, 257), dtype=np.int64)
+    for i in range(n):
+        z = k[i]
+        for b in range(8):
+            counts[b, ((z >> np.uint64(8 * b)) & byte) + 1] += 1
+    order, spare = np.arange(n), np.empty(n, dtype=np.int64)
+    k_spare = np.empty(n, dtype=np.uint64)
+    for b in range(8):
+        start = counts[b]
+        if n == 0 or start[((k[0] >> np.uint64(8 * b)) & byte) + 1] == n:
+            continue  # every key has this byte: the order stays
         for d in range(256):
             start[d + 1] += start[d]
+        s = np.uint64(8 * b)
         for i in range(n):
             d = (k[i] >> s) & byte
             at = start[d]
@@ -178,3 +184,27 @@ def key_order(keys: np.ndarray) -> np.ndarray:
         order, spare = spare, order
         k, k_spare = k_spare, k
     return order
+
+
+@njit(cache=True, nogil=True)
+def key_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of uint64 keys (31.8 M keys: 2.2 s against 9.3 s)."""
+    return _radix_order(keys.copy())
+
+
+@njit(cache=True, nogil=True)
+def float_order(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, kind="stable")`` of float64 values without NaN: each value's bits made to
+    sort as unsigned integers in the order of the values (negatives' bits inverted, positives'
+    sign bit set; -0.0 as 0.0, which numpy's sort holds equal), then ``_radix_order``."""
+    bits = x.view(np.uint64)
+    k = np.empty(len(x), dtype=np.uint64)
+    top = np.uint64(1) << np.uint64(63)
+    for i in range(len(x)):
+        if x[i] == 0.0:
+            k[i] = top
+        elif bits[i] & top:
+            k[i] = ~bits[i]
+        else:
+            k[i] = bits[i] | top
+    return _radix_order(k)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
+from tuopin.sim.kernels import kernels
+
 if TYPE_CHECKING:
     from tuopin.scenario.schema import Funding
     from tuopin.sim.model import PovertyModel
@@ -188,7 +190,11 @@ def listed_first(keys: np.ndarray, on_list: np.ndarray) -> np.ndarray:
 def stable_order(keys: np.ndarray) -> np.ndarray:
     """``np.argsort(keys, kind="stable")``, by numpy's faster default sort: it agrees but for
     the order within runs of equal keys, which is then put right (ascending positions) by
-    sorting only the tied entries. Keys with NaN take the stable sort itself."""
+    sorting only the tied entries. Keys with NaN take the stable sort itself. A large queue (2^20
+    or more) is sorted by a radix sort in numba instead (``kernels.py``): the same order."""
+    fast = kernels(len(keys))
+    if fast is not None and not np.isnan(keys).any():
+        return fast.float_order(np.ascontiguousarray(keys, dtype=np.float64))
     order = np.argsort(keys)
     if len(order) < 2:
         return order
