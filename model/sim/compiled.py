@@ -1,11 +1,12 @@
-"""Numba kernels for the keyed draws and the masked tallies: the numpy code's numbers, in one pass.
+"""Numba kernels for the keyed draws, the masked tallies and the large sorts: the numpy code's numbers.
 
 ``keyed.py`` computes a draw in several whole-array passes (the SplitMix64 finalizer alone is
 eight, with temporaries), and a tally of the households a mask selects first gathers them; here
 each number is made in registers and each household read once, which is what counts when the
-arrays no longer fit the caches (a national population). Every kernel gives exactly the numbers
-of its numpy counterpart (``tests/test_compiled.py`` checks them bit for bit); ``kernels.py``
-says which is used.
+arrays no longer fit the caches (a national population). The set-up's key order and the large
+funding queues are sorted by a radix sort, stable, so in the stable argsort's order. Every kernel
+gives exactly the numbers of its numpy counterpart (``tests/test_compiled.py`` checks them bit for
+bit); ``kernels.py`` says which is used.
 
 Compiled once per machine and cached beside this file (numba's ``cache=True``), so only the
 first run on a fresh install compiles (about 2 s).

@@ -43,11 +43,9 @@ def use_compiled(on: bool, smallest: int = LARGE) -> bool:
 def kernels(n: int) -> ModuleType | None:
     """The numba kernels for a pass over ``n`` households, or None for numpy. numba is imported
     by the first large pass (``TUOPIN_NUMBA=0``: never), so ``import tuopin`` does not load it."""
-    if n < LARGE and _chosen and _chosen[0][1] >= LARGE:
+    if n < LARGE and (not _chosen or _chosen[0][1] >= LARGE):
         return None  # the usual case, decided without importing anything
     if not _chosen:
-        if n < LARGE:
-            return None
         use_compiled(os.environ.get("TUOPIN_NUMBA", "1") != "0")
     module, smallest = _chosen[0]
     return module if n >= smallest else None
