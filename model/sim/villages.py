@@ -73,14 +73,17 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
     over replicates still shows the noise). Zero at scale 1.
     """
     hh, v, c = m.hh, m.villages, m.counties
-    counted = counted_poor(hh)
     n_v = len(v)
-    y = group_sum(counted, hh.village, hh.size, n_v)
-    x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
     stratum = v.county.astype(np.int64) * 2 + v.poor_village
     k = 2 * len(c)
     per = lambda values: np.bincount(stratum, weights=values, minlength=k)  # noqa: E731
-    n, big_n, sum_y = per(np.ones(n_v)), per(v.weight), per(y)
+    n, big_n = per(np.ones(n_v)), per(v.weight)
+    fpc = np.divide(big_n - n, big_n, out=np.zeros(k), where=big_n > 0)
+    if not fpc.any():  # every village simulated: no sampling error (the households aren't read)
+        return np.zeros(len(c)) / c.rural_population
+    y = group_sum(counted_poor(hh), hh.village, hh.size, n_v)
+    x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
+    sum_y = per(y)
     ratio = np.divide(sum_y, per(x), out=np.zeros(k), where=per(x) > 0)
     e = y - ratio[stratum] * x
     var = np.divide(per(e * e), n - 1, out=np.zeros(k), where=n > 1)
@@ -90,7 +93,6 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
         own = (kind == poor) & (n > 1) & (mean > 0)
         single = (kind == poor) & (n == 1) & (big_n > 1)
         var[single] = float(np.mean(var[own] / mean[own] ** 2)) * mean[single] ** 2 if own.any() else np.nan
-    fpc = np.divide(big_n - n, big_n, out=np.zeros(k), where=big_n > 0)
     total = np.divide(big_n**2 * fpc * var, n, out=np.zeros(k), where=n > 0)
     return np.sqrt(total.reshape(-1, 2).sum(axis=1)) / c.rural_population
 
