@@ -44,6 +44,7 @@ _UNIT = 2.0**-53
 Part = int | str
 """A part of a purpose or of a key: a name or a whole number (a year, an index)."""
 
+
 def mix_int(z: int) -> int:
     """SplitMix64's finalizer on one 64-bit number (the same bits as ``mix``)."""
     z &= MASK
