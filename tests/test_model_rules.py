@@ -10,7 +10,7 @@ from tuopin import PovertyModel
 from tuopin.sim.agents import EXITED, POOR
 from tuopin.sim.assessment import assess, meets_standard
 from tuopin.sim.income import draw_shocks
-from tuopin.experiments.replicates import run_replicates
+from tuopin.experiments.replicates import county_table, run_replicates
 
 
 def test_exit_needs_every_condition_not_income_alone(small):
@@ -196,4 +196,4 @@ def test_a_years_outputs_are_the_ones_flows_defines_in_its_order(small):
     m = PovertyModel(small, rng=3)
     m.step()
     assert set(m.flows) == {f.name for f in flows.FIELDS if f.origin == "year"}  # the loop fills every field
-    assert list(pd.concat(m.county_records).columns) == flows.names(fields=flows.COUNTY_FIELDS)
+    assert list(county_table(m, 0).columns) == ["replicate", *flows.names(fields=flows.COUNTY_FIELDS)]

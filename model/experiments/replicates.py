@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tuopin.scenario import Scenario
+from tuopin.sim import flows
 from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
 from tuopin.sim.register import fresh_copy
@@ -53,19 +54,23 @@ def run_model(scenario: Scenario, seq: np.random.SeedSequence, population: Popul
 
 def annual_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
     """A finished model's years as rows: ``replicate``, the year's outputs (``flows.FIELDS``, in
-    order) and this replicate's drawn parameters (``param.<path>``)."""
-    annual = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    n = len(annual)
-    drawn = pd.DataFrame({f"param.{path}": [value] * n for path, value in model.drawn.items()}, index=annual.index)
-    return pd.concat([pd.DataFrame({"replicate": np.full(n, replicate, np.int64)}, index=annual.index), annual, drawn],
-                     axis=1)
+    order) and this replicate's drawn parameters (``param.<path>``): one constructor over the
+    DataCollector's columns."""
+    reported = model.datacollector.model_vars
+    n = len(reported["year"])
+    return pd.DataFrame({"replicate": np.full(n, replicate, np.int64), **reported,
+                         **{f"param.{path}": [value] * n for path, value in model.drawn.items()}})
 
 
 def county_table(model: PovertyModel, replicate: int) -> pd.DataFrame:
-    """A finished model's county rows (``flows.COUNTY_FIELDS``), with ``replicate`` first."""
-    counties = pd.concat(model.county_records, ignore_index=True)
-    counties.insert(0, "replicate", replicate)
-    return counties
+    """A finished model's county rows (``flows.COUNTY_FIELDS``), a row per county and year, with
+    ``replicate`` first: one constructor over the years' columns (``PovertyModel.county_years``)."""
+    years = model.county_years
+    columns: dict[str, Any] = {"replicate": np.full(sum(len(y["county"]) for y in years), replicate, np.int64)}
+    for name in flows.names(fields=flows.COUNTY_FIELDS):
+        parts = [y[name] for y in years]
+        columns[name] = [v for part in parts for v in part] if not parts or isinstance(parts[0], list) else np.concatenate(parts)
+    return pd.DataFrame(columns)
 
 
 def run_replicate(scenario: Scenario, seq: np.random.SeedSequence, replicate: int,

@@ -8,6 +8,8 @@ on any number of workers, and a variant run on the same seeds draws the same qua
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tuopin.scenario.files import validate
@@ -28,9 +30,11 @@ def draw(scenario: Scenario, rng: np.random.Generator) -> dict[str, float | int]
     Paths are drawn in sorted order (one number each), so adding a parameter to the end of the
     file does not change how the others are drawn. Whole-number parameters are rounded.
     """
-    if not scenario.uncertainty:
-        return {}
-    raw = scenario.model_dump()
+    return _draw(scenario, scenario.model_dump() if scenario.uncertainty else {}, rng)
+
+
+def _draw(scenario: Scenario, raw: dict[str, Any], rng: np.random.Generator) -> dict[str, float | int]:
+    """``draw``, given the scenario's values as a dict (``raw``: its ``model_dump()``)."""
     values: dict[str, float | int] = {}
     for path in sorted(scenario.uncertainty):
         value = draw_one(scenario.uncertainty[path], rng)
@@ -40,7 +44,8 @@ def draw(scenario: Scenario, rng: np.random.Generator) -> dict[str, float | int]
 
 def fix(scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, dict[str, float | int]]:
     """The scenario with this replicate's draws applied (no uncertainty left), and the draws."""
-    drawn = draw(scenario, rng)
-    if not drawn:
-        return scenario, drawn
-    return validate(apply_overrides(scenario.model_dump(), drawn, "uncertainty"), "uncertainty"), drawn
+    if not scenario.uncertainty:
+        return scenario, {}
+    raw = scenario.model_dump()
+    drawn = _draw(scenario, raw, rng)
+    return validate(apply_overrides(raw, drawn, "uncertainty"), "uncertainty"), drawn

@@ -9,7 +9,6 @@ from typing import Any
 
 import mesa
 import numpy as np
-import pandas as pd
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from tuopin.errors import UserError
@@ -166,8 +165,9 @@ class PovertyModel(ReplicateModel):
             (not ``iterations``, which Mesa runs unseeded) for reproducible results.
 
     After ``run()`` (or one ``step()`` per year), ``datacollector.get_model_vars_dataframe()``
-    has one row per year with the fields of ``flows.FIELDS``, ``county_records`` a table per
-    year (the fields of ``flows.COUNTY_FIELDS``, a row per county); ``plan`` (also ``p``, what the
+    has one row per year with the fields of ``flows.FIELDS``, ``county_years`` the county outputs
+    of each year (the fields of ``flows.COUNTY_FIELDS``, a value per county; one table:
+    ``experiments.replicates.county_table``); ``plan`` (also ``p``, what the
     rules read) is the validated scenario the run used (uncertain parameters fixed), ``hh``,
     ``villages`` and ``counties`` hold the final state, and ``drawn`` this replicate's values of
     the scenario's uncertain parameters.
@@ -208,7 +208,7 @@ class PovertyModel(ReplicateModel):
         self.year = start - 1  # the registration year; step() simulates the next
         self.flows: dict[str, float | str] = {}
         self.county_flows: dict[str, np.ndarray] = {}
-        self.county_records: list[pd.DataFrame] = []
+        self.county_years: list[dict[str, Any]] = []
         self.cumulative_spending = 0.0
         self.datacollector = mesa.DataCollector(model_reporters={f.name: _reporter(f) for f in flows.FIELDS})
 
@@ -221,17 +221,17 @@ class PovertyModel(ReplicateModel):
         self.year += 1
         self.flows = simulate_year(self)
         self.datacollector.collect(self)
-        self.county_records.append(self._county_rows())
+        self.county_years.append(self._county_rows())
         self.running = self.year < self.last_year
 
-    def _county_rows(self) -> pd.DataFrame:
-        """This year's county outputs (``flows.COUNTY_FIELDS``), one row per county: people (real,
-        weighted), incidence (the official formula, estimated from the sampled villages) with its
-        standard error and threshold, the exit rule's other indicators, villages, the two years."""
+    def _county_rows(self) -> dict[str, Any]:
+        """This year's county outputs (``flows.COUNTY_FIELDS``, in order), a value per county:
+        people (real, weighted), incidence (the official formula, estimated from the sampled
+        villages) with its standard error and threshold, the exit rule's other indicators,
+        villages, the two years. Columns, not a table: a run's tables are made once, at its end."""
         c, f = self.counties, self.county_flows
         year = lambda y: np.where(y >= 0, y, np.nan)  # noqa: E731
-        own = {"year": self.year, "county": c.name, "county_en": c.name_en, "county_exit_year": year(c.exit_year),
-               "threshold": c.threshold, "first_qualified_year": year(c.first_qualified_year),
-               "poor_county": c.poor_county}
-        return pd.DataFrame({field.name: own[field.name] if field.name in own else f[field.name]
-                             for field in flows.COUNTY_FIELDS})
+        own = {"year": np.full(len(c), self.year, dtype=np.int64), "county": list(c.name), "county_en": list(c.name_en),
+               "county_exit_year": year(c.exit_year), "threshold": c.threshold.copy(),
+               "first_qualified_year": year(c.first_qualified_year), "poor_county": c.poor_county.copy()}
+        return {field.name: own[field.name] if field.name in own else f[field.name] for field in flows.COUNTY_FIELDS}
