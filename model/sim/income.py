@@ -54,11 +54,12 @@ class Shocks:
     transitory: np.ndarray  # this year's factor on market income (mean 1)
 
 
-def shocked(m: PovertyModel, name: str, exposed: np.ndarray, rate: float) -> np.ndarray:
+def shocked(m: PovertyModel, name: str, exposed: np.ndarray, rate: float, at: np.ndarray | None = None) -> np.ndarray:
     """This year's shock ``name`` (``"house damage"``, ``"market shock"``, ``"job loss"``) with probability ``rate``,
     drawn only for the ``exposed`` households (those it can hit): a mask (``Draws.chance``, the
-    numbers of ``shock_draw``)."""
-    return m.draws.chance(m.hh.key, exposed, rate, name, m.year)
+    numbers of ``shock_draw``). With ``at`` (household indices), ``exposed`` and the mask are for
+    those households only: the same numbers."""
+    return m.draws.chance(m.hh.key if at is None else m.hh.key[at], exposed, rate, name, m.year)
 
 
 def draw_shocks(m: PovertyModel) -> Shocks:

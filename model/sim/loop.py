@@ -70,10 +70,9 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     stable_support = np.zeros(len(hh))
     for batch in m.batches:
         batch.apply(m, active[batch.name])
-        stable, net = batch.income(m, active[batch.name])
-        support += net
-        stable_support += stable
-        del stable, net  # gone before the next batch's are made (national 1:1: 500 MB)
+        paid, stable, net = batch.income(m, active[batch.name])
+        support[paid] += net
+        stable_support[paid] += stable
     hh.net, hh.stable = income.net_income(m, support, stable_support, medical=active["medical"],
                                           education=active["education"])
     helped_listed = assessment.intensified_help(m, listed, ledger)

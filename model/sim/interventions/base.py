@@ -5,9 +5,9 @@ A batch says, each over whole household arrays:
 * ``eligible(m)``: who may receive it (by causes, labour, location, conditions);
 * ``units(m, idx)``: what its per-person costs count (people, or students for education);
 * ``enrol(m, idx, u)``: what happens once, when households are enrolled (draw success, set gains);
-* ``apply(m, active)`` and ``income(m, active, stable)``: each year, its effect on the 两不愁三保障
-  conditions and on per-capita income, for the households it is active for (``stable``: the
-  income without this year's shocks, see ``income.py``).
+* ``apply(m, active)`` and ``income(m, active)``: each year, its effect on the 两不愁三保障
+  conditions and on per-capita income: the households it pays, with their income without this
+  year's shocks (stable, see ``income.py``) and with them.
 
 A batch whose help can fail (``failed``) may enrol a household again ``retry_after_years`` after
 the failure; a batch with ``kept_after_support`` pays only that share of its income once support
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel, ReplicateModel
 
 B = TypeVar("B", bound=BatchBase)
+
+NOBODY = np.zeros(0, dtype=np.intp)
+"""No households (the ``paid`` of a batch that pays no income)."""
 
 COMMITMENTS, NEW = "commitments", "new"
 """The two lottery queues of a batch (``lottery``): its recurring commitments and its new households."""
@@ -168,10 +171,11 @@ class Intervention(Generic[B]):
     def apply(self, m: PovertyModel, active: np.ndarray) -> None:
         """Yearly effect on conditions (safe house, insurance, schooling)."""
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray | float, np.ndarray | float]:
-        """Per-capita income this batch adds this year (yuan): ``(stable, net)``, without this year's
-        shocks and with them."""
-        return 0.0, 0.0
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-capita income this batch adds this year (yuan): ``(paid, stable, net)``, the
+        households it pays (indices, ascending) and what each gets without this year's shocks
+        and with them. Only those households are computed (a batch pays a few of them)."""
+        return NOBODY, np.zeros(0), np.zeros(0)
 
     def completes_this_year(self, m: PovertyModel, build_years: int) -> np.ndarray:
         """Enrolled households whose construction finishes this year."""

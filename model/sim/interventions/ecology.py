@@ -24,6 +24,7 @@ class Ecology(Intervention[schema.Ecology]):
     def eligible(self, m: PovertyModel) -> np.ndarray:
         return m.hh.eco_zone
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        paid = active * (self.p.annual_cost_per_household / m.hh.size)
-        return paid, paid
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        paid = np.flatnonzero(active)
+        amount = self.p.annual_cost_per_household / m.hh.size[paid]
+        return paid, amount, amount

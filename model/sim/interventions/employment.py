@@ -35,6 +35,7 @@ class Employment(Intervention[schema.Employment]):
     def failed(self, m: PovertyModel) -> np.ndarray:
         return self.enrolled(m) & (m.hh.job_wage == 0)
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        wage = m.hh.job_wage * self.enrolled(m) * self.continuing(m)
-        return wage, wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate)
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        paid = np.flatnonzero(self.enrolled(m))
+        wage = m.hh.job_wage[paid] * self.continuing(m, self.supported(m)[paid])
+        return paid, wage, wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate, at=paid)

@@ -39,17 +39,13 @@ class Industry(Intervention[schema.Industry]):
     def failed(self, m: PovertyModel) -> np.ndarray:
         return self.enrolled(m) & (m.hh.industry_gain == 0)
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hh, e = m.hh, m.p.economy
         supported = self.supported(m)
         at = np.flatnonzero(self.enrolled(m))  # the others earn nothing from it
         years_in = m.year - hh.enrolled[self.row, at] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0)
         gain = hh.industry_gain[at] * ramp * self.continuing(m, supported[at])
-        earning = np.zeros(len(hh), dtype=bool)
-        earning[at] = gain > 0
-        loss = e.market_loss * shocked(m, "market shock", earning, e.market_shock_rate)[at]
+        loss = e.market_loss * shocked(m, "market shock", gain > 0, e.market_shock_rate, at=at)
         insured_loss = np.where(supported[at], loss * (1 - m.p.relapse.insurance_cover), loss)
-        stable, net = np.zeros(len(hh)), np.zeros(len(hh))
-        stable[at], net[at] = gain, gain * (1 - insured_loss)
-        return stable, net
+        return at, gain, gain * (1 - insured_loss)

@@ -39,8 +39,8 @@ class Relocation(Intervention[schema.Relocation]):
         hh.harsh[moved] = False
         hh.market[moved] *= 1 - self.p.farm_income_loss
 
-    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hh = m.hh
-        moved = self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years)
-        gain = hh.followup_gain * moved * self.continuing(m)
-        return gain, gain * ~shocked(m, "job loss", gain > 0, m.p.economy.job_loss_rate)
+        paid = np.flatnonzero(self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years))  # moved
+        gain = hh.followup_gain[paid] * self.continuing(m, self.supported(m)[paid])
+        return paid, gain, gain * ~shocked(m, "job loss", gain > 0, m.p.economy.job_loss_rate, at=paid)
