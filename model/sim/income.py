@@ -76,8 +76,9 @@ def draw_shocks(m: PovertyModel) -> Shocks:
 
 
 def net_income(m: PovertyModel, support: np.ndarray, stable_support: np.ndarray, medical: np.ndarray,
-               education: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Net and stable income per capita before the social floor (see module doc).
+               education: np.ndarray) -> None:
+    """This year's net and stable income per capita before the social floor (see module doc),
+    written over last year's (``hh.net``, ``hh.stable``).
 
     Net: farm and market income after its transitory part and a disaster's loss, plus what the
     batches pay (``support``), less out-of-pocket illness costs (reimbursed by medical aid while
@@ -87,7 +88,7 @@ def net_income(m: PovertyModel, support: np.ndarray, stable_support: np.ndarray,
     hh, e, s = m.hh, m.p.economy, m.shocks
     # in place, and each cost only for the households that bear it: a full-length temporary is a
     # fifth of a household's state (national 1:1: 250 MB each)
-    net = hh.market * s.transitory
+    net = np.multiply(hh.market, s.transitory, out=hh.net)
     net[np.flatnonzero(s.disaster)] *= 1 - e.disaster_loss
     net += support
     ill = np.flatnonzero(s.ill)
@@ -97,6 +98,5 @@ def net_income(m: PovertyModel, support: np.ndarray, stable_support: np.ndarray,
     pays = np.flatnonzero((hh.students > 0) & ~education)
     school = hh.students[pays] * e.school_cost / hh.size[pays]
     net[pays] -= school
-    stable = hh.market + stable_support
+    stable = np.add(hh.market, stable_support, out=hh.stable)
     stable[pays] -= school
-    return net, stable

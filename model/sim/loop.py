@@ -73,8 +73,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
         paid, stable, net = batch.income(m, active[batch.name])
         support[paid] += net
         stable_support[paid] += stable
-    hh.net, hh.stable = income.net_income(m, support, stable_support, medical=active["medical"],
-                                          education=active["education"])
+    income.net_income(m, support, stable_support, medical=active["medical"], education=active["education"])
+    del support, stable_support  # not held through the rest of the year (national 1:1: 500 MB)
     helped_listed = assessment.intensified_help(m, listed, ledger)
     floor_enrolled_before = hh.enrolled[social_floor.ROW] >= 0
     spending_floor = social_floor.top_up(m)

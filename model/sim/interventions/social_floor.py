@@ -70,9 +70,12 @@ def top_up(m: PovertyModel) -> float:
     floor = floor_level(p.top_up_to, m.year) * m.line
     cover = eligible(m, floor)
     receives = covered(m, cover, floor_level(p.coverage, m.year))
-    gap = np.where(receives, floor - hh.stable, 0.0)
-    hh.stable += gap
-    hh.net += gap
-    first_time = receives & (hh.enrolled[ROW] < 0)
+    at = np.flatnonzero(receives)
+    gap = floor - hh.stable[at]
+    hh.stable[at] += gap
+    hh.net[at] += gap
+    first_time = at[hh.enrolled[ROW, at] < 0]
     hh.enrolled[ROW, first_time] = m.year
-    return float((gap * hh.real_people()).sum() + hh.weight[receives].sum() * p.annual_cost_per_household)
+    cost = np.zeros(len(hh))  # summed over every household, as numpy sums (its pairwise order)
+    cost[at] = gap * hh.real_people()[at]
+    return float(cost.sum() + hh.weight[receives].sum() * p.annual_cost_per_household)
