@@ -335,7 +335,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes only (checks the script, not the figures)")
     ap.add_argument("--pairs", type=int, default=1,
                     help="rounds of vectorized, reference, vectorized at Shangluo full scale (interleaved)")
-    ap.add_argument("--sweep-reps", type=int, default=1, help="rounds of the sweep on each backend (interleaved)")
+    ap.add_argument("--sweep-reps", type=int, default=2,
+                    help="rounds of the sweep on each backend, interleaved (the medians are compared)")
     ap.add_argument("--startup-reps", type=int, default=5, help="fresh processes per start-up measurement")
     ap.add_argument("--out", type=Path, default=OUT, help="where results.json and results.md go")
     ap.add_argument("--readme", type=Path, default=README,
