@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 
 B = TypeVar("B", bound=BatchBase)
 
-NOBODY = np.zeros(0, dtype=np.intp)
-"""No households (the ``paid`` of a batch that pays no income)."""
-
 COMMITMENTS, NEW = "commitments", "new"
 """The two lottery queues of a batch (``lottery``): its recurring commitments and its new households."""
 
@@ -175,7 +172,7 @@ class Intervention(Generic[B]):
         """Per-capita income this batch adds this year (yuan): ``(paid, stable, net)``, the
         households it pays (indices, ascending) and what each gets without this year's shocks
         and with them. Only those households are computed (a batch pays a few of them)."""
-        return NOBODY, np.zeros(0), np.zeros(0)
+        return np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0)
 
     def completes_this_year(self, m: PovertyModel, build_years: int) -> np.ndarray:
         """Enrolled households whose construction finishes this year."""
