@@ -98,15 +98,18 @@ class Intervention(Generic[B]):
             return np.zeros(len(m.hh), dtype=bool)
         return self.failed(m) & (m.year - m.hh.enrolled[self.row] >= wait)
 
-    def continuing(self, m: PovertyModel, supported: np.ndarray | None = None) -> np.ndarray | float:
-        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``
-        (``supported``: this year's ``supported(m)``, or its values for some households, when the
-        caller has them: the shares are then for those households)."""
+    def continuing(self, m: PovertyModel, at: np.ndarray | None = None,
+                   supported: np.ndarray | None = None) -> np.ndarray | float:
+        """Share of the batch's income paid this year: all while supported, else ``kept_after_support``.
+        For every household, or for the households ``at`` (indices); ``supported``: their
+        ``supported`` flags, when the caller has them. Nothing is read when all of it is kept."""
         kept = getattr(self.p, "kept_after_support", 1.0)
         if kept >= 1.0:
             return 1.0
+        if supported is None:
+            supported = self.supported(m) if at is None else self.supported(m)[at]
         share = np.array([kept, 1.0])  # by the mask, a lookup: np.where takes twice as long
-        return share[(self.supported(m) if supported is None else supported).view(np.uint8)]
+        return share[supported.view(np.uint8)]
 
     def enrolled(self, m: PovertyModel) -> np.ndarray:
         """Households that have received this batch."""

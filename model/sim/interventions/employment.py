@@ -37,5 +37,5 @@ class Employment(Intervention[schema.Employment]):
 
     def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         paid = np.flatnonzero(self.enrolled(m))
-        wage = m.hh.job_wage[paid] * self.continuing(m, self.supported(m)[paid])
+        wage = m.hh.job_wage[paid] * self.continuing(m, at=paid)
         return paid, wage, wage * ~shocked(m, "job loss", wage > 0, m.p.economy.job_loss_rate, at=paid)

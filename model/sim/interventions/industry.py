@@ -45,7 +45,7 @@ class Industry(Intervention[schema.Industry]):
         at = np.flatnonzero(self.enrolled(m))  # the others earn nothing from it
         years_in = m.year - hh.enrolled[self.row, at] + 1
         ramp = np.clip(years_in / self.p.ramp_years, 0.0, 1.0)
-        gain = hh.industry_gain[at] * ramp * self.continuing(m, supported[at])
+        gain = hh.industry_gain[at] * ramp * self.continuing(m, supported=supported[at])
         loss = e.market_loss * shocked(m, "market shock", gain > 0, e.market_shock_rate, at=at)
         insured_loss = np.where(supported[at], loss * (1 - m.p.relapse.insurance_cover), loss)
         return at, gain, gain * (1 - insured_loss)

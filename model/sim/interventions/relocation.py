@@ -42,5 +42,5 @@ class Relocation(Intervention[schema.Relocation]):
     def income(self, m: PovertyModel, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hh = m.hh
         paid = np.flatnonzero(self.enrolled(m) & (m.year >= hh.enrolled[self.row] + self.p.build_years))  # moved
-        gain = hh.followup_gain[paid] * self.continuing(m, self.supported(m)[paid])
+        gain = hh.followup_gain[paid] * self.continuing(m, at=paid)
         return paid, gain, gain * ~shocked(m, "job loss", gain > 0, m.p.economy.job_loss_rate, at=paid)
