@@ -68,11 +68,15 @@ def draw_shocks(m: PovertyModel) -> Shocks:
     key = hh.key
     sp, st = e.permanent_volatility, e.income_volatility
     hh.market *= np.exp(e.income_growth + sp * shock_draw(m, "permanent income", key) - sp**2 / 2)
-    ill_rate = np.where(hh.has_cause("illness"), e.illness_rate, e.illness_rate_other)
+    illness = shock_draw(m, "illness", key)
+    ill = np.where(hh.has_cause("illness"), illness < e.illness_rate, illness < e.illness_rate_other)
+    del illness
     disaster = shock_draw(m, "disaster", key) < e.disaster_rate
     hh.house_ok[shocked(m, "house damage", disaster, e.disaster_house_damage)] = False
-    return Shocks(ill=shock_draw(m, "illness", key) < ill_rate, disaster=disaster,
-                  transitory=np.exp(st * shock_draw(m, "transitory income", key) - st**2 / 2))
+    transitory = shock_draw(m, "transitory income", key)  # in place: a full-length array is 8 bytes a household
+    transitory *= st
+    transitory -= st**2 / 2
+    return Shocks(ill=ill, disaster=disaster, transitory=np.exp(transitory, out=transitory))
 
 
 def net_income(m: PovertyModel, support: np.ndarray, stable_support: np.ndarray, medical: np.ndarray,

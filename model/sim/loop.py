@@ -50,7 +50,8 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     hh, ledger = m.hh, m.ledger
     poor_start = hh.people(hh.status == POOR)
 
-    # 1. Income dynamics and shocks; the pre-exit list.
+    # 1. Income dynamics and shocks (last year's let go first: 10 bytes a household); the pre-exit list.
+    m.__dict__.pop("shocks", None)
     m.shocks = income.draw_shocks(m)
     listed = assessment.pre_exit_list(m)
     m.on_list = np.zeros(len(hh), dtype=bool)
