@@ -114,6 +114,14 @@ class Households:
         a few times faster than boolean indexing, which branches on every element: same sum)."""
         return float(np.compress(mask, self.real_people()).sum())
 
+    def village_people(self, n: int) -> np.ndarray:
+        """Members of the simulated households in each of ``n`` villages (unweighted); computed
+        once and kept while ``village`` and ``size`` are the same arrays (the year never changes them)."""
+        kept = getattr(self, "_village_people", None)
+        if kept is None or kept[0] is not self.village or kept[1] is not self.size or len(kept[2]) != n:
+            kept = self._village_people = (self.village, self.size, np.bincount(self.village, weights=self.size, minlength=n))
+        return kept[2]
+
     def real_people(self) -> np.ndarray:
         """Real people each simulated household stands for (members x weight); computed once and
         kept while ``size`` and ``weight`` are the same arrays (the year never changes them)."""

@@ -147,10 +147,9 @@ def by_region(threshold: float | dict[str, float], region: str | None) -> float:
     return threshold[str(region)] if isinstance(threshold, dict) else threshold  # validated: every region has one
 
 
-def fit_village_population(villages: Villages, village: np.ndarray, size: np.ndarray) -> None:
-    """Make room: a village holds at least 1.25 times the people the register puts in it."""
-    residents = np.bincount(village, weights=size, minlength=len(villages))
-    villages.population = np.maximum(villages.population, residents * 1.25)
+def fit_village_population(villages: Villages, hh: Households) -> None:
+    """Make room: a village holds at least 1.25 times the people the register ``hh`` puts in it."""
+    villages.population = np.maximum(villages.population, hh.village_people(len(villages)) * 1.25)
 
 
 def _village_people(rng: np.random.Generator, totals: list[int], n_all: int, n_sampled: int, cv: float) -> np.ndarray:
@@ -265,7 +264,6 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
     del sizes, village_of, status, keys, order
     county_arr = villages.county[village]
     near = status_arr == NEAR
-    fit_village_population(villages, village, size)
     u = lambda *purpose: draws.uniform(hk, *purpose)  # noqa: E731  (each household's own numbers)
 
     no_labour = u("no labour") < pop.no_labour_share
@@ -302,6 +300,7 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
         eco_zone=eco_zone, house_ok=house_ok, insured=insured, status=status_arr,
         market=market_income(pop, draws, hk, labour == 0, near, line0),
         first_year=first_year, key=hk, weight=calibrated_weights(p, villages, village, status_arr, size))
+    fit_village_population(villages, hh)
     exited_stock(hh, pop, draws, line0, first_year)
     return hh, villages, counties
 

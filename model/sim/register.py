@@ -337,13 +337,13 @@ def households_from_register(path: str | Path, scenario: Scenario, *, mapping: s
 
     villages = build_villages(scenario, 1.0)
     counties = build_counties(scenario)
-    fit_village_population(villages, village, size)
     hh = Households.register(
         county=county, village=village, size=size.astype(np.int16), labour=labour.astype(np.int16),
         students=students.astype(np.int16), causes=causes, harsh=optional["harsh_location"],
         eco_zone=optional["eco_zone"], house_ok=house_ok, insured=insured, status=status,
         market=np.array(income, dtype=np.float64), first_year=first_year,
         key=text_keys(df["household_id"].astype("str").to_numpy(), "household"))  # its draws follow its id
+    fit_village_population(villages, hh)
     hh.exit_year[:] = exit_year  # the register's state at the start year: exits, the floor
     hh.enrolled[BATCH_INDEX["social_floor"], floor] = start - 1
     comparison = compare_totals(hh, villages, scenario)

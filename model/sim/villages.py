@@ -82,7 +82,7 @@ def county_incidence_se(m: PovertyModel) -> np.ndarray:
     if not fpc.any():  # every village simulated: no sampling error (the households aren't read)
         return np.zeros(len(c)) / c.rural_population
     y = group_sum(counted_poor(hh), hh.village, hh.size, n_v)
-    x = np.bincount(hh.village, weights=hh.size, minlength=n_v)
+    x = hh.village_people(n_v)
     sum_y = per(y)
     ratio = np.divide(sum_y, per(x), out=np.zeros(k), where=per(x) > 0)
     e = y - ratio[stratum] * x
@@ -102,7 +102,7 @@ def village_mean_income(m: PovertyModel) -> np.ndarray:
     net income and everyone else at ``resident_income_ratio`` times the year's line."""
     hh, v = m.hh, m.villages
     n = len(v)
-    people = np.bincount(hh.village, weights=hh.size, minlength=n)
+    people = hh.village_people(n)
     income = np.bincount(hh.village, weights=hh.net * hh.size, minlength=n)
     others = np.maximum(v.population - people, 0.0)
     residents = people + others
