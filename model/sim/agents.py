@@ -13,6 +13,7 @@ or yuan is a weighted sum; a register is simulated whole (weight 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -61,6 +62,7 @@ class Households:
     stable: np.ndarray = field(default_factory=lambda: np.zeros(0))  # float64, stable income (see income.py)
 
     def __post_init__(self) -> None:
+        self._derived: dict[str, tuple[tuple[np.ndarray, ...], np.ndarray]] = {}  # what ``_kept`` made, by name
         if len(self.stable) != len(self.net):  # not given: the first year's net income
             self.stable = self.net.copy()
 
@@ -115,20 +117,23 @@ class Households:
         return float(np.compress(mask, self.real_people()).sum())
 
     def village_people(self, n: int) -> np.ndarray:
-        """Members of the simulated households in each of ``n`` villages (unweighted); computed
-        once and kept while ``village`` and ``size`` are the same arrays (the year never changes them)."""
-        kept = getattr(self, "_village_people", None)
-        if kept is None or kept[0] is not self.village or kept[1] is not self.size or len(kept[2]) != n:
-            kept = self._village_people = (self.village, self.size, np.bincount(self.village, weights=self.size, minlength=n))
-        return kept[2]
+        """Members of the simulated households in each of ``n`` villages (unweighted), kept while
+        ``village`` and ``size`` are the same arrays (the year never changes them)."""
+        return self._kept(f"village people {n}", (self.village, self.size),
+                          lambda: np.bincount(self.village, weights=self.size, minlength=n))
 
     def real_people(self) -> np.ndarray:
-        """Real people each simulated household stands for (members x weight); computed once and
-        kept while ``size`` and ``weight`` are the same arrays (the year never changes them)."""
-        source = (id(self.size), id(self.weight))
-        if getattr(self, "_real_source", None) != source:
-            self._real, self._real_source = self.size * self.weight, source
-        return self._real
+        """Real people each simulated household stands for (members x weight), kept while ``size``
+        and ``weight`` are the same arrays (the year never changes them)."""
+        return self._kept("real people", (self.size, self.weight), lambda: self.size * self.weight)
+
+    def _kept(self, name: str, sources: tuple[np.ndarray, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, computed once and kept under ``name`` while ``sources`` are the same array
+        objects (held, so that a new array can never pass for an old one)."""
+        kept = self._derived.get(name)
+        if kept is None or any(a is not b for a, b in zip(kept[0], sources, strict=True)):
+            kept = self._derived[name] = (sources, make())
+        return kept[1]
 
 
 @dataclass
