@@ -32,6 +32,7 @@ import numpy as np
 from tuopin.sim import assessment
 from tuopin.sim import income
 from tuopin.sim import relapse
+from tuopin.sim import tally
 from tuopin.sim import villages
 from tuopin.sim.agents import EXITED, POOR
 from tuopin.sim.funding import RANDOM, queue_keys
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     """Advance the model one year and return that year's flows and stocks."""
     hh, ledger = m.hh, m.ledger
-    poor_start = hh.people(hh.status == POOR)
+    poor_start = tally.count(m).total(tally.STATUS == POOR)
 
     # 1. Income dynamics and shocks (last year's let go first: 10 bytes a household); the pre-exit list.
     m.__dict__.pop("shocks", None)
@@ -91,30 +92,31 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     relapsed = relapse.relapse(m)
     entered = relapse.new_entrants(m)
 
-    # 5. Village and county exit.
+    # 5. Village and county exit; the year's people counted in one pass (``tally``).
+    counts = tally.count(m, exited, paper, relapsed, entered, assessment.helped_mask(len(hh), listed), flagged, helped)
     villages_exited = villages.exit_villages(m)
-    counties_exited, counties_qualified, indicators = villages.exit_counties(m)
+    counties_exited, counties_qualified, indicators = villages.exit_counties(m, counts)
 
     # 6. Reporting.
-    m.county_flows = county_flows(m, exited, relapsed, entered, indicators)
+    m.county_flows = county_flows(m, counts, indicators)
     unspent, carried = ledger.close_year()
     m.cumulative_spending += ledger.total_spent + spending_floor
-    poor_end = hh.people(hh.status == POOR)
+    poor_end = counts.total(tally.STATUS == POOR)
     flows: dict[str, float | str] = {
         "poor_start": poor_start,
-        "exits": hh.people(exited),
-        "exits_paper": hh.people(paper),
-        "exits_wrong": hh.people(wrong),
-        "relapses": hh.people(relapsed),
-        "new_entrants": hh.people(entered),
+        "exits": counts.total(tally.EXITED_NOW),
+        "exits_paper": counts.total(tally.EVENT == tally.DECLARED),
+        "exits_wrong": counts.total(tally.EXITED_NOW & tally.WRONG),
+        "relapses": counts.total(tally.EVENT == tally.RELAPSED),
+        "new_entrants": counts.total(tally.EVENT == tally.ENTERED),
         "poor_end": poor_end,
         "net_reduction": poor_start - poor_end,
-        "lifted_total": hh.people(m.lifted),
-        "sustained_exits": hh.people(hh.status == EXITED),
-        "pre_exit_listed": hh.people(assessment.helped_mask(len(hh), listed)),
+        "lifted_total": counts.with_mark(tally.LIFTED),
+        "sustained_exits": counts.total(tally.STATUS == EXITED),
+        "pre_exit_listed": counts.with_mark(tally.LISTED),
         "pre_exit_helped": helped_listed,
-        "monitored_flagged": hh.people(flagged),
-        "monitored_helped": hh.people(helped),
+        "monitored_flagged": counts.with_mark(tally.FLAGGED),
+        "monitored_helped": counts.with_mark(tally.HELPED),
         "villages_exited": villages_exited,
         "villages_exited_total": float(m.villages.weight[m.villages.exit_year >= 0].sum()),
         "villages_built": float(m.villages.weight[funded[m.infrastructure.name]].sum()),
@@ -142,17 +144,15 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     return flows
 
 
-def county_flows(m: PovertyModel, exited: np.ndarray, relapsed: np.ndarray, entered: np.ndarray,
-                 indicators: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The year's people flows and stocks per county (real people, weighted), and the exit rule's
-    ``indicators`` with the standard error of the incidence estimate."""
-    hh, v, n = m.hh, m.villages, len(m.counties)
-    by = lambda mask: villages.county_people(m, mask)  # noqa: E731
+def county_flows(m: PovertyModel, counts: tally.Tally, indicators: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The year's people flows and stocks per county (real people, weighted: ``counts``, the
+    year-end tally), and the exit rule's ``indicators`` with the standard error of the incidence estimate."""
+    v, n = m.villages, len(m.counties)
     return {
-        "exits": by(exited),
-        "relapses": by(relapsed),
-        "new_entrants": by(entered),
-        "poor_end": by(hh.status == POOR),
+        "exits": counts.county(tally.EXITED_NOW),
+        "relapses": counts.county(tally.EVENT == tally.RELAPSED),
+        "new_entrants": counts.county(tally.EVENT == tally.ENTERED),
+        "poor_end": counts.county(tally.STATUS == POOR),
         **indicators,
         "incidence_se": villages.county_incidence_se(m),
         "villages_exited_total": np.bincount(v.county, weights=v.weight * (v.exit_year >= 0), minlength=n),

@@ -38,7 +38,9 @@ import numpy as np
 from tuopin.scenario import schema
 from tuopin.scenario.schema import INFRASTRUCTURE
 from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
+from tuopin.sim import tally
 from tuopin.sim.kernels import group_sum
+from tuopin.sim.tally import Tally
 
 if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel
@@ -53,11 +55,6 @@ def village_incidence(m: PovertyModel) -> np.ndarray:
     """Each simulated village's incidence (its households are all simulated, unweighted)."""
     hh, v = m.hh, m.villages
     return group_sum(counted_poor(hh), hh.village, hh.size, len(v)) / v.population
-
-
-def county_people(m: PovertyModel, mask: np.ndarray) -> np.ndarray:
-    """Real people (weighted) per county in the households selected by a mask."""
-    return group_sum(mask, m.hh.county, m.hh.real_people(), len(m.counties))
 
 
 def county_incidence_se(m: PovertyModel) -> np.ndarray:
@@ -161,21 +158,22 @@ def poor_village_exit_share(m: PovertyModel) -> np.ndarray:
     return np.divide(exited_v, poor_v, out=np.ones(n), where=poor_v > 0)
 
 
-def county_indicators(m: PovertyModel) -> dict[str, np.ndarray]:
+def county_indicators(m: PovertyModel, counts: Tally | None = None) -> dict[str, np.ndarray]:
     """This year's county indicators of the exit rule, each one value per county: ``incidence``
     (estimated from the sampled villages, exact at scale 1), ``wrongly_exited_share`` (wrongly
     exited / exited people, 0 where no one has exited), ``missed_share`` (missed poor / people
-    not on the register) and ``poor_village_exit_share`` (weighted; 1 where it has none)."""
-    hh, c = m.hh, m.counties
-    by = lambda mask: county_people(m, mask)  # noqa: E731
-    exited = hh.status == EXITED
+    not on the register) and ``poor_village_exit_share`` (weighted; 1 where it has none).
+    ``counts``: the households' tally now (``tally.count``), made here when not given."""
+    c = m.counties
+    by = (tally.count(m) if counts is None else counts).county
+    exited = tally.STATUS == EXITED
     gone = by(exited)
-    outside = c.rural_population - by(hh.status != NEAR)
+    outside = c.rural_population - by(tally.STATUS != NEAR)
     share = lambda part, whole: np.divide(part, whole, out=np.zeros(len(c)), where=whole > 0)  # noqa: E731
     return {
-        "incidence": by(counted_poor(hh)) / c.rural_population,
-        "wrongly_exited_share": share(by(exited & hh.wrongly_exited), gone),
-        "missed_share": share(by(hh.missed & (hh.status == NEAR)), outside),
+        "incidence": by((tally.STATUS == POOR) | tally.MISSED | tally.WRONG) / c.rural_population,
+        "wrongly_exited_share": share(by(exited & tally.WRONG), gone),
+        "missed_share": share(by(tally.MISSED & (tally.STATUS == NEAR)), outside),
         "poor_village_exit_share": poor_village_exit_share(m),
     }
 
@@ -190,14 +188,15 @@ def county_qualifies(m: PovertyModel, indicators: dict[str, np.ndarray]) -> np.n
     return ok & (indicators["poor_village_exit_share"] >= rules.county_min_village_exit_share)
 
 
-def exit_counties(m: PovertyModel) -> tuple[list[str], int, dict[str, np.ndarray]]:
+def exit_counties(m: PovertyModel, counts: Tally | None = None) -> tuple[list[str], int, dict[str, np.ndarray]]:
     """Record this year's first qualifications and grant the applications due this year.
 
     Returns the names of the counties whose exit is granted this year, how many counties
-    qualified for the first time, and the year's indicators (``county_indicators``).
+    qualified for the first time, and the year's indicators (``county_indicators``, from
+    ``counts``, the households' tally at the year end, when given).
     """
     c = m.counties
-    indicators = county_indicators(m)
+    indicators = county_indicators(m, counts)
     new = (c.first_qualified_year == NOT_YET) & county_qualifies(m, indicators)
     c.first_qualified_year[new] = m.year
     due = (c.exit_year == NOT_YET) & (c.first_qualified_year != NOT_YET)

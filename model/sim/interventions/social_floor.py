@@ -16,6 +16,7 @@ poverty budget and reported as ``spending_floor``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,6 +77,6 @@ def top_up(m: PovertyModel) -> float:
     hh.net[at] += gap
     first_time = at[hh.enrolled[ROW, at] < 0]
     hh.enrolled[ROW, first_time] = m.year
-    cost = np.zeros(len(hh))  # summed over every household, as numpy sums (its pairwise order)
-    cost[at] = gap * hh.real_people()[at]
-    return float(cost.sum() + hh.weight[receives].sum() * p.annual_cost_per_household)
+    # exact sums (math.fsum): the same on any CPU, where numpy's sum follows the SIMD width
+    cost = math.fsum((gap * hh.real_people()[at]).tolist())
+    return cost + math.fsum(hh.weight[at].tolist()) * p.annual_cost_per_household
