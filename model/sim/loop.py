@@ -138,9 +138,9 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
     for name, people in new_people.items():
         flows[f"enrolled_{name}"] = people
     out = np.flatnonzero(exited)
-    real = hh.real_people()
+    real, reached = hh.real_people()[out], hh.enrolled[:, out] >= 0  # the exited, gathered once
     for row, name in enumerate(m.batch_names):
-        flows[f"exits_{name}"] = float(real[out[hh.enrolled[row, out] >= 0]].sum())
+        flows[f"exits_{name}"] = float(np.compress(reached[row], real).sum())
     return flows
 
 
