@@ -67,7 +67,12 @@ def draw_shocks(m: PovertyModel) -> Shocks:
     hh, e = m.hh, m.p.economy
     key = hh.key
     sp, st = e.permanent_volatility, e.income_volatility
-    hh.market *= np.exp(e.income_growth + sp * shock_draw(m, "permanent income", key) - sp**2 / 2)
+    growth = shock_draw(m, "permanent income", key)  # exp(g + sp z - sp^2/2), in place: the same operations
+    growth *= sp
+    growth += e.income_growth
+    growth -= sp**2 / 2
+    hh.market *= np.exp(growth, out=growth)
+    del growth
     illness = shock_draw(m, "illness", key)
     ill = np.where(hh.has_cause("illness"), illness < e.illness_rate, illness < e.illness_rate_other)
     del illness
