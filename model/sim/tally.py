@@ -17,15 +17,12 @@ Four more marks are counted for the whole population only, in a table of 16 (``M
 at least once, on the year's list, flagged and helped by monitoring.
 
 A county's total is added in household order (``bincount``'s, and the numba kernel's for a
-national population, ``compiled.tally``: the same sums), then code by code; a national total is
-the exact sum over the counties (``math.fsum``). So the counts are the same on any CPU: numpy's
-own ``sum`` of an array adds in an order that follows the machine's SIMD width. At scale 1 every
-weight is 1 and every count a whole number, exact in any order.
+national population, ``compiled.tally``: the same sums), then over the codes; a national total over
+the counties. At scale 1 every weight is 1 and every count a whole number, exact in any order.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,18 +57,15 @@ class Tally:
 
     def county(self, codes: np.ndarray) -> np.ndarray:
         """Real people per county in the households whose code ``codes`` (a mask over the codes) selects."""
-        out = np.zeros(len(self.people))
-        for code in np.flatnonzero(codes):  # column by column: the same sums on any CPU (numpy's
-            out += self.people[:, code]      # sum along a row follows its SIMD width)
-        return out
+        return self.people[:, codes].sum(axis=1)
 
     def total(self, codes: np.ndarray) -> float:
         """Real people in the households whose code ``codes`` selects."""
-        return math.fsum(self.county(codes).tolist())
+        return float(self.county(codes).sum())
 
     def with_mark(self, mark: int) -> float:
         """Real people in the households with ``mark`` (``LIFTED``, ``LISTED``, ...)."""
-        return math.fsum(self.marked[(np.arange(MARKS) & mark) != 0].tolist())
+        return float(self.marked[(np.arange(MARKS) & mark) != 0].sum())
 
 
 def count(m: PovertyModel, exited: np.ndarray | None = None, paper: np.ndarray | None = None,
