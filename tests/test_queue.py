@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,5 +67,10 @@ def test_fund_in_order_funds_what_a_full_sort_funds(n, money, capacity, whole, s
     k = full.fund_queue("x", costs[order], people=None if capacity is None else people[order], capacity=cap)
     got = fast.fund_in_order("x", keys, costs, people=None if capacity is None else people, capacity=cap)
     assert sorted(got) == sorted(order[:k])
-    assert fast.spent["x"] == full.spent["x"]
-    assert fast.pools == full.pools
+    if whole:  # whole yuan: the totals are exact in any order
+        assert fast.spent["x"] == full.spent["x"]
+        assert fast.pools == full.pools
+    else:  # when everyone fits, the total is summed in the queue's given order, not the sorted one
+        assert fast.spent["x"] == pytest.approx(full.spent["x"], rel=1e-12, abs=1e-9)
+        assert fast.pools.keys() == full.pools.keys()
+        assert all(fast.pools[k] == pytest.approx(full.pools[k], rel=1e-12, abs=1e-6) for k in full.pools)

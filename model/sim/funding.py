@@ -126,17 +126,16 @@ class Ledger:
         positions funded, in queue order.
 
         The same as ordering the whole queue and calling ``fund_queue``, but it orders only as far
-        as money and capacity reach: nothing when everyone fits and every cost is whole yuan (the
-        total is then exact in any order), else a front sized to the expected reach, widened until
-        the queue stops inside it.
+        as money and capacity reach: nothing when everyone fits (the total is then summed in the
+        given order, exact when every cost is whole yuan, else the same to rounding), else a front
+        sized to the expected reach, widened until the queue stops inside it.
         """
         m = len(keys)
         if m == 0:
             return np.zeros(0, dtype=np.intp)
         money = self.available(item) * (1 + 1e-12)
         total = float(costs.sum())
-        exact = total < 2**53 and bool(np.all((costs >= 0) & (costs == np.floor(costs))))
-        if exact and total <= money and (people is None or people.sum() <= capacity + 1e-9):
+        if total <= money and costs.min() >= 0 and (people is None or people.sum() <= capacity + 1e-9):
             self.spend(item, total)
             return np.arange(m)
         reach = money / max(float(costs.mean()), 1e-300)
