@@ -74,3 +74,19 @@ def test_fund_in_order_funds_what_a_full_sort_funds(n, money, capacity, whole, s
         assert fast.spent["x"] == pytest.approx(full.spent["x"], rel=1e-12, abs=1e-9)
         assert fast.pools.keys() == full.pools.keys()
         assert all(fast.pools[k] == pytest.approx(full.pools[k], rel=1e-12, abs=1e-6) for k in full.pools)
+
+
+def test_a_capacity_its_queue_adds_up_to_takes_the_whole_queue():
+    # the need rule's last year: capacity is the waiting people's total (summed pairwise), the
+    # queue adds them one by one; in another order the sums differ by rounding (here by more than
+    # an absolute 1e-9 of a person, as at a sample scale, where people are weights times sizes)
+    for seed in range(100):
+        people = np.random.default_rng(seed).uniform(100, 900, 5000) * 3
+        if np.cumsum(people)[-1] - people.sum() > 1e-9:
+            break
+    else:
+        raise AssertionError("no queue whose sums differ by rounding")
+    costs = np.ones(len(people))
+    assert ledger(1e9).fund_queue("x", costs, people=people, capacity=float(people.sum())) == len(people)
+    keys = np.random.default_rng(1).random(len(people))
+    assert len(ledger(1e9).fund_in_order("x", keys, costs, people=people, capacity=float(people.sum()))) == len(people)

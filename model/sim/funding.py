@@ -117,7 +117,7 @@ class Ledger:
         total = np.cumsum(costs)
         n = int(np.searchsorted(total, self.available(item) * (1 + 1e-12), side="right"))
         if people is not None:
-            n = min(n, int(np.searchsorted(np.cumsum(people), capacity + 1e-9, side="right")))
+            n = min(n, int(np.searchsorted(np.cumsum(people), room(capacity), side="right")))
         return n, float(total[n - 1]) if n else 0.0
 
     def fund_in_order(self, item: str, keys: np.ndarray, costs: np.ndarray, people: np.ndarray | None = None,
@@ -135,7 +135,7 @@ class Ledger:
             return np.zeros(0, dtype=np.intp)
         money = self.available(item) * (1 + 1e-12)
         total = float(costs.sum())
-        if total <= money and costs.min() >= 0 and (people is None or people.sum() <= capacity + 1e-9):
+        if total <= money and costs.min() >= 0 and (people is None or people.sum() <= room(capacity)):
             self.spend(item, total)
             return np.arange(m)
         reach = money / max(float(costs.mean()), 1e-300)
@@ -162,6 +162,12 @@ class Ledger:
         share = self.funding.carryover_share
         self.carried = defaultdict(float, {k: v * share for k, v in self.pools.items() if v > 0})
         return unspent, unspent * share
+
+
+def room(capacity: float) -> float:
+    """People a capacity takes, with the slack of rounding: a queue whose people add up to the
+    capacity fits it, whatever order they are added in (as money fits ``available`` x (1 + 1e-12))."""
+    return capacity * (1 + 1e-12) + 1e-9
 
 
 def queue_keys(key: str, net: np.ndarray, line: float, u: np.ndarray | None) -> np.ndarray:

@@ -45,7 +45,7 @@ from scipy.special import ndtri
 from tuopin.scenario import INFRASTRUCTURE, Scenario
 from tuopin.sim.agents import CAUSE_BIT, EXITED, NEAR, POOR, Households, Population
 from tuopin.sim.assessment import check_error
-from tuopin.sim.funding import priority_order
+from tuopin.sim.funding import priority_order, room
 from tuopin.sim.income import NORMAL_SHOCKS, UNIFORM_SHOCKS, shock_draw
 from tuopin.sim.interventions import FUNDED as FUNDED_CLASSES
 from tuopin.sim.interventions.base import COMMITMENTS, NEW, enrolment_draws, lottery
@@ -339,7 +339,7 @@ class ReferenceModel(ReplicateModel):
         for unit in queue:
             c = cost(unit)
             n = people(unit) if people else 0
-            if total + c > money or (people and taken + n > capacity + 1e-9):
+            if total + c > money or (people and taken + n > room(capacity)):
                 break
             total += c
             taken += n
