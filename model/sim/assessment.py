@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, EXITED, POOR
-from tuopin.sim.funding import ordered_front, stable_order
+from tuopin.sim.funding import ordered_front, room, stable_order
 
 FLOOR = BATCH_INDEX["social_floor"]
 
@@ -118,7 +118,7 @@ def assess(m: PovertyModel, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     hh, a = m.hh, m.p.assessment
     n = len(hh)
     capacity = a.verification_capacity.get(m.year, np.inf)  # real people
-    checked = listed[: int(np.searchsorted(np.cumsum(hh.real_people()[listed]), capacity + 1e-9, side="right"))]
+    checked = listed[: int(np.searchsorted(np.cumsum(hh.real_people()[listed]), room(capacity), side="right"))]
     measured = hh.stable[checked] * np.exp(a.measurement_error * check_error(m, hh.key[checked]))
     passed = checked[(measured >= bar(m)) & conditions(m)[checked]]
     honest = np.zeros(n, dtype=bool)

@@ -466,7 +466,7 @@ class ReferenceModel(ReplicateModel):
         """The households from the front of a queue whose members add up to at most ``people``."""
         out, total = [], 0.0
         for h in queue:
-            if total + h.people > people + 1e-9:
+            if total + h.people > room(people):
                 break
             total += h.people
             out.append(h)
@@ -515,9 +515,9 @@ class ReferenceModel(ReplicateModel):
             h.labour == 0 or "social_floor" in h.enrolled
             or (h.status == POOR and year - h.registered_year >= f.labour_after_years))]
         have = [h for h in eligible if "social_floor" in h.enrolled]
-        room = floor_level(f.coverage, year) * sum(h.people for h in eligible) - sum(h.people for h in have)
+        left = floor_level(f.coverage, year) * sum(h.people for h in eligible) - sum(h.people for h in have)
         rest = sorted((h for h in eligible if "social_floor" not in h.enrolled), key=lambda h: h.stable)
-        for h in have + (self.front(rest, room) if room > 0 else []):
+        for h in have + (self.front(rest, left) if left > 0 else []):
             gap = floor - h.stable
             h.stable += gap
             h.net += gap

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tuopin.sim.agents import BATCH_INDEX, NEAR, POOR
-from tuopin.sim.funding import ordered_front
+from tuopin.sim.funding import ordered_front, room
 
 if TYPE_CHECKING:
     from tuopin.sim.model import PovertyModel
@@ -51,14 +51,14 @@ def covered(m: PovertyModel, cover: np.ndarray, share: float) -> np.ndarray:
     incomes until ``share`` of the eligible people are reached."""
     hh = m.hh
     have = cover & (hh.enrolled[ROW] >= 0)
-    room = share * hh.people(cover) - hh.people(have)
+    left = share * hh.people(cover) - hh.people(have)  # real people the floor still reaches this year
     idx = np.flatnonzero(cover & ~have)
-    if room <= 0 or len(idx) == 0:
+    if left <= 0 or len(idx) == 0:
         return have
     people = hh.real_people()[idx]
-    front = ordered_front(hh.stable[idx], people, room + 1e-9)
+    front = ordered_front(hh.stable[idx], people, room(left))
     order = idx[front]
-    n = int(np.searchsorted(np.cumsum(people[front]), room + 1e-9, side="right"))
+    n = int(np.searchsorted(np.cumsum(people[front]), room(left), side="right"))
     out = have.copy()
     out[order[:n]] = True
     return out
