@@ -140,13 +140,14 @@ class Intervention(Generic[B]):
         """Yuan spent each supported year, per household."""
         return self.p.annual_cost_per_person * self.units(m, idx) + self.p.annual_cost_per_household
 
-    def capacity(self, m: PovertyModel, candidates: np.ndarray) -> float:
+    def capacity(self, m: PovertyModel, waiting: np.ndarray) -> float:
         """Real people that can newly receive the batch this year (households count at their
         weight): the plan's schedule, or, when ``funding.capacity_rule`` is ``need``, the people
         still waiting for it (candidates, failed and relapsed ones included) spread over the plan's
-        remaining years; money limits either. ``candidates``: this year's (``candidates(m)``)."""
+        remaining years; money limits either. ``waiting``: the real people of each of this year's
+        candidates (``candidates(m)``), in household order."""
         if m.p.funding.capacity_rule == "need" and not self.scheduled:
-            return m.hh.people(candidates) / (m.last_year - m.year + 1)
+            return float(waiting.sum()) / (m.last_year - m.year + 1)
         return self.p.capacity.get(m.year, 0.0)
 
     def fund_new(self, m: PovertyModel) -> np.ndarray:
@@ -158,7 +159,8 @@ class Intervention(Generic[B]):
         u = lottery(m, self.name, NEW, hh.key[idx]) if key == RANDOM else None
         keys = listed_first(queue_keys(key, hh.net[idx], m.line, u), m.on_list[idx])
         costs = (self.one_off_cost(m, idx) + self.annual_cost(m, idx)) * hh.weight[idx]  # real yuan
-        funded = m.ledger.fund_in_order(self.name, keys, costs, people=hh.real_people()[idx], capacity=self.capacity(m, candidates))
+        people = hh.real_people()[idx]
+        funded = m.ledger.fund_in_order(self.name, keys, costs, people=people, capacity=self.capacity(m, people))
         chosen = idx[funded]
         hh.enrolled[self.row, chosen] = m.year
         self.enrol(m, chosen, enrolment_draws(m, self.name, hh.key[chosen], self.draws))
