@@ -333,9 +333,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="small sizes only (checks the script, not the figures)")
-    ap.add_argument("--pairs", type=int, default=1,
+    ap.add_argument("--pairs", type=int, default=2,
                     help="rounds of vectorized, reference, vectorized at Shangluo full scale (interleaved)")
-    ap.add_argument("--sweep-reps", type=int, default=2,
+    ap.add_argument("--sweep-reps", type=int, default=3,
                     help="rounds of the sweep on each backend, interleaved (the medians are compared)")
     ap.add_argument("--startup-reps", type=int, default=5, help="fresh processes per start-up measurement")
     ap.add_argument("--out", type=Path, default=OUT, help="where results.json and results.md go")
