@@ -30,8 +30,8 @@ def faults(array_bytes: int) -> tuple[bool, int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_large_temporaries_reuse_heap_pages_instead_of_faulting_fresh_ones():
-    small_kept, small_faults = faults(2**20)  # a small model: glibc's defaults
-    big_kept, big_faults = faults(2**28)  # national 1:1: arrays of 254 MB
+    small_kept, small_faults = faults(2**16)  # a small model (8,192 households): glibc's defaults
+    big_kept, big_faults = faults(2**21)  # Shangluo at full scale: arrays of 2 MB
     assert not small_kept and big_kept
     # five 64 MiB arrays: mapped afresh each time (4 KiB or 2 MiB pages), or from the kept heap
     assert big_faults < 100

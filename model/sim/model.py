@@ -125,7 +125,7 @@ class ReplicateModel(mesa.Model):
         self.p = self.plan = begin.p
         self.drawn = begin.drawn
         self.hh, self.villages, self.counties = begin.population
-        heap.keep_in_heap(self.hh.net.nbytes)  # a national-scale register (synthesize asks for itself)
+        heap.keep_in_heap(self.hh.net.nbytes)  # a large register (synthesize asks for itself)
         self.ledger = Ledger(self.p.funding)  # real yuan: households cost their sampling weight
         self.year: int = self.p.years[0] - 1  # the registration year; step() simulates the next
         self.last_year: int = self.p.years[1]

@@ -244,7 +244,7 @@ def synthesize(p: Scenario, draws: Draws) -> tuple[Households, Villages, Countie
             rng = draws.generator("village people", row.name, int(is_poor))
             counts[:, first:first + n] = _village_people(rng, people[is_poor], n_all, n, pop.village_poor_cv)
             first += n
-    # national scale: the set-up's and the years' temporaries from the heap (a slot's key is 8 bytes)
+    # a large register: the set-up's and the years' temporaries from the heap (a slot's key is 8 bytes)
     heap.keep_in_heap(int(counts.sum() / pop.household_size_mean) * 8)
     sizes, village_of, status, keys = [], [], [], []
     for k, code in enumerate(KINDS):
