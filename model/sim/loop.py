@@ -84,7 +84,7 @@ def simulate_year(m: PovertyModel) -> dict[str, float | str]:
 
     # 3. Assessment and exits: the list, with the households the floor took on this year (兜底脱贫).
     listed = assessment.with_floor_entrants(m, listed)
-    exited, paper, wrong = assessment.assess(m, listed)
+    exited, paper, _ = assessment.assess(m, listed)  # the wrongly exited are flagged (hh.wrongly_exited) and tallied
     m.lifted |= exited
 
     # 4. Register update: monitoring and help, then relapse and new entrants.
