@@ -91,15 +91,17 @@ def count(m: PovertyModel, exited: np.ndarray | None = None, paper: np.ndarray |
     code += hh.wrongly_exited
     code *= np.uint8(5)
     for mask, step in zip(events, (1, 1, 3, 4), strict=True):  # exited 1, declared 2, relapsed 3, entered 4
-        code += np.multiply(mask.view(np.uint8), np.uint8(step))
+        if mask is not none:
+            code += np.multiply(mask.view(np.uint8), np.uint8(step))
     at = hh.county.astype(np.intp)
     at *= CODES
     at += code
     del code
     people = np.bincount(at, weights=real, minlength=n * CODES).reshape(n, CODES)
     del at
-    mark = np.zeros(len(hh), dtype=np.uint8)
-    for mask, bit in zip(marks, (LIFTED, LISTED, FLAGGED, HELPED), strict=True):
-        mark |= np.multiply(mask.view(np.uint8), np.uint8(bit))
+    mark = m.lifted.view(np.uint8).copy()  # LIFTED is 1
+    for mask, bit in zip(marks[1:], (LISTED, FLAGGED, HELPED), strict=True):
+        if mask is not none:
+            mark |= np.multiply(mask.view(np.uint8), np.uint8(bit))
     return Tally(people, np.bincount(mark, weights=real, minlength=MARKS))
 
