@@ -197,3 +197,14 @@ def test_a_years_outputs_are_the_ones_flows_defines_in_its_order(small):
     m.step()
     assert set(m.flows) == {f.name for f in flows.FIELDS if f.origin == "year"}  # the loop fills every field
     assert list(county_table(m, 0).columns) == ["replicate", *flows.names(fields=flows.COUNTY_FIELDS)]
+
+
+@pytest.mark.parametrize("with_cause, without", [(0.08, 0.03), (0.03, 0.08), (0.05, 0.05)])
+def test_illness_strikes_at_its_rate_by_cause(small, with_cause, without):
+    m = PovertyModel(small, rng=3, overrides={"economy.illness_rate": with_cause, "economy.illness_rate_other": without})
+    m.year = 2016
+    u = m.draws.uniform(m.hh.key, "illness", 2016)  # the draw the shocks compare (keyed.py)
+    has = m.hh.has_cause("illness")
+    assert has.any() and (~has).any()
+    ill = draw_shocks(m).ill
+    assert np.array_equal(ill, np.where(has, u < with_cause, u < without))
