@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 from tuopin import PovertyModel, load_scenario
-from tuopin.sim import kernels, tally
+from tuopin.sim import kernels, tally, villages
 from tuopin.sim.agents import EXITED, NEAR, POOR
 
 
@@ -59,6 +59,7 @@ def test_every_count_is_the_weighted_sum_of_its_households(model, compiled):
         (tally.STATUS == POOR, status == POOR),
         (tally.STATUS != NEAR, status != NEAR),
         ((tally.STATUS == POOR) | tally.MISSED | tally.WRONG, (status == POOR) | hh.missed | hh.wrongly_exited),
+        (villages.COUNTED_POOR, villages.counted_poor(hh)),
         (tally.MISSED & (tally.STATUS == NEAR), hh.missed & (status == NEAR)),
     ]
     for codes, mask in cases:

@@ -23,6 +23,8 @@ import math
 import numpy as np
 from numba import njit
 
+from tuopin.sim.tally import CODES, MARKS
+
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
@@ -217,11 +219,11 @@ def tally(county: np.ndarray, status: np.ndarray, missed: np.ndarray, wrongly: n
           flagged: np.ndarray, helped: np.ndarray, real: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """``tally.count``'s two weighted bincounts, by county and code and by marks, in one pass:
     each household's code made in registers, its real people added in household order."""
-    people = np.zeros(n * 60)
-    marked = np.zeros(16)
+    people = np.zeros(n * CODES)
+    marked = np.zeros(MARKS)
     for i in range(len(county)):
         code = ((np.int64(status[i]) * 2 + missed[i]) * 2 + wrongly[i]) * 5
         code += exited[i] + paper[i] + 3 * relapsed[i] + 4 * entered[i]
-        people[np.int64(county[i]) * 60 + code] += real[i]
+        people[np.int64(county[i]) * CODES + code] += real[i]
         marked[lifted[i] + 2 * listed[i] + 4 * flagged[i] + 8 * helped[i]] += real[i]
     return people, marked

@@ -76,13 +76,15 @@ def count(m: PovertyModel, exited: np.ndarray | None = None, paper: np.ndarray |
     ``exited`` including the declared ``paper`` ones, ``relapsed``, ``entered``) and marks
     (``m.lifted``, and masks ``listed``, ``flagged``, ``helped``) where given (none: nobody)."""
     hh, n = m.hh, len(m.counties)
-    none = np.zeros(len(hh), dtype=bool)
-    events = [none if x is None else x for x in (exited, paper, relapsed, entered)]
-    marks = [m.lifted, *(none if x is None else x for x in (listed, flagged, helped))]
+    events = (exited, paper, relapsed, entered)
+    marks = (listed, flagged, helped)
     real = hh.real_people()
     fast = kernels(len(hh))
     if fast is not None:
-        people, marked = fast.tally(hh.county, hh.status, hh.missed, hh.wrongly_exited, *events, *marks, real, n)
+        none = np.zeros(len(hh), dtype=bool)
+        given = lambda masks: (none if x is None else x for x in masks)  # noqa: E731
+        people, marked = fast.tally(hh.county, hh.status, hh.missed, hh.wrongly_exited, *given(events), m.lifted,
+                                    *given(marks), real, n)
         return Tally(people.reshape(n, CODES), marked)
     code = hh.status.astype(np.uint8)
     code *= np.uint8(2)
@@ -91,7 +93,7 @@ def count(m: PovertyModel, exited: np.ndarray | None = None, paper: np.ndarray |
     code += hh.wrongly_exited
     code *= np.uint8(5)
     for mask, step in zip(events, (1, 1, 3, 4), strict=True):  # exited 1, declared 2, relapsed 3, entered 4
-        if mask is not none:
+        if mask is not None:
             code += np.multiply(mask.view(np.uint8), np.uint8(step))
     at = hh.county.astype(np.intp)
     at *= CODES
@@ -100,8 +102,7 @@ def count(m: PovertyModel, exited: np.ndarray | None = None, paper: np.ndarray |
     people = np.bincount(at, weights=real, minlength=n * CODES).reshape(n, CODES)
     del at
     mark = m.lifted.view(np.uint8).copy()  # LIFTED is 1
-    for mask, bit in zip(marks[1:], (LISTED, FLAGGED, HELPED), strict=True):
-        if mask is not none:
+    for mask, bit in zip(marks, (LISTED, FLAGGED, HELPED), strict=True):
+        if mask is not None:
             mark |= np.multiply(mask.view(np.uint8), np.uint8(bit))
     return Tally(people, np.bincount(mark, weights=real, minlength=MARKS))
-

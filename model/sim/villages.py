@@ -37,8 +37,8 @@ import numpy as np
 
 from tuopin.scenario import schema
 from tuopin.scenario.schema import INFRASTRUCTURE
-from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
 from tuopin.sim import tally
+from tuopin.sim.agents import EXITED, NEAR, NOT_YET, POOR, Households
 from tuopin.sim.kernels import group_sum
 from tuopin.sim.tally import Tally
 
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 def counted_poor(hh: Households) -> np.ndarray:
     """Households counted as poor by the official incidence: registered poor, missed, wrongly exited."""
     return (hh.status == POOR) | hh.missed | hh.wrongly_exited
+
+
+COUNTED_POOR = (tally.STATUS == POOR) | tally.MISSED | tally.WRONG
+"""The tally's codes of the households ``counted_poor`` selects."""
 
 
 def village_incidence(m: PovertyModel) -> np.ndarray:
@@ -171,7 +175,7 @@ def county_indicators(m: PovertyModel, counts: Tally | None = None) -> dict[str,
     outside = c.rural_population - by(tally.STATUS != NEAR)
     share = lambda part, whole: np.divide(part, whole, out=np.zeros(len(c)), where=whole > 0)  # noqa: E731
     return {
-        "incidence": by((tally.STATUS == POOR) | tally.MISSED | tally.WRONG) / c.rural_population,
+        "incidence": by(COUNTED_POOR) / c.rural_population,
         "wrongly_exited_share": share(by(exited & tally.WRONG), gone),
         "missed_share": share(by(tally.MISSED & (tally.STATUS == NEAR)), outside),
         "poor_village_exit_share": poor_village_exit_share(m),
