@@ -83,6 +83,11 @@ class Ledger:
         """Money an item can still draw: its earmarked pool plus the general pool."""
         return self.pools.get(item, 0.0) + self.pools.get(GENERAL, 0.0)
 
+    def affordable(self, item: str) -> float:
+        """``available`` with the slack of rounding (x (1 + 1e-12)): costs that add up to the
+        money fit it, whatever order they are added in."""
+        return self.available(item) * (1 + 1e-12)
+
     def spend(self, item: str, amount: float) -> None:
         """Take ``amount`` for ``item``: earmarked pool first, then the general pool."""
         own = min(self.pools.get(item, 0.0), amount)
@@ -115,7 +120,7 @@ class Ledger:
         if len(costs) == 0:
             return 0, 0.0
         total = np.cumsum(costs)
-        n = int(np.searchsorted(total, self.available(item) * (1 + 1e-12), side="right"))
+        n = int(np.searchsorted(total, self.affordable(item), side="right"))
         if people is not None:
             n = min(n, int(np.searchsorted(np.cumsum(people), room(capacity), side="right")))
         return n, float(total[n - 1]) if n else 0.0
@@ -133,7 +138,7 @@ class Ledger:
         m = len(keys)
         if m == 0:
             return np.zeros(0, dtype=np.intp)
-        money = self.available(item) * (1 + 1e-12)
+        money = self.affordable(item)
         total = float(costs.sum())
         if total <= money and costs.min() >= 0 and (people is None or people.sum() <= room(capacity)):
             self.spend(item, total)
@@ -166,7 +171,7 @@ class Ledger:
 
 def room(capacity: float) -> float:
     """People a capacity takes, with the slack of rounding: a queue whose people add up to the
-    capacity fits it, whatever order they are added in (as money fits ``available`` x (1 + 1e-12))."""
+    capacity fits it, whatever order they are added in (as money has, ``Ledger.affordable``)."""
     return capacity * (1 + 1e-12) + 1e-9
 
 

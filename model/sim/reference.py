@@ -333,7 +333,7 @@ class ReferenceModel(ReplicateModel):
     def fund(self, item: str, queue: list[Any], cost: Callable[[Any], float],
              people: Callable[[Any], int] | None = None, capacity: float = math.inf) -> list[Any]:
         """Fund the queue from the front, whole units, until money or capacity runs out."""
-        money = self.ledger.available(item) * (1 + 1e-12)
+        money = self.ledger.affordable(item)
         total = taken = 0.0
         funded = []
         for unit in queue:
