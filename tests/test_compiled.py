@@ -131,3 +131,17 @@ def test_numba_is_loaded_for_large_passes_unless_turned_off(n, env, loaded):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                        env={**os.environ, "TUOPIN_NUMBA": env})
     assert r.stdout.strip() == str(loaded)
+
+
+@pytest.mark.parametrize("runs, env, loaded", [(kernels.WORTH_RUNS - 1, "1", False), (kernels.WORTH_RUNS, "1", True),
+                                               (kernels.WORTH_RUNS, "0", False)])
+def test_a_long_job_loads_the_kernels_first_and_then_uses_them_for_small_passes(runs, env, loaded):
+    """``prepare``: a job of many replicates loads numba before its workers start (they inherit it);
+    a short one never pays its start-up. Once loaded, a pass of ``SMALL`` keys takes the kernels."""
+    code = ("import sys; from tuopin.sim import kernels;"
+            f"used = kernels.prepare({runs}); small = kernels.kernels(kernels.SMALL) is not None;"
+            "tiny = kernels.kernels(kernels.SMALL - 1) is not None;"
+            "print(used, small, tiny, 'numba' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "TUOPIN_NUMBA": env})
+    assert r.stdout.split() == [str(loaded), str(loaded), "False", str(loaded)]

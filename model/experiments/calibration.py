@@ -287,11 +287,17 @@ def _sampler_class() -> type:
 
         def _map(self, tasks: list[tuple[bytes, int]]) -> list[Any]:
             if self.workers <= 1:
+                from tuopin.sim.kernels import prepare
+
+                prepare(self.max_runs)
                 return [_evaluate(t) for t in tasks]
             if self.pool is None:
                 import multiprocessing
 
-                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+                from tuopin.sim.kernels import prepare
+
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=prepare, initargs=(self.max_runs // self.workers,))
             return list(self.pool.map(_evaluate, tasks, chunksize=max(1, len(tasks) // (4 * self.workers))))
 
         def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,

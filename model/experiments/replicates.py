@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tuopin.scenario import Scenario
-from tuopin.sim import flows
+from tuopin.sim import flows, kernels
 from tuopin.sim.agents import Population
 from tuopin.sim.model import PovertyModel
 from tuopin.sim.register import fresh_copy
@@ -121,6 +121,7 @@ def run_replicates(scenario: Scenario, replicates: int | None = None, seed: int 
     jobs = list(enumerate(replicate_seeds(seed, replicates)))
     raw = scenario.model_dump()
     parts: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+    kernels.prepare(replicates)  # a long run loads the compiled kernels first, for its workers too
     if workers <= 1 or replicates == 1:
         for job in jobs:
             parts += _run_chunk((raw, [job], population, start_year))

@@ -37,7 +37,7 @@ from tuopin.experiments.replicates import annual_table, run_model
 from tuopin.experiments.sweep_spec import SweepPlan
 from tuopin.experiments.workers import prestart, worker_pool
 from tuopin.scenario import apply_overrides, validate
-from tuopin.sim import flows
+from tuopin.sim import flows, kernels
 
 RUNS_DIR = "runs"
 MANIFEST = "manifest.json"
@@ -205,6 +205,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
     done_runs = plan.runs - sum(per_chunk[i] for i in todo)
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
+    if not backend.scheduler:  # a long sweep here loads the compiled kernels first, for its workers too
+        kernels.prepare(sum(per_chunk[i] for i in todo))
     with ExitStack() as stack:
         # workers start before the progress bar's thread does
         if todo and (backend.dask or backend.scheduler):

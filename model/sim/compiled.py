@@ -84,6 +84,15 @@ def _p1evl(x: float, c: np.ndarray) -> float:
 
 
 @njit(inline="always")
+def _central(y0: float) -> float:
+    """``_ndtri``'s central branch, for exp(-2) < y0 <= 1 - exp(-2) (computed for any y0: no branch)."""
+    y = y0 - 0.5
+    y2 = y * y
+    x = y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))
+    return x * _SQRT2PI
+
+
+@njit(inline="always")
 def _ndtri(y0: float) -> float:
     """``scipy.special.ndtri`` for 0 <= y0 <= 1 (a uniform draw is 1.0 once in 2^53: its top
     53 bits all set, plus a half, round up)."""
@@ -95,10 +104,7 @@ def _ndtri(y0: float) -> float:
     if y > 1.0 - _EXP_M2:
         y, negate = 1.0 - y, False
     if y > _EXP_M2:
-        y = y - 0.5
-        y2 = y * y
-        x = y + y * (y2 * _polevl(y2, _P0) / _p1evl(y2, _Q0))
-        return x * _SQRT2PI
+        return _central(y)
     x = math.sqrt(-2.0 * math.log(y))
     x0 = x - math.log(x) / x
     z = 1.0 / x
@@ -128,12 +134,24 @@ def uniform(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def normal(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
-    """``Draws.normal``: ``ndtri`` of ``uniform``."""
-    out = np.empty(len(keys))
-    for i in range(len(keys)):
-        out[i] = _ndtri(_unit(_mix(keys[i] ^ salt)))
+    """``Draws.normal``: ``ndtri`` of ``uniform``. In two passes: first every key's uniform and
+    the central branch, which 73% of them take, in a loop without branches (the compiler
+    vectorizes it); then ``_ndtri`` of the others (the tails: logarithms, one number at a time).
+    The same operations on every number as ``_ndtri`` alone: the same bits, 1.35x faster (national 1:5, 6.8 M keys: 24.9 -> 18.4 ns a draw)."""
+    n = len(keys)
+    out = np.empty(n)
+    tail = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        y = _unit(_mix(keys[i] ^ salt))
+        central = (y > _EXP_M2) & (y <= 1.0 - _EXP_M2)
+        x = _central(y)
+        tail[i] = not central
+        out[i] = x if central else y
+    for i in range(n):
+        if tail[i]:
+            out[i] = _ndtri(out[i])
     return out
 
 
