@@ -92,6 +92,13 @@ def child(task: dict) -> dict:
             spec = Path(tmp) / "spec.yaml"
             spec.write_text(json.dumps(task["spec"]), encoding="utf-8")  # JSON is YAML
             plan = load_spec(spec)
+            # the kernels a sweep loads before its workers start (kernels.prepare), timed apart: the
+            # one-worker sweep would pay them in its own CPU time, the workers of two never
+            from tuopin.sim import kernels
+
+            k0 = time.process_time()
+            kernels.prepare(plan.runs)
+            prepare_cpu = time.process_time() - k0
             t0, c0, started = time.perf_counter(), time.process_time(), time.time()
             run_sweep(plan, Path(tmp) / "out", Backend(workers=task["workers"], dask=task["dask"]), progress=False)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -102,7 +109,8 @@ def child(task: dict) -> dict:
         workers = {pid: _cpu_of(pid) for pid in _children()} if not task["dask"] else {}
         return {"wall": wall, "cpu_main": cpu, "runs": plan.runs, "chunks": len(plan.chunks),
                 "runs_per_second": plan.runs / wall, "chunk_done": done, "worker_cpu": list(workers.values()),
-                "load_1min": os.getloadavg()[0], "peak_rss": _peak_rss()}
+                "load_1min": os.getloadavg()[0], "peak_rss": _peak_rss(), "prepare_cpu": prepare_cpu,
+                "prepare_from_runs": kernels.WORTH_RUNS}
     if kind == "run":  # what `tuopin run` computes: the replicates, then the year and county summaries
         from tuopin.experiments.replicates import run_replicates
         from tuopin.experiments.results import result_writers
@@ -674,11 +682,16 @@ def report(r: dict) -> str:
                      f"{x['started_rate']:.2f} | {first:.1f} | {x['cpu_total']:.1f} | "
                      f"{busiest(name, x)} | {x['worker_processes'] or ('–' if 'Dask' in name else 'this one')} | "
                      f"{_loads(x['load_1min'])} |")
+    prep = [s["prepare_cpu"] for s in r["sweep"] if "prepare_cpu" in s]
     lines += ["", "Wall time from the start of `run_sweep` to its end, worker start-up included: local workers "
               "are forked from the calling process when it has a single thread (tuopin already imported), "
-              "Dask's are spawned and each first imports Dask, then tuopin, numpy, pandas and Mesa. "
+              "and so are the processes of tuopin's Dask LocalCluster (`tuopin.experiments.cluster`). "
               "\"Once started\": runs per second from the first chunk finished to the last. CPU time of the "
-              "measuring process and every worker, imports included. One worker runs in the calling process."]
+              "measuring process and every worker, imports included. One worker runs in the calling process."
+              + (f" Before each sweep the calling process loaded the compiled kernels, as `run_sweep` does for "
+                 f"{r['sweep'][0]['prepare_from_runs']} runs or more (`kernels.prepare`): {statistics.median(prep):.2f} s CPU (median), "
+                 "timed apart and in none of the figures above, so that the one-worker sweep's CPU time does not "
+                 "hold a cost the workers of two inherit." if prep else "")]
     run = r["run"]
     lines += ["", f"## `tuopin run` of the national scenario (scale {run['scale']:g}, {run['replicates']} replicates, "
               "one process)", ""]

@@ -15,7 +15,7 @@ from conftest import ROOT
 from tuopin import PovertyModel, load_scenario
 from tuopin.experiments.replicates import annual_table, county_table
 from tuopin.sim import compiled, kernels
-from tuopin.sim.funding import stable_order
+from tuopin.sim.funding import smallest_first, stable_order
 from tuopin.sim.keyed import Draws, child_keys, key_order
 
 
@@ -64,6 +64,22 @@ def test_the_key_order_is_the_stable_argsort_ties_included():
     keys[1::11] = np.uint64(2**64 - 1)
     a, b = both(lambda: key_order(keys))
     assert same_bits(a, b) and same_bits(a, np.argsort(keys, kind="stable"))
+
+
+@pytest.mark.parametrize("first", [1, 2, 999, 7_919, 100_000, 199_999])
+def test_a_queues_front_is_the_stable_argsorts_front(first):
+    """``smallest_first``: the kernel finds the front's last value by a histogram of the keys'
+    bits, numpy by a partition; either way the front is the stable argsort's, ties at its edge
+    taken earliest first (incomes with many ties, both zeros, infinities)."""
+    rng = np.random.default_rng(first)
+    keys = np.round(rng.normal(3000, 2500, 200_000), 0)
+    keys[::13], keys[5::17], keys[7::19], keys[11::23] = 0.0, -0.0, -np.inf, np.inf
+    a, b = both(lambda: smallest_first(keys, first))
+    assert same_bits(a.astype(np.int64), b.astype(np.int64))
+    assert same_bits(a.astype(np.int64), np.argsort(keys, kind="stable")[:first].astype(np.int64))
+    same = np.full(5000, 7.5)  # every key equal: the first positions
+    a, b = both(lambda: smallest_first(same, first % 5000 or 1))
+    assert same_bits(b.astype(np.int64), np.arange(first % 5000 or 1, dtype=np.int64))
 
 
 def test_a_queue_is_ordered_as_by_the_stable_argsort():

@@ -214,10 +214,9 @@ def key_order(keys: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def float_order(x: np.ndarray) -> np.ndarray:
-    """``np.argsort(x, kind="stable")`` of float64 values without NaN: each value's bits made to
-    sort as unsigned integers in the order of the values (negatives' bits inverted, positives'
-    sign bit set; -0.0 as 0.0, which numpy's sort holds equal), then ``_radix_order``."""
+def _sortable(x: np.ndarray) -> np.ndarray:
+    """Each float64's bits made to sort as unsigned integers in the order of the values (negatives'
+    bits inverted, positives' sign bit set; -0.0 as 0.0, which numpy's sort holds equal)."""
     bits = x.view(np.uint64)
     k = np.empty(len(x), dtype=np.uint64)
     top = np.uint64(1) << np.uint64(63)
@@ -228,7 +227,50 @@ def float_order(x: np.ndarray) -> np.ndarray:
             k[i] = ~bits[i]
         else:
             k[i] = bits[i] | top
-    return _radix_order(k)
+    return k
+
+
+@njit(cache=True, nogil=True)
+def float_order(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, kind="stable")`` of float64 values without NaN: ``_radix_order`` of ``_sortable``."""
+    return _radix_order(_sortable(x))
+
+
+@njit(cache=True, nogil=True)
+def front_order(x: np.ndarray, first: int) -> np.ndarray:
+    """``np.argsort(x, kind="stable")[:first]`` of float64 values without NaN, for 0 < first < len(x),
+    as ``funding.smallest_first`` makes it: the ``first``-th smallest value (found in one of 2^16
+    bins of equal width over the values' ``_sortable`` bits, then among that bin's few), the values
+    below it and the earliest of those equal to it, in position order, then ``_radix_order``."""
+    n = len(x)
+    k = _sortable(x)
+    lo, hi = k.min(), k.max()
+    shift = np.uint64(0)
+    while ((hi - lo) >> shift) >= np.uint64(65536):
+        shift += np.uint64(1)
+    counts = np.zeros(65536, dtype=np.int64)
+    for i in range(n):
+        counts[np.int64((k[i] - lo) >> shift)] += 1
+    b, below = 0, 0
+    while below + counts[b] < first:
+        below += counts[b]
+        b += 1
+    inbin, j = np.empty(counts[b], dtype=np.uint64), 0
+    for i in range(n):
+        if np.int64((k[i] - lo) >> shift) == b:
+            inbin[j] = k[i]
+            j += 1
+    inbin.sort()
+    kth = inbin[first - below - 1]
+    ties = first - below - np.searchsorted(inbin, kth)  # how many equal to it the front takes: the earliest
+    front, front_keys, j = np.empty(first, dtype=np.int64), np.empty(first, dtype=np.uint64), 0
+    for i in range(n):
+        if k[i] < kth or (k[i] == kth and ties > 0):
+            if k[i] == kth:
+                ties -= 1
+            front[j], front_keys[j] = i, k[i]
+            j += 1
+    return front[_radix_order(front_keys)]
 
 
 @njit(cache=True, nogil=True)
