@@ -10,7 +10,7 @@ compiles them: a few seconds), so it is done only where it pays:
   31.8 M at 1:1) loads them: such a run repays the start-up on its own;
 - a job of ``WORTH_RUNS`` replicates or more (a sweep, a calibration, a long ``tuopin run``)
   loads them before it starts its workers (``prepare``), which inherit them;
-- once loaded, passes from ``SMALL`` keys take them (a Shangluo replicate: about 12% faster).
+- once loaded, passes from ``SMALL`` keys take them (a Shangluo replicate: about 23% faster).
 
 ``TUOPIN_NUMBA=0`` in the environment or ``use_compiled(False)`` keeps numpy's passes. The numbers
 are the same either way (``tests/test_compiled.py``).
@@ -27,9 +27,10 @@ LARGE = 2**20
 """Households (array length) from which a pass loads the numba kernels."""
 SMALL = 2**12
 """Keys (array length) from which a pass takes the kernels once they are loaded."""
-WORTH_RUNS = 24
-"""Replicates from which a job loads the kernels before it starts (``prepare``): twice the break-even
-measured at Shangluo full scale (loading 0.6 s CPU, each replicate 0.05 s faster; benchmarks/README.md)."""
+WORTH_RUNS = 16
+"""Replicates from which a job loads the kernels before it starts (``prepare``): about twice the
+break-even measured at Shangluo full scale (loading 0.6 s CPU, each replicate 0.09 s faster:
+0.38 -> 0.29 s; benchmarks/README.md)."""
 
 _chosen: list[tuple[ModuleType | None, int]] = []
 """``compiled.py`` once loaded (or None: numba missing or not wanted) and the length from which it
