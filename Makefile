@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# numba compiles its kernels once per install (about 8 s), here rather than in the first run
+	$(BIN)/python -c 'from tuopin.sim import kernels; kernels.prepare(kernels.WORTH_RUNS)'
 	@touch $(STAMP)
 
 # make run writes to runs/ (ignored by git): its run.json records the wall time, so writing over the
