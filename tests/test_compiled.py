@@ -161,3 +161,13 @@ def test_a_long_job_loads_the_kernels_first_and_then_uses_them_for_small_passes(
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                        env={**os.environ, "TUOPIN_NUMBA": env})
     assert r.stdout.split() == [str(loaded), str(loaded), "False", str(loaded)]
+
+
+def test_workers_started_after_prepare_inherit_the_kernels():
+    """A job's workers are forked once ``prepare`` has loaded the kernels, so they use them too."""
+    code = ("from tuopin.sim import kernels; from tuopin.experiments import workers;"
+            "kernels.prepare(kernels.WORTH_RUNS); pool = workers.start(2);"
+            "print(*pool.map(kernels.prepare, [0] * 4))")  # prepare(0) only says whether they are in use
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "TUOPIN_NUMBA": "1"})
+    assert r.stdout.split() == ["True"] * 4
