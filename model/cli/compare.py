@@ -114,7 +114,6 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.resources import cap_workers, check_run
     from tuopin.experiments.workers import prestart
     from tuopin.scenario import load_scenario
-    from tuopin.sim import kernels
     from tuopin.cli.run import print_notes, register_population
 
     headless()
@@ -142,8 +141,7 @@ def main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
-        kernels.prepare(replicates * (1 + len(variants)))  # compiled kernels, loaded before the workers are forked
-        prestart(workers)  # before the progress bar's thread: the workers can be forked
+        prestart(workers, replicates * (1 + len(variants)))  # before the progress bar's thread: the workers can be forked
         with progress_bar(replicates * (1 + len(variants)), f"{base.name} and {len(variants)} variant(s)",
                           args.quiet) as bar:
             paired, summary, totals = compare(base, variants, replicates, seed, workers=workers,

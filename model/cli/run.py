@@ -196,7 +196,6 @@ def main(args: argparse.Namespace) -> int:
     from tuopin.experiments.replicates import run_replicates
     from tuopin.experiments.resources import cap_workers, check_run
     from tuopin.experiments.workers import prestart
-    from tuopin.sim import kernels
     from tuopin.experiments.results import write_run
     from tuopin.scenario import load_scenario
 
@@ -214,8 +213,7 @@ def main(args: argparse.Namespace) -> int:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     with output_lock(target):
-        kernels.prepare(replicates)  # a long run's compiled kernels, loaded before its workers are forked
-        prestart(workers)  # before the progress bar's thread: the workers can be forked
+        prestart(workers, replicates)  # before the progress bar's thread: the workers can be forked
         with progress_bar(replicates, scenario.name, args.quiet) as bar:
             result = run_replicates(scenario, replicates=replicates, seed=args.seed, workers=workers,
                                     population=population, progress=bar.update, start_year=args.start_year)

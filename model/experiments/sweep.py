@@ -203,20 +203,21 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
     todo = prepare(plan, out)
     t0 = time.perf_counter()
     per_chunk = {i: (b - a) * plan.spec.replicates for i, (a, b) in enumerate(plan.chunks)}
-    done_runs = plan.runs - sum(per_chunk[i] for i in todo)
+    runs = sum(per_chunk[i] for i in todo)  # still to run
+    done_runs = plan.runs - runs
     quiet = not progress or not sys.stderr.isatty()  # no bar in logs and pipes
-    if not backend.scheduler:  # a long sweep here loads the compiled kernels first, for its workers too
-        kernels.prepare(sum(per_chunk[i] for i in todo))
     with ExitStack() as stack:
         # workers start before the progress bar's thread does
         if todo and (backend.dask or backend.scheduler):
             from tuopin.experiments.cluster import chunks_on_dask, dask_client
 
+            if not backend.scheduler:  # tuopin's LocalCluster forks its workers: they start with the kernels
+                kernels.prepare(runs)
             client = stack.enter_context(dask_client(backend.workers, backend.scheduler))
             source = chunks_on_dask(plan, todo, client)
         else:
             if todo:
-                prestart(backend.workers)
+                prestart(backend.workers, runs)
             source = _local(plan, todo, backend.workers)
         stack.enter_context(closing(source))
         bar = stack.enter_context(tqdm(total=plan.runs, initial=done_runs, unit="run", disable=quiet,
@@ -224,7 +225,7 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend = Backend(), progress
         for index, frame in source:
             _write_part(out, index, frame)
             bar.update(per_chunk[index])
-    _mark_complete(out, sum(per_chunk[i] for i in todo), time.perf_counter() - t0, backend)
+    _mark_complete(out, runs, time.perf_counter() - t0, backend)
     return out
 
 

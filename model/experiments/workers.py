@@ -97,9 +97,14 @@ def start(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
-def prestart(workers: int) -> None:
-    """Start the shared pool of ``workers`` processes now, if more than one, before threads appear
-    in this process (a progress bar's monitor): it can then be forked (see the module doc)."""
+def prestart(workers: int, runs: int) -> None:
+    """Get ready for a job of ``runs`` replicates: load the compiled kernels if it repays them
+    (``kernels.prepare``), then start the shared pool of ``workers`` processes now, if more than
+    one, before threads appear in this process (a progress bar's monitor): it can then be forked
+    (see the module doc), and its workers start with the kernels."""
+    from tuopin.sim import kernels
+
+    kernels.prepare(runs)
     if workers > 1:
         start(workers)
 

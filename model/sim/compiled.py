@@ -139,7 +139,8 @@ def normal(keys: np.ndarray, salt: np.uint64) -> np.ndarray:
     """``Draws.normal``: ``ndtri`` of ``uniform``. In two passes: first every key's uniform and
     the central branch, which 73% of them take, in a loop without branches (the compiler
     vectorizes it); then ``_ndtri`` of the others (the tails: logarithms, one number at a time).
-    The same operations on every number as ``_ndtri`` alone: the same bits, 1.35x faster (national 1:5, 6.8 M keys: 24.9 -> 18.4 ns a draw)."""
+    The same operations on every number as ``_ndtri`` alone: the same bits, 1.35x faster
+    (national 1:5, 6.8 M keys: 24.9 -> 18.4 ns a draw)."""
     n = len(keys)
     out = np.empty(n)
     tail = np.empty(n, dtype=np.bool_)
