@@ -3,7 +3,11 @@ one-line warning for values that can be but look wrong."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
+from types import FrameType
 
 MAX_SHOWN = 60
 """Longest key or value shown in a message; longer ones are cut (a message stays one readable line)."""
@@ -51,6 +55,55 @@ def warn(message: str, *, source: str | None = None, key: str | None = None) -> 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that the command unwinds as after Ctrl-C (staging
     removed, previous results kept) and exits with code 143 instead of 130."""
+
+
+_signalled: list[int] = []
+"""The signals (SIGINT, SIGTERM) that reached the running command through :func:`on_signal`."""
+
+
+def on_signal(signum: int, frame: FrameType | None) -> None:
+    """The command's handler of Ctrl-C (SIGINT) and SIGTERM: note the signal and unwind, as
+    ``KeyboardInterrupt`` (``Terminated`` for SIGTERM; a second SIGTERM while cleaning up is ignored)."""
+    _signalled.append(signum)
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+    raise KeyboardInterrupt
+
+
+def forget_signals() -> None:
+    """A command starts or has ended: no signal has reached it (so code run outside a command never
+    takes an error for an interruption)."""
+    _signalled.clear()
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind ``exc``: one in its chain of causes, else one that reached the
+    command (compiled code may drop the one it wrapped), else None."""
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    if _signalled:
+        return Terminated() if _signalled[-1] == signal.SIGTERM else KeyboardInterrupt()
+    return None
+
+
+@contextlib.contextmanager
+def interruptions_kept() -> Iterator[None]:
+    """Re-raise as the interruption it is an error that a Ctrl-C or SIGTERM caused inside compiled
+    code: an extension module being imported turns it into an ``ImportError``, pydantic's
+    serializer into a serialization error. The command then stops as interrupted, not with a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        stop = _interruption(exc)
+        if stop is None:
+            raise
+        raise stop from None
 
 
 def interrupt_code() -> int:

@@ -121,6 +121,36 @@ def test_interrupted_runs_leave_previous_results_or_the_new_ones_whole(runs, tmp
     print("\n".join(outcomes))
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_that_compiled_code_turned_into_an_error_still_stops_the_run_as_interrupted(sig, tmp_path, monkeypatch,
+                                                                                              capsys):
+    """A signal landing while an extension module is imported (pandas, say) comes out as an
+    ImportError with the interruption dropped (what CI once saw): the run stops with the one line and
+    exit code of the signal, the previous results left whole."""
+    from tuopin.experiments import replicates
+
+    def imports_pandas(*args: object, **kwargs: object) -> None:
+        try:
+            os.kill(os.getpid(), sig)
+            time.sleep(5)  # the handler raises here
+        except KeyboardInterrupt:
+            raise ImportError("numpy._core.multiarray failed to import") from None
+        raise AssertionError("the signal did not come")
+
+    out = tmp_path / "out"
+    run_inprocess("--seed", "1", "--out", str(out))
+    before = digest(out)
+    monkeypatch.setattr(replicates, "run_replicates", imports_pandas)
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    capsys.readouterr()
+    code = main(["run", str(TOWNSHIP), "--replicates", REPLICATES, "--quiet", "--out", str(out)])
+    expected, start = EXIT_CODES[sig]
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == expected and len(lines) == 1 and lines[0].startswith(start), lines
+    assert digest(out) == before and [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # the command's are gone
+
+
 def test_recover_restores_a_backup_left_mid_swap_and_drops_dead_staging(tmp_path):
     out = tmp_path / "out"
     write_results(out, {"a.csv": lambda p: p.write_text("old\n")}, {})

@@ -170,10 +170,10 @@ def test_worker_processes_are_reused_across_calls():
 
 TORN_DOWN = """
 import json, signal, time
-from tuopin.cli import _terminate
+from tuopin.errors import on_signal
 from tuopin.experiments import workers
 assert workers.start_method() == "fork", workers.start_method()
-signal.signal(signal.SIGTERM, _terminate)  # the command's handler, which unwinds
+signal.signal(signal.SIGTERM, on_signal)  # the command's handler, which unwinds
 pool = workers.start(2)
 processes = list(pool._processes.values())
 for _ in range(2):

@@ -1,8 +1,9 @@
 """The ``tuopin`` command line. Each subcommand lives in ``tuopin.cli.<name>``.
 
 Mistakes in input (a bad file, key or value, or a command line argparse refuses) print one line
-``tuopin: error: ...`` naming the file and key and exit with code 2; nothing is written. SIGTERM
-is handled like Ctrl-C (exit code 143 instead of 130). An operating-system error while writing
+``tuopin: error: ...`` naming the file and key and exit with code 2; nothing is written. Ctrl-C
+and SIGTERM stop a command with one line and exit code 130 or 143, also when they land inside
+compiled code (an extension module being imported) that turns them into an error of its own. An operating-system error while writing
 (disk full, read-only, ...) is one line naming the path and the cause, exit code 2.
 """
 
@@ -17,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from tuopin.errors import Terminated, UserError, short
+from tuopin.errors import Terminated, UserError, forget_signals, interruptions_kept, on_signal, short
 
 COMMANDS = ("run", "compare", "sweep", "sensitivity", "calibrate", "figures", "app")
 """Subcommand modules under ``tuopin.cli``; each has ``add_parser`` and ``main``."""
@@ -60,12 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM: unwind like Ctrl-C; a second SIGTERM while cleaning up is ignored."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated()
-
-
 def keeps_results_whole(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """For a command writing ``args.out``: Ctrl-C stops it with one line saying what was kept
     (the previous results or the new ones whole, see ``experiments.outputs``), exit code 130 (143 after SIGTERM)."""
@@ -73,7 +68,8 @@ def keeps_results_whole(command: Callable[[argparse.Namespace], int]) -> Callabl
     @functools.wraps(command)
     def main(args: argparse.Namespace) -> int:
         try:
-            return command(args)
+            with interruptions_kept():
+                return command(args)
         except KeyboardInterrupt:
             from tuopin.experiments.outputs import interrupted
 
@@ -93,10 +89,12 @@ def headless() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tuopin`` console script."""
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
+    forget_signals()
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.func(args) or 0)
+        with interruptions_kept():
+            args = build_parser().parse_args(argv)
+            return int(args.func(args) or 0)
     except UserError as exc:
         print(f"tuopin: error: {exc}", file=sys.stderr)
         return 2
@@ -107,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         print("tuopin: interrupted; results already in place were left as they were", file=sys.stderr)
         return 130
     finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        forget_signals()
 
 
 if __name__ == "__main__":

@@ -76,14 +76,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run ``tuopin calibrate``."""
     from tuopin.experiments.calibration import calibrate, write_calibration
-    from tuopin.errors import interrupt_code, stop_word
+    from tuopin.errors import interrupt_code, interruptions_kept, stop_word
     from tuopin.experiments.outputs import check_output_dir, os_error, output_lock
 
     t0 = time.perf_counter()
     target = check_output_dir(args.out, inputs=(args.scenario, args.observed, args.held_out))
     with output_lock(target):
         try:
-            return _calibrate(args, target, t0)
+            with interruptions_kept():
+                return _calibrate(args, target, t0)
         except OSError as exc:
             raise os_error(exc, target) from None
         except KeyboardInterrupt:

@@ -8,7 +8,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
-from tuopin.errors import UserError, interrupt_code, stop_word
+from tuopin.errors import UserError, interrupt_code, interruptions_kept, stop_word
 from tuopin.experiments.outputs import out_path
 
 if TYPE_CHECKING:
@@ -106,7 +106,8 @@ def resumable(args: argparse.Namespace, work: Callable[[SweepPlan, Backend], T],
     how = checked(args, plan)
     with output_lock(args.out):
         try:
-            return plan, work(plan, how)
+            with interruptions_kept():
+                return plan, work(plan, how)
         except KeyboardInterrupt:
             resume_hint(args, "finished chunks are kept in {out}/runs")
         except OSError as exc:

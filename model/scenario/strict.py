@@ -10,18 +10,16 @@ back in its file form, so a dumped scenario validates again.
 
 from __future__ import annotations
 
-import contextlib
 import operator
-from collections.abc import Iterator
 from functools import cache
 from typing import Annotated, Any, TypeVar, get_args
 
 from pydantic import (BaseModel, ConfigDict, Field, GetCoreSchemaHandler, PrivateAttr, SerializerFunctionWrapHandler,
                       ValidationError, ValidatorFunctionWrapHandler, model_serializer, model_validator)
 from pydantic.fields import FieldInfo
-from pydantic_core import CoreSchema, PydanticCustomError, PydanticSerializationError, core_schema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from tuopin.errors import UserError, short
+from tuopin.errors import UserError, interruptions_kept, short
 
 T = TypeVar("T")
 
@@ -70,18 +68,6 @@ def _parameters(cls: type[Strict]) -> tuple[str, ...]:
     return tuple(name for name, field in cls.model_fields.items() if _is_parameter(field))
 
 
-@contextlib.contextmanager
-def _interruptions_kept() -> Iterator[None]:
-    """Re-raise a Ctrl-C or SIGTERM that pydantic wrapped in a serialization error (it wraps what
-    any Python code it calls while serializing raises), so that the command stops as interrupted."""
-    try:
-        yield
-    except PydanticSerializationError as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            raise exc.__cause__ from None
-        raise
-
-
 class Strict(BaseModel):
     """Base for every schema node: unknown keys, NaN and infinity are errors; parameters keep
     their units and sources (see the module doc)."""
@@ -104,7 +90,7 @@ class Strict(BaseModel):
 
     @model_serializer(mode="wrap")
     def _write_units(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        with _interruptions_kept():  # nested models: each level unwraps what the one below raised
+        with interruptions_kept():  # nested models: each level unwraps what the one below raised
             data: dict[str, Any] = handler(self)
         for name, (unit, source) in self._units.items():
             if data.get(name) is not None:
@@ -113,7 +99,7 @@ class Strict(BaseModel):
 
     def model_dump(self, **kwargs: Any) -> dict[str, Any]:
         """pydantic's ``model_dump``; Ctrl-C or SIGTERM while it runs stays an interruption."""
-        with _interruptions_kept():
+        with interruptions_kept():
             return super().model_dump(**kwargs)
 
     def unit_of(self, name: str) -> str:
