@@ -171,3 +171,16 @@ def test_workers_started_after_prepare_inherit_the_kernels():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
                        env={**os.environ, "TUOPIN_NUMBA": "1"})
     assert r.stdout.split() == ["True"] * 4
+
+
+@pytest.mark.parametrize("runs, loaded", [(kernels.WORTH_RUNS - 1, False), (kernels.WORTH_RUNS, True)])
+def test_a_long_chunk_loads_the_kernels_on_a_worker_that_did_not_inherit_them(runs, loaded):
+    """A sweep's chunk run by a fresh process (a remote Dask worker) loads the kernels itself when
+    it holds ``WORTH_RUNS`` runs or more, as a local job's parent does for its workers."""
+    code = ("import yaml; from tuopin.sim import kernels; from tuopin.experiments.sweep import run_chunk;"
+            "base = yaml.safe_load(open('scenarios/township.yaml', encoding='utf-8'));"
+            f"frame = run_chunk((base, [(0, r, {{}}, (0, r)) for r in range({runs})], 1, [], ['exits']));"
+            "print(frame['replicate'].nunique(), kernels.prepare(0))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True,
+                       env={**os.environ, "TUOPIN_NUMBA": "1"})
+    assert r.stdout.split() == [str(runs), str(loaded)]

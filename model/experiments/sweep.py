@@ -58,6 +58,7 @@ ChunkJob = tuple[dict[str, Any], list[tuple[int, int, dict[str, Any], tuple[int,
 def run_chunk(job: ChunkJob) -> pd.DataFrame:
     """Run every (point, replicate) of one chunk; returns its rows (a worker's whole job)."""
     base_raw, runs, seed, names, outputs = job
+    kernels.prepare(len(runs))  # a long chunk on a worker that did not inherit the kernels (remote Dask) loads them
     frames = []
     scenarios: dict[int, Any] = {}
     for point, replicate, overrides, key in runs:

@@ -9,7 +9,8 @@ compiles them: a few seconds), so it is done only where it pays:
 - a pass over ``LARGE`` households or more (a national population: 3.2 M households at 1:10,
   31.8 M at 1:1) loads them: such a run repays the start-up on its own;
 - a job of ``WORTH_RUNS`` replicates or more (a sweep, a calibration, a long ``tuopin run``)
-  loads them before it starts its workers (``prepare``), which inherit them;
+  loads them before it starts its workers (``prepare``), which inherit them; a sweep's chunk of
+  that many runs loads them on a worker that did not (a remote Dask worker);
 - once loaded, passes from ``SMALL`` keys take them (a Shangluo replicate: about 23% faster).
 
 ``TUOPIN_NUMBA=0`` in the environment or ``use_compiled(False)`` keeps numpy's passes. The numbers
