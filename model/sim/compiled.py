@@ -215,26 +215,30 @@ def key_order(keys: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _sortable(x: np.ndarray) -> np.ndarray:
+def _sortable(x: np.ndarray) -> tuple[np.ndarray, np.uint64, np.uint64]:
     """Each float64's bits made to sort as unsigned integers in the order of the values (negatives'
-    bits inverted, positives' sign bit set; -0.0 as 0.0, which numpy's sort holds equal)."""
+    bits inverted, positives' sign bit set; -0.0 as 0.0, which numpy's sort holds equal), with
+    their smallest and largest."""
     bits = x.view(np.uint64)
     k = np.empty(len(x), dtype=np.uint64)
     top = np.uint64(1) << np.uint64(63)
+    lo, hi = ~np.uint64(0), np.uint64(0)
     for i in range(len(x)):
         if x[i] == 0.0:
-            k[i] = top
+            z = top
         elif bits[i] & top:
-            k[i] = ~bits[i]
+            z = ~bits[i]
         else:
-            k[i] = bits[i] | top
-    return k
+            z = bits[i] | top
+        k[i] = z
+        lo, hi = min(lo, z), max(hi, z)
+    return k, lo, hi
 
 
 @njit(cache=True, nogil=True)
 def float_order(x: np.ndarray) -> np.ndarray:
     """``np.argsort(x, kind="stable")`` of float64 values without NaN: ``_radix_order`` of ``_sortable``."""
-    return _radix_order(_sortable(x))
+    return _radix_order(_sortable(x)[0])
 
 
 @njit(cache=True, nogil=True)
@@ -244,8 +248,7 @@ def front_order(x: np.ndarray, first: int) -> np.ndarray:
     bins of equal width over the values' ``_sortable`` bits, then among that bin's few), the values
     below it and the earliest of those equal to it, in position order, then ``_radix_order``."""
     n = len(x)
-    k = _sortable(x)
-    lo, hi = k.min(), k.max()
+    k, lo, hi = _sortable(x)
     shift = np.uint64(0)
     while ((hi - lo) >> shift) >= np.uint64(65536):
         shift += np.uint64(1)
@@ -256,21 +259,25 @@ def front_order(x: np.ndarray, first: int) -> np.ndarray:
     while below + counts[b] < first:
         below += counts[b]
         b += 1
-    inbin, j = np.empty(counts[b], dtype=np.uint64), 0
-    for i in range(n):
-        if np.int64((k[i] - lo) >> shift) == b:
-            inbin[j] = k[i]
-            j += 1
+    inbin, j = np.empty(counts[b] + 1, dtype=np.uint64), 0
+    edge = np.uint64(b)
+    for i in range(n):  # each key written, kept if in the bin: no branch to mispredict
+        inbin[j] = k[i]
+        j += ((k[i] - lo) >> shift) == edge
+    inbin = inbin[:j]
     inbin.sort()
     kth = inbin[first - below - 1]
     ties = first - below - np.searchsorted(inbin, kth)  # how many equal to it the front takes: the earliest
-    front, front_keys, j = np.empty(first, dtype=np.int64), np.empty(first, dtype=np.uint64), 0
+    front, front_keys, j = np.empty(first + 1, dtype=np.int64), np.empty(first + 1, dtype=np.uint64), 0
     for i in range(n):
-        if k[i] < kth or (k[i] == kth and ties > 0):
-            if k[i] == kth:
-                ties -= 1
-            front[j], front_keys[j] = i, k[i]
-            j += 1
+        z = k[i]
+        take = (z < kth) | ((z == kth) & (ties > 0))
+        front[j], front_keys[j] = i, z
+        j += take
+        ties -= (z == kth) & take
+        if j == first:
+            break
+    front, front_keys = front[:first], front_keys[:first]
     return front[_radix_order(front_keys)]
 
 
