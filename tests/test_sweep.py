@@ -199,3 +199,30 @@ def test_workers_end_at_once_when_the_pool_is_torn_down():
     done = subprocess.run([sys.executable, "-c", TORN_DOWN], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [-signal.SIGTERM] * 2
+
+
+ONE_FORK_AT_A_TIME = """
+import os, threading, time
+from dask.distributed import Client
+from tuopin.experiments.cluster import local_cluster
+forking, overlaps = set(), []
+def before():  # a fork hook that lets other threads run mid-fork, as filelock 4's can
+    forking.add(threading.get_ident())
+    time.sleep(0.2)
+def audit(event, args):
+    if event == "os.fork" and forking - {threading.get_ident()}:
+        overlaps.append(event)
+os.register_at_fork(before=before, after_in_parent=lambda: forking.discard(threading.get_ident()))
+import sys; sys.addaudithook(audit)
+with local_cluster(3) as cluster, Client(cluster) as client:
+    print(len(client.nthreads()), len(overlaps))
+"""
+
+
+def test_the_local_cluster_forks_its_workers_one_at_a_time():
+    """Each nanny forks its worker from a thread of its own; a fork hook that lets another thread
+    run mid-fork (filelock 4's, loaded by solara, then refuses the second fork) must never see
+    a second fork begin. Run in a fresh process, so the hooks stay out of pytest's."""
+    done = subprocess.run([sys.executable, "-c", ONE_FORK_AT_A_TIME], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "0"]  # three workers, no fork begun while another was under way

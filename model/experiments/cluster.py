@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 SETTINGS_FILE = Path(__file__).with_name("dask.yaml")
 """The Dask settings for tuopin's workers (``DASK_CONFIG`` for workers started by hand)."""
 START_METHOD = "distributed.worker.multiprocessing-method"
+WORKER_START_TIMEOUT = 120
+"""Seconds a local worker may take to join the cluster."""
 
 
 def settings() -> dict[str, Any]:
@@ -47,14 +49,26 @@ def local_cluster(workers: int) -> LocalCluster:
 
     Its workers are forked, so they start with tuopin already imported (spawned ones import
     Dask and tuopin again: about 2.4 s CPU each). The cluster forks them while it is being
-    built, when this process's own thread is only waiting for it.
+    built, when this process's own thread is only waiting for it, and one at a time: each
+    worker's nanny forks from a thread of its own, and a fork hook that lets another thread run
+    mid-fork makes two at once fail. filelock 4's does, refusing the second fork ("os.fork is
+    unsafe while filelock is changing descriptor ownership"): solara loads it, so a sweep run in
+    the process that showed the dashboard failed to start its workers.
     """
     import dask
     from dask.distributed import LocalCluster
 
     with dask.config.set({**settings(), START_METHOD: "fork"}):
-        return LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        try:
+            for n in range(2, workers + 1):
+                cluster.scale(n)
+                cluster.wait_for_workers(n, timeout=WORKER_START_TIMEOUT)
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
 
 
 @contextmanager
