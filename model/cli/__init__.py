@@ -3,8 +3,9 @@
 Mistakes in input (a bad file, key or value, or a command line argparse refuses) print one line
 ``tuopin: error: ...`` naming the file and key and exit with code 2; nothing is written. Ctrl-C
 and SIGTERM stop a command with one line and exit code 130 or 143, also when they land inside
-compiled code (an extension module being imported) that turns them into an error of its own. An operating-system error while writing
-(disk full, read-only, ...) is one line naming the path and the cause, exit code 2.
+compiled code (an extension module being imported) that turns them into an error of its own.
+An operating-system error while writing (disk full, read-only, ...) is one line naming the path
+and the cause, exit code 2.
 """
 
 from __future__ import annotations
